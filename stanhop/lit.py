@@ -1,0 +1,92 @@
+"""The LightningModule: loss, metrics, optimiser and schedule around a plain model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stanhop.model import build_model
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
+
+
+class LitForecaster(L.LightningModule):
+    """Trains a forecaster on standardised windows with an MSE loss.
+
+    Everything needed to rebuild the model and undo the standardisation is a plain
+    hyperparameter, so ``LitForecaster.load_from_checkpoint(path, map_location="cpu")``
+    alone restores model, scaler and series names. The optimiser and schedule are
+    factories (Hydra ``_partial_``) that only training needs, so they are not saved.
+
+    Metrics are on the standardised scale (the literature's convention); test metrics
+    are also given in the data's original units (``test/mse_orig``, ``test/mae_orig``).
+    """
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        scaler: dict[str, list[float]],
+        series_names: list[str],
+        freq: str | None = None,
+        last_train_timestamp: str | None = None,
+        optimizer: OptimizerFactory | None = None,
+        scheduler: SchedulerFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["optimizer", "scheduler"])
+        if len(scaler["mean"]) != len(series_names) or len(scaler["std"]) != len(series_names):
+            raise ValueError("scaler mean/std must have one entry per series name")
+        self.model = build_model(model)
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        # Derived from the hyperparameters on every load, so they are not saved twice.
+        self.register_buffer("mean", torch.tensor(scaler["mean"], dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(scaler["std"], dtype=torch.float32), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, in_len, c) standardised → forecast (b, out_len, c) standardised."""
+        return self.model(x)
+
+    def _errors(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
+        x, y = batch
+        pred = self(x)
+        errors = {f"{stage}/mse": F.mse_loss(pred, y), f"{stage}/mae": F.l1_loss(pred, y)}
+        # Every window has the same number of values, so Lightning's batch-size-weighted
+        # epoch mean of these batch means is the exact mean over the split.
+        self.log_dict(errors, batch_size=x.shape[0], on_step=False, on_epoch=True, prog_bar=True)
+        return {"pred": pred, **errors}
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = F.mse_loss(self(x), y)
+        self.log("train/loss", loss, batch_size=x.shape[0], on_step=True, on_epoch=True, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._errors(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        pred = self._errors(batch, "test")["pred"]
+        y_orig = self.inverse_transform(batch[1])
+        pred_orig = self.inverse_transform(pred)
+        orig = {"test/mse_orig": F.mse_loss(pred_orig, y_orig), "test/mae_orig": F.l1_loss(pred_orig, y_orig)}
+        self.log_dict(orig, batch_size=pred.shape[0], on_step=False, on_epoch=True)
+
+    def inverse_transform(self, values: torch.Tensor) -> torch.Tensor:
+        """Standardised (..., c) → original units (..., c)."""
+        return values * self.std + self.mean
+
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_factory is None:
+            raise RuntimeError("this LitForecaster was built without an optimizer; pass optimizer=...")
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

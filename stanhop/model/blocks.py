@@ -1,0 +1,151 @@
+"""Building blocks of STanHop-Net: the STanHop block, segment merging, decoder layer."""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer, HopfieldPooling
+
+
+class ResidualAdd(nn.Module):
+    """``x + update`` as a module, so forward hooks can observe every residual sum."""
+
+    def forward(self, x: torch.Tensor, update: torch.Tensor) -> torch.Tensor:
+        """``x``, ``update``: (..., d) → (..., d)."""
+        return x + update
+
+
+class PostNormResidual(nn.Module):
+    """``LayerNorm(x + dropout(update))``: the post-norm sublayer wrapper of the reference."""
+
+    def __init__(self, d_model: int, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.add = ResidualAdd()
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, x: torch.Tensor, update: torch.Tensor) -> torch.Tensor:
+        """``x``, ``update``: (..., d) → (..., d)."""
+        return self.norm(self.add(x, self.dropout(update)))
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward network."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (..., d) → (..., d)."""
+        return self.net(x)
+
+
+class STanHopBlock(nn.Module):
+    """One STanHop block (Wu et al., ICLR 2024, Fig. 2).
+
+    1. Temporal: each series' segments retrieve from the same series' segments.
+    2. Cross-series: ``factor`` learned patterns pool the series of each segment, then each
+       series retrieves from those pooled patterns. Series never attend to each other
+       directly, so cost grows linearly with the number of series.
+    """
+
+    def __init__(
+        self, d_model: int, d_ff: int, n_heads: int, factor: int, cfg: HopfieldConfig, dropout: float
+    ) -> None:
+        super().__init__()
+        self.temporal = HopfieldLayer(d_model, n_heads, cfg, dropout)
+        self.temporal_res = PostNormResidual(d_model, dropout)
+        self.temporal_mlp = MLP(d_model, d_ff, dropout)
+        self.temporal_mlp_res = PostNormResidual(d_model, dropout)
+        self.pooling = HopfieldPooling(d_model, n_heads, factor, cfg, dropout)
+        self.cross = HopfieldLayer(d_model, n_heads, cfg, dropout)
+        self.cross_res = PostNormResidual(d_model, dropout)
+        self.cross_mlp = MLP(d_model, d_ff, dropout)
+        self.cross_mlp_res = PostNormResidual(d_model, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, c, s, d) → (b, c, s, d)."""
+        b = x.shape[0]
+        t = rearrange(x, "b c s d -> (b c) s d")
+        t = self.temporal_res(t, self.temporal(t, t))
+        t = self.temporal_mlp_res(t, self.temporal_mlp(t))
+
+        series = rearrange(t, "(b c) s d -> (b s) c d", b=b)
+        pooled = self.pooling(series)  # (b s) p d
+        y = self.cross_res(series, self.cross(series, pooled))
+        y = self.cross_mlp_res(y, self.cross_mlp(y))
+        return rearrange(y, "(b s) c d -> b c s d", b=b)
+
+
+class SegmentMerging(nn.Module):
+    """Merge every ``win_size`` neighbouring segments into one (a coarser scale).
+
+    A segment count that is not a multiple of ``win_size`` is padded at the end by
+    repeating the last segments, as in the reference.
+    """
+
+    def __init__(self, d_model: int, win_size: int) -> None:
+        super().__init__()
+        self.win_size = win_size
+        self.norm = nn.LayerNorm(win_size * d_model)
+        self.proj = nn.Linear(win_size * d_model, d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, c, s, d) → (b, c, ceil(s / w), d)."""
+        pad = -x.shape[2] % self.win_size
+        if pad:
+            x = torch.cat([x, x[:, :, -pad:]], dim=2)
+        x = rearrange(x, "b c (s w) d -> b c s (w d)", w=self.win_size)
+        return self.proj(self.norm(x))
+
+
+class EncoderScale(nn.Module):
+    """One encoder scale: optional segment merging, then a STanHop block."""
+
+    def __init__(self, merge: nn.Module, block: STanHopBlock) -> None:
+        super().__init__()
+        self.merge = merge
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, c, s, d) → (b, c, s', d), s' = s at the first scale."""
+        return self.block(self.merge(x))
+
+
+class DecoderLayer(nn.Module):
+    """Decoder layer for one scale: a STanHop block over the decoder positions, a
+    retrieval from the matching encoder scale, an MLP, and a per-segment prediction."""
+
+    def __init__(
+        self,
+        d_model: int,
+        d_ff: int,
+        n_heads: int,
+        factor: int,
+        seg_len: int,
+        cfg: HopfieldConfig,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.block = STanHopBlock(d_model, d_ff, n_heads, factor, cfg, dropout)
+        self.cross = HopfieldLayer(d_model, n_heads, cfg, dropout)
+        self.cross_res = PostNormResidual(d_model, dropout)
+        self.mlp = MLP(d_model, d_ff, dropout)
+        self.mlp_res = PostNormResidual(d_model, dropout)
+        self.predict = nn.Linear(d_model, seg_len)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x``: (b, c, s_out, d), ``memory``: (b, c, s_in, d)
+        → (decoded (b, c, s_out, d), prediction (b, c, s_out, seg_len))."""
+        b = x.shape[0]
+        x = rearrange(self.block(x), "b c s d -> (b c) s d")
+        memory = rearrange(memory, "b c s d -> (b c) s d")
+        x = self.cross_res(x, self.cross(x, memory))
+        x = self.mlp_res(x, self.mlp(x))
+        x = rearrange(x, "(b c) s d -> b c s d", b=b)
+        return x, self.predict(x)

@@ -1,0 +1,117 @@
+"""STanHop-Net (Wu et al., ICLR 2024, https://arxiv.org/abs/2312.17346).
+
+Each series is cut into segments of ``seg_len`` steps and embedded; a hierarchical
+encoder of STanHop blocks works at ``e_layers`` scales, merging ``win_size`` segments
+between scales; a decoder predicts the horizon from every scale and sums the predictions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from stanhop.model.blocks import DecoderLayer, EncoderScale, SegmentMerging, STanHopBlock
+from stanhop.model.hopfield import HopfieldConfig
+
+
+@dataclass
+class STanHopConfig:
+    """Shape and width of a STanHop-Net; every field is a plain type so it serialises."""
+
+    n_series: int
+    in_len: int
+    out_len: int
+    seg_len: int = 12
+    win_size: int = 2
+    factor: int = 10  # pooling patterns of the cross-series stage (the reference's "router")
+    d_model: int = 64
+    d_ff: int = 128
+    n_heads: int = 4
+    e_layers: int = 2
+    dropout: float = 0.2
+    hopfield: HopfieldConfig = field(default_factory=HopfieldConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hopfield, dict):
+            self.hopfield = HopfieldConfig(**self.hopfield)
+        positive = ("n_series", "in_len", "out_len", "seg_len", "win_size", "factor")
+        positive += ("d_model", "d_ff", "n_heads", "e_layers")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name} must be at least 1, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+
+    @property
+    def in_segments(self) -> int:
+        return math.ceil(self.in_len / self.seg_len)
+
+    @property
+    def out_segments(self) -> int:
+        return math.ceil(self.out_len / self.seg_len)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class STanHopNet(nn.Module):
+    """STanHop-Net forecaster: (b, in_len, c) history → (b, out_len, c) forecast."""
+
+    def __init__(self, cfg: STanHopConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d, h = cfg.d_model, cfg.n_heads
+        self.embed = nn.Linear(cfg.seg_len, d)
+        self.enc_pos = nn.Parameter(torch.randn(1, cfg.n_series, cfg.in_segments, d))
+        self.embed_norm = nn.LayerNorm(d)
+
+        def block() -> STanHopBlock:
+            return STanHopBlock(d, cfg.d_ff, h, cfg.factor, cfg.hopfield, cfg.dropout)
+
+        # The first scale works on the embedded segments as they are; later ones merge.
+        merges = [nn.Identity()] + [
+            SegmentMerging(d, cfg.win_size) if cfg.win_size > 1 else nn.Identity()
+            for _ in range(cfg.e_layers - 1)
+        ]
+        self.encoder = nn.ModuleList(EncoderScale(merge, block()) for merge in merges)
+
+        self.dec_pos = nn.Parameter(torch.randn(1, cfg.n_series, cfg.out_segments, d))
+        self.decoder = nn.ModuleList(
+            DecoderLayer(d, cfg.d_ff, h, cfg.factor, cfg.seg_len, cfg.hopfield, cfg.dropout)
+            for _ in range(cfg.e_layers + 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
+        cfg = self.cfg
+        if x.ndim != 3 or x.shape[1:] != (cfg.in_len, cfg.n_series):
+            raise ValueError(
+                f"expected input of shape (batch, {cfg.in_len}, {cfg.n_series}), got {tuple(x.shape)}"
+            )
+        pad = cfg.in_segments * cfg.seg_len - cfg.in_len
+        if pad:
+            # Pad at the front by repeating the first step, so the newest data stays aligned.
+            x = torch.cat([x[:, :1].expand(-1, pad, -1), x], dim=1)
+        segments = rearrange(x, "b (s l) c -> b c s l", l=cfg.seg_len)
+        enc = self.embed_norm(self.embed(segments) + self.enc_pos)  # (b, c, s, d)
+
+        scales = [enc]
+        for scale in self.encoder:
+            scales.append(scale(scales[-1]))
+
+        dec = self.dec_pos.expand(x.shape[0], -1, -1, -1)  # (b, c, s_out, d)
+        forecast = 0
+        for layer, memory in zip(self.decoder, scales, strict=True):
+            dec, prediction = layer(dec, memory)
+            forecast = forecast + prediction  # (b, c, s_out, seg_len)
+        out = rearrange(forecast, "b c s l -> b (s l) c")
+        return out[:, : cfg.out_len]

@@ -1,0 +1,147 @@
+"""Hopfield normalisers: the map from retrieval scores to retrieval weights.
+
+Every normaliser is an ``nn.Module`` whose ``forward(scores)`` normalises over the last
+axis (the stored patterns). Stateless ones hold no parameters; ``entmax`` holds its
+learnable α. They are found by name in :data:`NORMALIZERS`, so adding a variant is one
+registered class and never an edit of a Hopfield layer's ``forward``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from entmax import entmax15, entmax_bisect, sparsemax
+from torch import nn
+
+NORMALIZERS: dict[str, type[nn.Module]] = {}
+
+
+def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Class decorator that adds a normaliser to :data:`NORMALIZERS` under ``name``."""
+
+    def add(cls: type[nn.Module]) -> type[nn.Module]:
+        if name in NORMALIZERS:
+            raise ValueError(f"normaliser {name!r} is registered twice")
+        NORMALIZERS[name] = cls
+        return cls
+
+    return add
+
+
+def build_normalizer(name: str, **kwargs: float) -> nn.Module:
+    """Instantiate the normaliser registered as ``name`` with its keyword options."""
+    if name not in NORMALIZERS:
+        raise ValueError(f"unknown normaliser {name!r}; choose one of {sorted(NORMALIZERS)}")
+    return NORMALIZERS[name](**kwargs)
+
+
+def softmax1(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Softmax₁ (OutEffHop, Hu et al. ICML 2024): ``exp(x_i) / (1 + Σ_j exp(x_j))``.
+
+    Equal to softmax over the scores plus one extra zero logit. The shift is the max of
+    the scores *and* that zero logit, so neither the ``exp`` of the scores nor the
+    shifted "1" (``exp(-m)``) can overflow.
+    """
+    shift = scores.amax(dim=dim, keepdim=True).clamp_min(0).detach()
+    exp = torch.exp(scores - shift)
+    return exp / (torch.exp(-shift) + exp.sum(dim=dim, keepdim=True))
+
+
+@register("softmax")
+class Softmax(nn.Module):
+    """Dense modern Hopfield retrieval (Ramsauer et al., 2021)."""
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores``: (..., m) → weights (..., m), rows sum to 1."""
+        return torch.softmax(scores, dim=-1)
+
+
+@register("softmax1")
+class Softmax1(nn.Module):
+    """OutEffHop: softmax₁ lets a head retrieve (almost) nothing instead of an outlier."""
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores``: (..., m) → weights (..., m), rows sum to < 1."""
+        return softmax1(scores, dim=-1)
+
+
+@register("sparsemax")
+class Sparsemax(nn.Module):
+    """Sparse Hopfield retrieval (Hu et al., NeurIPS 2023): α-entmax with α = 2."""
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores``: (..., m) → weights (..., m), rows sum to 1 with exact zeros."""
+        return sparsemax(scores, dim=-1)
+
+
+@register("entmax15")
+class Entmax15(nn.Module):
+    """α-entmax with fixed α = 1.5 (Peters et al., 2019), exact sort-based routine."""
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores``: (..., m) → weights (..., m), rows sum to 1 with exact zeros."""
+        return entmax15(scores, dim=-1)
+
+
+@register("entmax")
+class LearnableEntmax(nn.Module):
+    """GSH layer of STanHop-Net (Wu et al., ICLR 2024): α-entmax with a learnable α.
+
+    α = 1 + sigmoid(θ) keeps α inside (1, 2), between softmax (α → 1) and sparsemax
+    (α = 2), with a gradient everywhere; bisection is the only ``entmax`` routine that
+    differentiates through α.
+    """
+
+    def __init__(self, alpha_init: float = 1.5, n_iter: int = 25) -> None:
+        super().__init__()
+        if not 1.0 < alpha_init < 2.0:
+            raise ValueError(f"entmax alpha_init must lie in (1, 2), got {alpha_init}")
+        self.n_iter = n_iter
+        self.alpha_logit = nn.Parameter(torch.tensor(math.log((alpha_init - 1) / (2 - alpha_init))))
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        """The current α, a 0-d tensor in (1, 2)."""
+        return 1 + torch.sigmoid(self.alpha_logit)
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores``: (..., m) → weights (..., m), rows sum to 1, sparse for α > 1."""
+        return entmax_bisect(scores, self.alpha.to(scores.dtype), dim=-1, n_iter=self.n_iter)
+
+
+class _Clipped(nn.Module):
+    """Clipped softmax (Bondarenko et al., 2023): ``clip((ζ − γ)·p + γ, 0, 1)``.
+
+    A negative γ lets a weight reach exactly 0 with finite scores, so a head can stop
+    attending without pushing its logits (and activations) to extremes.
+    """
+
+    def __init__(self, gamma: float = -0.025, zeta: float = 1.0) -> None:
+        super().__init__()
+        if gamma > 0.0 or zeta < 1.0:
+            raise ValueError(f"clipped softmax needs gamma <= 0 and zeta >= 1, got {gamma}, {zeta}")
+        self.gamma = gamma
+        self.zeta = zeta
+
+    base: Callable[..., torch.Tensor]
+
+    def forward(self, scores: torch.Tensor) -> torch.Tensor:
+        """``scores``: (..., m) → weights (..., m) in [0, 1]."""
+        stretched = (self.zeta - self.gamma) * self.base(scores, dim=-1) + self.gamma
+        return stretched.clamp(0.0, 1.0)
+
+
+@register("clipped_softmax")
+class ClippedSoftmax(_Clipped):
+    """Clipped softmax on top of softmax."""
+
+    base = staticmethod(torch.softmax)
+
+
+@register("clipped_softmax1")
+class ClippedSoftmax1(_Clipped):
+    """Clipped softmax on top of softmax₁ (the OutEffHop paper's combined baseline)."""
+
+    base = staticmethod(softmax1)

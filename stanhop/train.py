@@ -1,0 +1,101 @@
+"""``train(cfg) -> metrics``: fit, validate and test one configuration. Hydra-free apart
+from ``instantiate``, so tests and other tools call it with a composed config."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
+from omegaconf import DictConfig, OmegaConf
+
+from stanhop.lit import LitForecaster
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON through a temporary file and a rename, so a reader never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    """Instantiate each entry of a name → config mapping, skipping entries set to null."""
+    if not group:
+        return []
+    return [instantiate(entry) for entry in group.values() if entry is not None]
+
+
+def _resolve_ckpt_path(ckpt_path: str | None, output_dir: Path) -> str | None:
+    if ckpt_path != "last":
+        return ckpt_path
+    last = output_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        raise FileNotFoundError(
+            f"ckpt_path=last but {last} does not exist; rerun with the same hydra.run.dir "
+            "as the interrupted run, or give a checkpoint path"
+        )
+    return str(last)
+
+
+def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
+    """The LightningModule for ``cfg``, sized to the series of a set-up datamodule."""
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    model["n_series"] = datamodule.n_series
+    return LitForecaster(
+        model=model,
+        scaler=datamodule.scaler.to_dict(),
+        series_names=list(datamodule.series_names),
+        freq=datamodule.freq,
+        last_train_timestamp=datamodule.last_train_timestamp,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+    )
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit on the training split, then evaluate the best checkpoint on validation and
+    test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
+    ``cfg.paths.output_dir`` and returns the metrics."""
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+    L.seed_everything(cfg.seed, workers=True)
+
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup()
+    module = build_module(cfg, datamodule)
+
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=_instantiate_all(cfg.get("callbacks")),
+        logger=_instantiate_all(cfg.get("logger")) or False,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=_resolve_ckpt_path(cfg.get("ckpt_path"), output_dir))
+    fit_seconds = time.perf_counter() - start
+
+    # Evaluate the best checkpoint when one was kept, else the final weights.
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
+    ckpt = best or None
+    metrics: dict[str, float] = {}
+    for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
+        metrics.update(results)
+    for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
+        metrics.update(results)
+    metrics = {key: float(value) for key, value in metrics.items()}
+    metrics["train/epochs"] = float(trainer.current_epoch)
+    metrics["train/fit_seconds"] = fit_seconds
+    write_json_atomic(output_dir / "metrics.json", metrics)
+    return metrics

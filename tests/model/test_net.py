@@ -1,0 +1,76 @@
+import pytest
+import torch
+from torch.testing import assert_close
+
+from stanhop.model import MODELS, STanHopConfig, STanHopNet, build_model
+
+
+def tiny(**overrides) -> STanHopConfig:
+    base = dict(n_series=3, in_len=24, out_len=12, seg_len=6, d_model=16, d_ff=32, n_heads=2, factor=3)
+    return STanHopConfig(**{**base, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("in_len", "out_len", "seg_len", "win_size", "n_series", "e_layers"),
+    [
+        (24, 12, 6, 2, 3, 2),
+        (25, 7, 6, 2, 1, 3),  # neither length a multiple of seg_len
+        (96, 24, 12, 4, 5, 3),
+        (30, 30, 4, 1, 2, 2),  # no merging
+        (13, 5, 13, 3, 4, 1),  # one segment in, one out
+        (168, 48, 6, 2, 7, 3),
+    ],
+)
+def test_output_shape(in_len, out_len, seg_len, win_size, n_series, e_layers) -> None:
+    cfg = tiny(in_len=in_len, out_len=out_len, seg_len=seg_len, win_size=win_size,
+               n_series=n_series, e_layers=e_layers)
+    model = STanHopNet(cfg)
+    out = model(torch.randn(2, in_len, n_series))
+    assert out.shape == (2, out_len, n_series)
+    assert torch.isfinite(out).all()
+
+
+def test_every_parameter_is_initialised_finite() -> None:
+    for seed in range(5):
+        torch.manual_seed(seed)
+        model = STanHopNet(tiny(e_layers=3))
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_front_padding_repeats_the_first_step() -> None:
+    torch.manual_seed(0)
+    short = STanHopNet(tiny(in_len=20)).eval()  # 20 steps are padded to 4 segments of 6
+    full = STanHopNet(tiny(in_len=24)).eval()
+    full.load_state_dict(short.state_dict())
+    x = torch.randn(2, 20, 3)
+    padded = torch.cat([x[:, :1].expand(-1, 4, -1), x], dim=1)
+    assert_close(short(x), full(padded))
+
+
+def test_batch_elements_are_independent() -> None:
+    torch.manual_seed(0)
+    model = STanHopNet(tiny()).eval()
+    x = torch.randn(4, 24, 3)
+    assert_close(model(x)[1:2], model(x[1:2]))
+
+
+def test_wrong_input_shape_is_a_clear_error() -> None:
+    model = STanHopNet(tiny())
+    with pytest.raises(ValueError, match=r"expected input of shape \(batch, 24, 3\)"):
+        model(torch.randn(2, 24, 4))
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="divisible"):
+        tiny(d_model=10, n_heads=4)
+    with pytest.raises(ValueError, match="seg_len"):
+        tiny(seg_len=0)
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model({"name": "transformer"})
+
+
+def test_build_model_from_plain_dict_round_trips_the_config() -> None:
+    cfg = tiny(hopfield={"normalizer": "entmax", "normalizer_kwargs": {"alpha_init": 1.3}})
+    model = build_model({"name": "stanhop", **cfg.to_dict()})
+    assert isinstance(model, MODELS["stanhop"][1])
+    assert model.cfg == cfg
