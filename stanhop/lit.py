@@ -46,14 +46,20 @@ class LitForecaster(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         # Derived from the hyperparameters on every load, so they are not saved twice.
-        self.register_buffer("mean", torch.tensor(scaler["mean"], dtype=torch.float32), persistent=False)
-        self.register_buffer("std", torch.tensor(scaler["std"], dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "mean", torch.tensor(scaler["mean"], dtype=torch.float32), persistent=False
+        )
+        self.register_buffer(
+            "std", torch.tensor(scaler["std"], dtype=torch.float32), persistent=False
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) standardised → forecast (b, out_len, c) standardised."""
         return self.model(x)
 
-    def _errors(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
+    def _errors(
+        self, batch: tuple[torch.Tensor, torch.Tensor], stage: str
+    ) -> dict[str, torch.Tensor]:
         x, y = batch
         pred = self(x)
         errors = {f"{stage}/mse": F.mse_loss(pred, y), f"{stage}/mae": F.l1_loss(pred, y)}
@@ -62,10 +68,14 @@ class LitForecaster(L.LightningModule):
         self.log_dict(errors, batch_size=x.shape[0], on_step=False, on_epoch=True, prog_bar=True)
         return {"pred": pred, **errors}
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         x, y = batch
         loss = F.mse_loss(self(x), y)
-        self.log("train/loss", loss, batch_size=x.shape[0], on_step=True, on_epoch=True, prog_bar=True)
+        self.log(
+            "train/loss", loss, batch_size=x.shape[0], on_step=True, on_epoch=True, prog_bar=True
+        )
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
@@ -75,7 +85,10 @@ class LitForecaster(L.LightningModule):
         pred = self._errors(batch, "test")["pred"]
         y_orig = self.inverse_transform(batch[1])
         pred_orig = self.inverse_transform(pred)
-        orig = {"test/mse_orig": F.mse_loss(pred_orig, y_orig), "test/mae_orig": F.l1_loss(pred_orig, y_orig)}
+        orig = {
+            "test/mse_orig": F.mse_loss(pred_orig, y_orig),
+            "test/mae_orig": F.l1_loss(pred_orig, y_orig),
+        }
         self.log_dict(orig, batch_size=pred.shape[0], on_step=False, on_epoch=True)
 
     def inverse_transform(self, values: torch.Tensor) -> torch.Tensor:
@@ -84,9 +97,14 @@ class LitForecaster(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
-            raise RuntimeError("this LitForecaster was built without an optimizer; pass optimizer=...")
+            raise RuntimeError(
+                "this LitForecaster was built without an optimizer; pass optimizer=..."
+            )
         optimizer = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }

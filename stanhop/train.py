@@ -82,7 +82,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger=_instantiate_all(cfg.get("logger")) or False,
     )
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=_resolve_ckpt_path(cfg.get("ckpt_path"), output_dir))
+    trainer.fit(
+        module,
+        datamodule=datamodule,
+        ckpt_path=_resolve_ckpt_path(cfg.get("ckpt_path"), output_dir),
+    )
     fit_seconds = time.perf_counter() - start
 
     # Evaluate the best checkpoint when one was kept, else the final weights.

@@ -55,7 +55,13 @@ class STanHopBlock(nn.Module):
     """
 
     def __init__(
-        self, d_model: int, d_ff: int, n_heads: int, factor: int, cfg: HopfieldConfig, dropout: float
+        self,
+        d_model: int,
+        d_ff: int,
+        n_heads: int,
+        factor: int,
+        cfg: HopfieldConfig,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.temporal = HopfieldLayer(d_model, n_heads, cfg, dropout)

@@ -113,7 +113,9 @@ class HopfieldConfig:
         if self.gate not in GATES:
             raise ValueError(f"unknown gate {self.gate!r}; choose one of {sorted(GATES)}")
         if self.beta is not None and self.beta <= 0:
-            raise ValueError(f"hopfield beta must be positive (or null for 1/sqrt(d_head)), got {self.beta}")
+            raise ValueError(
+                f"hopfield beta must be positive (or null for 1/sqrt(d_head)), got {self.beta}"
+            )
 
 
 class HopfieldLayer(nn.Module):
@@ -124,7 +126,9 @@ class HopfieldLayer(nn.Module):
     projection.
     """
 
-    def __init__(self, d_model: int, n_heads: int, cfg: HopfieldConfig, dropout: float = 0.0) -> None:
+    def __init__(
+        self, d_model: int, n_heads: int, cfg: HopfieldConfig, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")

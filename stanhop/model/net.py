@@ -46,7 +46,8 @@ class STanHopConfig:
                 raise ValueError(f"model.{name} must be at least 1, got {getattr(self, name)}")
         if self.d_model % self.n_heads:
             raise ValueError(
-                f"model.d_model ({self.d_model}) must be divisible by model.n_heads ({self.n_heads})"
+                f"model.d_model ({self.d_model}) must be divisible by "
+                f"model.n_heads ({self.n_heads})"
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout must lie in [0, 1), got {self.dropout}")
@@ -95,7 +96,8 @@ class STanHopNet(nn.Module):
         cfg = self.cfg
         if x.ndim != 3 or x.shape[1:] != (cfg.in_len, cfg.n_series):
             raise ValueError(
-                f"expected input of shape (batch, {cfg.in_len}, {cfg.n_series}), got {tuple(x.shape)}"
+                f"expected input of shape (batch, {cfg.in_len}, {cfg.n_series}), "
+                f"got {tuple(x.shape)}"
             )
         pad = cfg.in_segments * cfg.seg_len - cfg.in_len
         if pad:

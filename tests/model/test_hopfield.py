@@ -8,7 +8,9 @@ from stanhop.model.hopfield import GATES, HopfieldConfig, HopfieldLayer, Hopfiel
 from stanhop.model.normalizers import NORMALIZERS, softmax1
 
 
-def naive_hopfield(layer: HopfieldLayer, state: torch.Tensor, stored: torch.Tensor, norm) -> torch.Tensor:
+def naive_hopfield(
+    layer: HopfieldLayer, state: torch.Tensor, stored: torch.Tensor, norm
+) -> torch.Tensor:
     """Per-sample, per-head loop with explicit matrices: an independent reference."""
     h = layer.n_heads
     d = state.shape[-1]

@@ -6,7 +6,9 @@ from stanhop.model import MODELS, STanHopConfig, STanHopNet, build_model
 
 
 def tiny(**overrides) -> STanHopConfig:
-    base = dict(n_series=3, in_len=24, out_len=12, seg_len=6, d_model=16, d_ff=32, n_heads=2, factor=3)
+    base = dict(
+        n_series=3, in_len=24, out_len=12, seg_len=6, d_model=16, d_ff=32, n_heads=2, factor=3
+    )
     return STanHopConfig(**{**base, **overrides})
 
 
@@ -22,8 +24,14 @@ def tiny(**overrides) -> STanHopConfig:
     ],
 )
 def test_output_shape(in_len, out_len, seg_len, win_size, n_series, e_layers) -> None:
-    cfg = tiny(in_len=in_len, out_len=out_len, seg_len=seg_len, win_size=win_size,
-               n_series=n_series, e_layers=e_layers)
+    cfg = tiny(
+        in_len=in_len,
+        out_len=out_len,
+        seg_len=seg_len,
+        win_size=win_size,
+        n_series=n_series,
+        e_layers=e_layers,
+    )
     model = STanHopNet(cfg)
     out = model(torch.randn(2, in_len, n_series))
     assert out.shape == (2, out_len, n_series)
