@@ -1,0 +1,122 @@
+"""The LightningDataModule: a source, split, standardised on the training rows and cut
+into windows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+from torch.utils.data import DataLoader
+
+from stanhop.data.csv import infer_freq
+from stanhop.data.errors import DataError
+from stanhop.data.scaler import Scaler
+from stanhop.data.sources import CSVSource, Source
+from stanhop.data.splits import Split, check_lengths
+from stanhop.data.windows import WindowDataset
+
+
+class TimeSeriesDataModule(L.LightningDataModule):
+    """Windows of ``in_len`` input and ``out_len`` target steps over the train, val and
+    test splits of ``source``, standardised with a :class:`Scaler` fitted on the training
+    rows.
+
+    ``split`` (a :class:`Split` or a mapping ``{train, val, test}``, as Hydra passes it)
+    overrides the source's own split. After :meth:`setup` the attributes ``n_series``,
+    ``series_names``, ``scaler``, ``freq``, ``last_train_timestamp`` and ``bounds`` (the
+    row ranges of each split, see :meth:`Split.bounds`) describe the data.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        in_len: int,
+        out_len: int,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        split: Split | Mapping[str, float] | None = None,
+        eval_batch_size: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.in_len, self.out_len = in_len, out_len
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.split = source.split if split is None else Split.parse(split)
+        self.datasets: dict[str, WindowDataset] = {}
+
+    def prepare_data(self) -> None:
+        """Download the source's file if it needs one (Lightning calls this once)."""
+        self.source.prepare()
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load, split, standardise and window the data; later calls do nothing."""
+        if self.datasets:
+            return
+        frame = self.source.load()
+        try:
+            bounds = self.split.bounds(len(frame), self.in_len)
+        except DataError as err:
+            raise DataError(f"{self.source.name}: {err}") from None
+        check_lengths(bounds, self.in_len, self.out_len, self.source.name)
+
+        values = frame.to_numpy(dtype=np.float64)
+        train_start, train_stop = bounds["train"]
+        self.scaler = Scaler.fit(values[train_start:train_stop])
+        scaled = self.scaler.transform(values).astype(np.float32)
+        self.datasets = {
+            name: WindowDataset(scaled[start:stop], self.in_len, self.out_len)
+            for name, (start, stop) in bounds.items()
+        }
+        self.bounds = bounds
+        self.n_series = frame.shape[1]
+        self.series_names = [str(c) for c in frame.columns]
+        self.freq = infer_freq(frame.index)
+        self.last_train_timestamp = frame.index[train_stop - 1].isoformat()
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size, shuffle=False)
+
+    def _loader(self, name: str, batch_size: int, shuffle: bool) -> DataLoader:
+        self.setup()
+        return DataLoader(
+            self.datasets[name],
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=False,
+            num_workers=self.num_workers,
+            # keeping workers alive saves re-forking them every epoch
+            persistent_workers=self.num_workers > 0,
+        )
+
+
+def from_csv(
+    path: str | Path,
+    in_len: int,
+    out_len: int,
+    date_column: str | None = None,
+    nan_policy: str = "error",
+    split: Split | Mapping[str, float] | None = None,
+    batch_size: int = 32,
+    eval_batch_size: int | None = None,
+    num_workers: int = 0,
+) -> TimeSeriesDataModule:
+    """A datamodule over a wide CSV file, in one flat call (``conf/data/csv.yaml``)."""
+    source = CSVSource(path, date_column=date_column, nan_policy=nan_policy, split=split)
+    return TimeSeriesDataModule(
+        source,
+        in_len,
+        out_len,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        eval_batch_size=eval_batch_size,
+    )

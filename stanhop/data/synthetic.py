@@ -1,0 +1,76 @@
+"""A small synthetic multivariate series with the structure forecasters should exploit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_DAY, _WEEK, _MONTH = 24, 24 * 7, 24 * 30
+
+
+def make_synthetic(
+    n_series: int = 7, n_steps: int = 24 * 7 * 26, seed: int = 0, start: str = "2024-01-01"
+) -> pd.DataFrame:
+    """Hourly series ``s0 … s{n-1}`` from ``start`` (index named ``date``); the same seed
+    gives the same data.
+
+    Series ``k`` at hour ``t`` is::
+
+        x_k(t) = level_k + A_k sin(2π t/24 + φ_k) + B_k sin(2π t/168 + ψ_k)   daily, weekly
+                 + g_k t / n_steps                                            slow trend
+                 + c_k z(t - 2k)                                              coupling
+                 + e_k(t) + events_k(t)
+
+    - ``z`` is one shared, slowly varying latent factor (AR(1), φ = 0.98, unit variance);
+      series ``k`` sees it ``2k`` hours late, so earlier series lead later ones.
+    - ``e_k`` is AR(1) noise (φ = 0.7).
+    - ``events_k`` adds about three sudden events per series and 30 days, at random
+      hours: half are spikes lasting 1–3 hours, half level shifts lasting 1–3 days, each
+      2–5 up or down (the daily amplitudes ``A_k`` are 1–3, the noise scale 0.3).
+    Amplitudes, phases, trends, couplings and levels are drawn per series from ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_steps)[:, None]  # (t, 1), broadcast against per-series (c,) params
+    k = np.arange(n_series)
+
+    def uniform(low: float, high: float) -> np.ndarray:
+        return rng.uniform(low, high, n_series)
+
+    level, daily, weekly = uniform(-5, 5), uniform(1.0, 3.0), uniform(0.5, 1.5)
+    daily_phase, weekly_phase = uniform(0, 2 * np.pi), uniform(0, 2 * np.pi)
+    trend, coupling = uniform(-2, 2), uniform(0.5, 1.5)
+
+    max_lag = 2 * (n_series - 1)
+    z = _ar1(rng, phi=0.98, n_steps=n_steps + max_lag, n_series=1)[:, 0]
+    # row t of series k reads z at t - 2k, i.e. index t + max_lag - 2k of the longer z
+    lagged = z[t + max_lag - 2 * k]
+
+    noise_scale = 0.3
+    x = (
+        level
+        + daily * np.sin(2 * np.pi * t / _DAY + daily_phase)
+        + weekly * np.sin(2 * np.pi * t / _WEEK + weekly_phase)
+        + trend * t / n_steps
+        + coupling * lagged
+        + noise_scale * _ar1(rng, phi=0.7, n_steps=n_steps, n_series=n_series)
+    )
+    for series in k:
+        for _ in range(rng.poisson(3 * n_steps / _MONTH)):
+            onset = rng.integers(n_steps)
+            spike = rng.random() < 0.5
+            length = rng.integers(1, 4) if spike else rng.integers(1, 4) * _DAY
+            x[onset : onset + length, series] += rng.choice([-1, 1]) * rng.uniform(2, 5)
+
+    index = pd.date_range(start, periods=n_steps, freq="h", name="date")
+    return pd.DataFrame(x, index=index, columns=[f"s{i}" for i in k])
+
+
+def _ar1(rng: np.random.Generator, phi: float, n_steps: int, n_series: int) -> np.ndarray:
+    """AR(1) noise ``(n_steps, n_series)`` with unit stationary variance, started in its
+    stationary distribution."""
+    shocks = rng.standard_normal((n_steps, n_series)) * np.sqrt(1 - phi**2)
+    out = np.empty_like(shocks)
+    out[0] = rng.standard_normal(n_series)
+    for i in range(1, n_steps):
+        out[i] = phi * out[i - 1] + shocks[i]
+    return out

@@ -1,0 +1,201 @@
+"""read_wide_csv: the benchmark date formats, every user-facing failure, NaN policies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stanhop.data import DataError, infer_freq, read_wide_csv
+
+
+def write(tmp_path: Path, text: str, name: str = "series.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def error_of(path: Path, **kwargs: str) -> str:
+    """The message of the DataError read_wide_csv raises; it is one line naming the file."""
+    with pytest.raises(DataError) as info:
+        read_wide_csv(path, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "stamps", "expected"),
+    [
+        (
+            "ETT",
+            ["2016-07-01 00:00:00", "2016-07-01 01:00:00"],
+            ["2016-07-01 00:00", "2016-07-01 01:00"],
+        ),
+        ("WTH", ["1/1/2010 0:00", "12/31/2010 23:00"], ["2010-01-01 00:00", "2010-12-31 23:00"]),
+        ("Exchange", ["1990/1/1 0:00", "1990/1/12 0:00"], ["1990-01-01", "1990-01-12"]),
+        ("ILI", ["2002-01-01 00:00:00", "2002-01-08 00:00:00"], ["2002-01-01", "2002-01-08"]),
+    ],
+)
+def test_benchmark_date_formats_parse(tmp_path, benchmark, stamps, expected) -> None:
+    rows = "".join(f"{s},{i}.5\n" for i, s in enumerate(stamps))
+    frame = read_wide_csv(write(tmp_path, "date,x\n" + rows))
+    assert list(frame.index) == [pd.Timestamp(e) for e in expected], benchmark
+    assert frame.index.name == "date"
+    assert frame["x"].tolist() == [0.5, 1.5]
+
+
+def test_frame_has_float64_columns_in_file_order_and_named_index(tmp_path) -> None:
+    path = write(tmp_path, "time,b,a,c\n2020-01-01,1,2,3\n2020-01-02,4,5,6\n")
+    frame = read_wide_csv(path)
+    assert list(frame.columns) == ["b", "a", "c"]
+    assert (frame.dtypes == np.float64).all()
+    assert isinstance(frame.index, pd.DatetimeIndex) and frame.index.name == "time"
+    np.testing.assert_array_equal(frame.to_numpy(), [[1, 2, 3], [4, 5, 6]])
+
+
+def test_date_column_may_be_any_column(tmp_path) -> None:
+    path = write(tmp_path, "a,when,b\n1,2020-01-01,2\n3,2020-01-02,4\n")
+    frame = read_wide_csv(path, date_column="when")
+    assert list(frame.columns) == ["a", "b"] and frame.index.name == "when"
+    assert frame.loc["2020-01-02", "b"] == 4.0
+
+
+def test_missing_file(tmp_path) -> None:
+    assert "not found" in error_of(tmp_path / "absent.csv")
+
+
+def test_empty_file(tmp_path) -> None:
+    assert "empty" in error_of(write(tmp_path, ""))
+
+
+def test_header_without_rows(tmp_path) -> None:
+    assert "no data rows" in error_of(write(tmp_path, "date,a,b\n"))
+
+
+def test_unknown_date_column_lists_the_columns(tmp_path) -> None:
+    message = error_of(write(tmp_path, "date,a\n2020-01-01,1\n"), date_column="time")
+    assert "'time'" in message and "'date', 'a'" in message
+
+
+def test_no_series_columns(tmp_path) -> None:
+    assert "no series columns" in error_of(write(tmp_path, "date\n2020-01-01\n2020-01-02\n"))
+
+
+def test_no_numeric_series_columns(tmp_path) -> None:
+    path = write(tmp_path, "date,site,kind\n2020-01-01,x,y\n2020-01-02,z,w\n")
+    assert "no numeric series columns" in error_of(path)
+
+
+def test_non_numeric_cell_names_column_line_and_value(tmp_path) -> None:
+    # the blank line still counts: 'oops' is on line 5 of the file
+    text = "date,a,b\n2020-01-01,1,2\n2020-01-02,3,4\n\n2020-01-03,5,oops\n2020-01-04,x,8\n"
+    message = error_of(write(tmp_path, text))
+    assert "'oops'" in message and "column 'b'" in message and "line 5" in message
+
+
+def test_infinite_value_is_rejected(tmp_path) -> None:
+    message = error_of(write(tmp_path, "date,a\n2020-01-01,1\n2020-01-02,inf\n"))
+    assert "column 'a'" in message and "line 3" in message
+
+
+def test_unparsable_timestamp_names_line_and_value(tmp_path) -> None:
+    text = "date,a\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n2020-13-45 00:00,3\n"
+    message = error_of(write(tmp_path, text))
+    assert "'2020-13-45 00:00'" in message and "line 4" in message
+
+
+def test_timestamps_in_mixed_formats_are_parsed_one_by_one(tmp_path) -> None:
+    frame = read_wide_csv(write(tmp_path, "date,a\n2020-01-01 00:00,1\n1/2/2020 0:00,2\n"))
+    assert list(frame.index) == [pd.Timestamp("2020-01-01"), pd.Timestamp("2020-01-02")]
+
+
+def test_empty_timestamp(tmp_path) -> None:
+    message = error_of(write(tmp_path, "date,a\n2020-01-01,1\n,2\n"))
+    assert "empty timestamp" in message and "line 3" in message
+
+
+def test_duplicate_timestamp_names_line_and_value(tmp_path) -> None:
+    text = "date,a\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n"
+    message = error_of(write(tmp_path, text))
+    assert "duplicate" in message and "'2020-01-02'" in message and "line 4" in message
+
+
+def test_unsorted_timestamps_name_the_line(tmp_path) -> None:
+    text = "date,a\n2020-01-01,1\n2020-01-03,2\n2020-01-02,3\n"
+    message = error_of(write(tmp_path, text))
+    assert "not sorted" in message and "line 4" in message
+
+
+def test_nans_are_an_error_by_default(tmp_path) -> None:
+    text = "date,a,b\n2020-01-01,1,\n2020-01-02,NaN,2\n2020-01-03,3,\n"
+    message = error_of(write(tmp_path, text))
+    assert "'a' (1)" in message and "'b' (2)" in message
+    assert "nan_policy=ffill|interpolate" in message
+
+
+def test_unknown_nan_policy_lists_the_valid_ones(tmp_path) -> None:
+    message = error_of(write(tmp_path, "date,a\n2020-01-01,1\n"), nan_policy="zero")
+    assert "'zero'" in message and "error, ffill, interpolate" in message
+
+
+# Gaps at both ends and in the middle; the hours are uneven (02:00 is absent) so that
+# interpolation in time differs from interpolation by row.
+GAPPY = """date,a,b
+2020-01-01 00:00,,1
+2020-01-01 01:00,2,
+2020-01-01 03:00,,4
+2020-01-01 04:00,5,5
+2020-01-01 05:00,6,
+"""
+
+
+def test_ffill_fills_forward_then_leading_gaps_backward(tmp_path) -> None:
+    frame = read_wide_csv(write(tmp_path, GAPPY), nan_policy="ffill")
+    assert frame["a"].tolist() == [2, 2, 2, 5, 6]
+    assert frame["b"].tolist() == [1, 1, 4, 5, 5]
+
+
+def test_interpolate_is_linear_in_time_with_filled_edges(tmp_path) -> None:
+    frame = read_wide_csv(write(tmp_path, GAPPY), nan_policy="interpolate")
+    # a at 03:00 lies 2 of the 3 hours from 01:00 (2) to 04:00 (5): 2 + 3 * 2/3 = 4
+    np.testing.assert_allclose(frame["a"], [2, 2, 4, 5, 6])
+    # b at 01:00 lies 1 of the 3 hours from 00:00 (1) to 03:00 (4): 1 + 3 * 1/3 = 2
+    np.testing.assert_allclose(frame["b"], [1, 2, 4, 5, 5])
+
+
+def test_a_column_without_any_value_cannot_be_filled(tmp_path) -> None:
+    path = write(tmp_path, "date,a,b\n2020-01-01,1,\n2020-01-02,2,\n")
+    assert "'b' has no values" in error_of(path, nan_policy="ffill")
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"),
+    [
+        (pd.date_range("2020-01-01", periods=10, freq="h"), "h"),
+        (pd.date_range("2020-01-01", periods=10, freq="15min"), "15min"),
+        (pd.date_range("2002-01-01", periods=10, freq="W-TUE"), "W-TUE"),
+        (pd.DatetimeIndex(["2020-01-01", "2020-01-02", "2020-01-04"]), None),
+        (pd.DatetimeIndex(["2020-01-01", "2020-01-02"]), None),
+    ],
+)
+def test_infer_freq(index, expected) -> None:
+    assert infer_freq(index) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "freq", "first", "last"),
+    [
+        ("ETTh1.csv", (17420, 7), "h", "2016-07-01 00:00", "2018-06-26 19:00"),
+        ("WTH.csv", (35064, 12), "h", "2010-01-01 00:00", "2013-12-31 23:00"),
+        ("national_illness.csv", (966, 7), "W-TUE", "2002-01-01", "2020-06-30"),
+    ],
+)
+def test_reads_the_benchmark_files(shared_csv, name, shape, freq, first, last) -> None:
+    frame = read_wide_csv(shared_csv(name))
+    assert frame.shape == shape
+    assert infer_freq(frame.index) == freq
+    assert (frame.index[0], frame.index[-1]) == (pd.Timestamp(first), pd.Timestamp(last))
