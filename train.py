@@ -8,21 +8,41 @@ import sys
 
 import hydra
 from omegaconf import DictConfig
+from omegaconf.errors import MissingMandatoryValue
 from rich.console import Console
 from rich.table import Table
 
-from stanhop.data import DataError
 from stanhop.train import train
+
+# Mistakes in data or settings: reported in one line, exit status 2, no traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, MissingMandatoryValue)
+
+
+def user_error(err: BaseException) -> BaseException | None:
+    """The user-caused error behind ``err`` (Hydra's instantiate wraps the original as
+    ``__cause__``), or None for a bug, whose traceback should be shown."""
+    while err is not None:
+        if isinstance(err, USER_ERRORS):
+            return err
+        err = err.__cause__
+    return None
+
+
+def describe(err: BaseException) -> str:
+    if isinstance(err, MissingMandatoryValue):
+        return f"{err.full_key} is required; set it on the command line, e.g. {err.full_key}=..."
+    return str(err).splitlines()[0]
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
-    except (DataError, ValueError, FileNotFoundError) as err:
-        if os.environ.get("STANHOP_DEBUG"):
+    except Exception as err:
+        cause = user_error(err)
+        if cause is None or os.environ.get("STANHOP_DEBUG"):
             raise
-        print(f"error: {err} (set STANHOP_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(f"error: {describe(cause)} (STANHOP_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(2)
     table = Table(title=f"metrics ({cfg.paths.output_dir}/metrics.json)")
     table.add_column("metric")
@@ -31,7 +51,7 @@ def main(cfg: DictConfig) -> float:
         table.add_row(key, f"{value:.6g}")
     Console().print(table)
     # Returned so Hydra sweepers that optimise a value can use it.
-    return metrics["val/mse"]
+    return metrics.get("val/mse")
 
 
 if __name__ == "__main__":

@@ -132,16 +132,23 @@ def test_cli_multirun_gives_one_output_dir_per_job(tmp_path: Path) -> None:
     assert normalisers == {"softmax", "softmax1"}
 
 
-def test_cli_bad_csv_is_one_line_error_with_status_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["data.path={missing}"], "{missing}: file not found"),
+        ([], "data.path is required"),
+        (
+            ["data.path={missing}", "data.split={{train:0.9,val:0.1,test:0.2}}"],
+            "ratios must lie in (0, 1) and sum to at most 1",
+        ),
+    ],
+    ids=["missing-file", "no-path", "bad-split"],
+)
+def test_cli_user_errors_are_one_line_with_status_2(tmp_path: Path, overrides, message) -> None:
     missing = tmp_path / "nope.csv"
-    result = run_cli(
-        "debug=fast",
-        "logger=none",
-        "data=csv",
-        f"data.path={missing}",
-        f"hydra.run.dir={tmp_path / 'run'}",
-    )
-    assert result.returncode == 2
+    args = [o.format(missing=missing) for o in overrides]
+    result = run_cli("debug=fast", "logger=none", "data=csv", *args, f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error:") and str(missing) in last
+    assert last.startswith("error: ") and message.format(missing=missing) in last
     assert "Traceback" not in result.stderr
