@@ -7,6 +7,7 @@ import os
 import sys
 
 import hydra
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 from rich.console import Console
@@ -44,12 +45,16 @@ def main(cfg: DictConfig) -> float | None:
             raise
         print(f"error: {describe(cause)} (STANHOP_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(2)
-    table = Table(title=f"metrics ({cfg.paths.output_dir}/metrics.json)")
+    if rank_zero_only.rank != 0:
+        return metrics.get("val/mse")
+    table = Table(title="metrics")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in sorted(metrics.items()):
         table.add_row(key, f"{value:.6g}")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"written to {cfg.paths.output_dir}/metrics.json", soft_wrap=True)
     # Returned so Hydra sweepers that optimise a value can use it.
     return metrics.get("val/mse")
 

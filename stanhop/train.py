@@ -13,6 +13,7 @@ from typing import Any
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from stanhop.lit import LitForecaster
@@ -65,10 +66,13 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit on the training split, then evaluate the best checkpoint on validation and
     test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
-    ``cfg.paths.output_dir`` and returns the metrics."""
+    ``cfg.paths.output_dir`` (from the first process only, under DDP) and returns the
+    metrics."""
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+    # Under DDP every process runs train(); only the first writes the run's files.
+    if rank_zero_only.rank == 0:
+        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
     L.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
@@ -101,5 +105,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/fit_seconds"] = fit_seconds
-    write_json_atomic(output_dir / "metrics.json", metrics)
+    if trainer.is_global_zero:
+        write_json_atomic(output_dir / "metrics.json", metrics)
     return metrics
