@@ -9,7 +9,6 @@ attention of a transformer, with softmax₁ it is OutEffHop.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -17,6 +16,7 @@ from einops import rearrange
 from torch import nn
 
 from stanhop.model.normalizers import NORMALIZERS, build_normalizer
+from stanhop.model.registry import registrar
 
 
 def retrieve(
@@ -38,16 +38,7 @@ def retrieve(
 
 
 GATES: dict[str, type[nn.Module]] = {}
-
-
-def register_gate(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
-    """Class decorator that adds a gate to :data:`GATES` under ``name``."""
-
-    def add(cls: type[nn.Module]) -> type[nn.Module]:
-        GATES[name] = cls
-        return cls
-
-    return add
+register_gate = registrar(GATES, "gate")
 
 
 @register_gate("none")

@@ -15,19 +15,10 @@ import torch
 from entmax import entmax15, entmax_bisect, sparsemax
 from torch import nn
 
+from stanhop.model.registry import registrar
+
 NORMALIZERS: dict[str, type[nn.Module]] = {}
-
-
-def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
-    """Class decorator that adds a normaliser to :data:`NORMALIZERS` under ``name``."""
-
-    def add(cls: type[nn.Module]) -> type[nn.Module]:
-        if name in NORMALIZERS:
-            raise ValueError(f"normaliser {name!r} is registered twice")
-        NORMALIZERS[name] = cls
-        return cls
-
-    return add
+register = registrar(NORMALIZERS, "normaliser")
 
 
 def build_normalizer(name: str, **kwargs: float) -> nn.Module:
