@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stanhop.data import Scaler
 from stanhop.model import build_model
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
@@ -45,13 +46,8 @@ class LitForecaster(L.LightningModule):
         self.model = build_model(model)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        # Derived from the hyperparameters on every load, so they are not saved twice.
-        self.register_buffer(
-            "mean", torch.tensor(scaler["mean"], dtype=torch.float32), persistent=False
-        )
-        self.register_buffer(
-            "std", torch.tensor(scaler["std"], dtype=torch.float32), persistent=False
-        )
+        # Rebuilt from the hyperparameters on every load, so it is not saved twice.
+        self.scaler = Scaler.from_dict(scaler)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) standardised → forecast (b, out_len, c) standardised."""
@@ -83,17 +79,13 @@ class LitForecaster(L.LightningModule):
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         pred = self._errors(batch, "test")["pred"]
-        y_orig = self.inverse_transform(batch[1])
-        pred_orig = self.inverse_transform(pred)
+        y_orig = self.scaler.inverse_transform(batch[1])
+        pred_orig = self.scaler.inverse_transform(pred)
         orig = {
             "test/mse_orig": F.mse_loss(pred_orig, y_orig),
             "test/mae_orig": F.l1_loss(pred_orig, y_orig),
         }
         self.log_dict(orig, batch_size=pred.shape[0], on_step=False, on_epoch=True)
-
-    def inverse_transform(self, values: torch.Tensor) -> torch.Tensor:
-        """Standardised (..., c) → original units (..., c)."""
-        return values * self.std + self.mean
 
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
