@@ -10,8 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stanhop.checkpoint import make_plain
 from stanhop.data import Scaler
 from stanhop.model import build_model
+from stanhop.model.memory import tune_memory_only
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
@@ -38,12 +40,15 @@ class LitForecaster(L.LightningModule):
         last_train_timestamp: str | None = None,
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
+        freeze_backbone: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
         if len(scaler["mean"]) != len(series_names) or len(scaler["std"]) != len(series_names):
             raise ValueError("scaler mean/std must have one entry per series name")
         self.model = build_model(model)
+        if freeze_backbone:
+            tune_memory_only(self.model)  # only the memory trains (memory.freeze_backbone)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         # Rebuilt from the hyperparameters on every load, so it is not saved twice.
@@ -87,12 +92,16 @@ class LitForecaster(L.LightningModule):
         }
         self.log_dict(orig, batch_size=pred.shape[0], on_step=False, on_epoch=True)
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Tensors and plain values only, so forecasts load it with weights_only=True.
+        make_plain(checkpoint)
+
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
             raise RuntimeError(
                 "this LitForecaster was built without an optimizer; pass optimizer=..."
             )
-        optimizer = self.optimizer_factory(self.parameters())
+        optimizer = self.optimizer_factory(p for p in self.parameters() if p.requires_grad)
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)

@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from stanhop.lit import LitForecaster
+from stanhop.memory_setup import setup_memory
+from stanhop.model import MODELS
+from stanhop.wandb_dashboard import finish_runs, prepare_runs
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
@@ -49,10 +53,24 @@ def _resolve_ckpt_path(ckpt_path: str | None, output_dir: Path) -> str | None:
 
 
 def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
-    """The LightningModule for ``cfg``, sized to the series of a set-up datamodule."""
+    """The LightningModule for ``cfg``, sized to the series of a set-up datamodule.
+
+    ``model.compile`` says how to run the model, not what it is: it stays out of the
+    checkpoint's hyperparameters, and compiling in place keeps the parameter names, so a
+    checkpoint loads the same with or without it.
+    """
     model = OmegaConf.to_container(cfg.model, resolve=True)
+    compile_model = model.pop("compile", False)
     model["n_series"] = datamodule.n_series
-    return LitForecaster(
+    # Only some models (STanHop-Net) have an external memory; an unknown name is reported
+    # by build_model.
+    config_cls, _ = MODELS.get(model.get("name"), (None, None))
+    has_memory = config_cls is not None and "memory" in {f.name for f in fields(config_cls)}
+    if has_memory:
+        model["memory"] = {"name": cfg.memory.name, "size": cfg.memory.size}
+    elif cfg.memory.name != "none":
+        raise ValueError(f"model={model['name']} has no external memory; use memory=none")
+    module = LitForecaster(
         model=model,
         scaler=datamodule.scaler.to_dict(),
         series_names=list(datamodule.series_names),
@@ -60,7 +78,13 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
         last_train_timestamp=datamodule.last_train_timestamp,
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        freeze_backbone=cfg.memory.freeze_backbone,
     )
+    if has_memory:
+        setup_memory(module.model, cfg.memory, datamodule)
+    if compile_model:
+        module.model.compile()
+    return module
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -80,11 +104,27 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.setup()
     module = build_module(cfg, datamodule)
 
-    trainer = instantiate(
-        cfg.trainer,
-        callbacks=_instantiate_all(cfg.get("callbacks")),
-        logger=_instantiate_all(cfg.get("logger")) or False,
-    )
+    loggers = _instantiate_all(cfg.get("logger"))
+    failed = True
+    try:
+        prepare_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
+        trainer = instantiate(
+            cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
+        )
+        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir)
+        failed = False
+    finally:
+        finish_runs(loggers, failed)
+    if trainer.is_global_zero:
+        write_json_atomic(output_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _fit_and_evaluate(
+    trainer: L.Trainer, module: LitForecaster, datamodule: Any, cfg: DictConfig, output_dir: Path
+) -> dict[str, float]:
+    """Fit, then validate and test the best checkpoint (the final weights without one).
+    The test pass also runs the evaluation callbacks (outliers, quantisation)."""
     start = time.perf_counter()
     trainer.fit(
         module,
@@ -93,7 +133,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     fit_seconds = time.perf_counter() - start
 
-    # Evaluate the best checkpoint when one was kept, else the final weights.
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
     ckpt = best or None
@@ -105,6 +144,4 @@ def train(cfg: DictConfig) -> dict[str, float]:
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/fit_seconds"] = fit_seconds
-    if trainer.is_global_zero:
-        write_json_atomic(output_dir / "metrics.json", metrics)
     return metrics

@@ -2,10 +2,14 @@
 on the training rows, cut windows, fetch the standard benchmarks, generate synthetic data,
 and serve it all through a LightningDataModule."""
 
-from stanhop.data.csv import NAN_POLICIES, infer_freq, read_wide_csv
-from stanhop.data.datamodule import TimeSeriesDataModule, from_csv
+from __future__ import annotations
+
+from typing import Any
+
+from stanhop.data.csv import NAN_POLICIES, infer_freq, parse_wide_frame, read_wide_csv
 from stanhop.data.download import MIRROR_ENV, download, sha256_of
-from stanhop.data.errors import DataError
+from stanhop.data.errors import DataError, DataWarning
+from stanhop.data.long import parse_long_frame, read_long_csv, to_long
 from stanhop.data.registry import BENCHMARKS, Benchmark, get_benchmark
 from stanhop.data.scaler import Scaler
 from stanhop.data.sources import BenchmarkSource, CSVSource, Source, SyntheticSource
@@ -21,6 +25,7 @@ __all__ = [
     "BenchmarkSource",
     "CSVSource",
     "DataError",
+    "DataWarning",
     "Scaler",
     "Source",
     "Split",
@@ -33,6 +38,22 @@ __all__ = [
     "get_benchmark",
     "infer_freq",
     "make_synthetic",
+    "parse_long_frame",
+    "parse_wide_frame",
+    "read_long_csv",
     "read_wide_csv",
     "sha256_of",
+    "to_long",
 ]
+
+# The datamodule needs Lightning, whose import takes seconds; it is loaded on first use so
+# that reading data (e.g. for a forecast) stays quick to start.
+_LAZY = {"TimeSeriesDataModule", "from_csv"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from stanhop.data import datamodule
+
+        return getattr(datamodule, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,19 +6,29 @@ the column and the line (line 1 is the header, so the first data row is line 2).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from stanhop.data.errors import DataError
+from stanhop.data.errors import DataError, DataWarning
 
 NAN_POLICIES = ("error", "ffill", "interpolate")
+# How many names a message lists before saying "and N more".
+_LISTED = 10
+
+# Says where row ``label`` of a raw table is, for messages: "line 7", "row 5".
+Locator = Callable[[Hashable], str]
 
 
 def read_wide_csv(
-    path: str | Path, date_column: str | None = None, nan_policy: str = "error"
+    path: str | Path,
+    date_column: str | None = None,
+    nan_policy: str = "error",
+    series: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read ``path`` into a frame with a sorted ``DatetimeIndex`` (named after the date
     column) and one float64 column per series, in file order.
@@ -26,35 +36,96 @@ def read_wide_csv(
     ``date_column`` defaults to the first column. ``nan_policy`` says what to do with
     empty or NaN cells: ``error`` (default), ``ffill`` (forward fill, then backward fill
     for leading gaps) or ``interpolate`` (linear in time, edges filled like ``ffill``).
+    ``series``, when given, names the columns to read, in the order wanted: missing ones
+    are an error that names them, other columns are not read (with a :class:`DataWarning`
+    naming them).
     """
-    if nan_policy not in NAN_POLICIES:
-        raise DataError(
-            f"{path}: unknown nan_policy {nan_policy!r}; use one of {', '.join(NAN_POLICIES)}"
-        )
+    check_nan_policy(nan_policy, path)
     path = Path(path)
-    columns = _read(path, nrows=0).columns
-    if date_column is None:
-        date_column = str(columns[0])
-    elif date_column not in columns:
-        listed = ", ".join(map(repr, columns))
-        raise DataError(
-            f"{path}: no column {date_column!r}; the columns are {listed} — set "
-            "date_column to one of them"
-        )
+    columns = [str(c) for c in _read(path, nrows=0).columns]
+    date_column = _date_column(columns, date_column, path)
+    usecols = None
+    if series is not None:
+        usecols = [date_column, *select_series(columns, date_column, series, path)]
     # Timestamps stay text until parsed below (pandas would read "2020" as an integer).
-    raw = _read(path, dtype={date_column: str}).dropna(how="all")
+    raw = _read(path, dtype={date_column: str}, usecols=usecols)
+    return parse_wide_frame(raw, path, date_column, nan_policy, series, where=_line)
+
+
+def parse_wide_frame(
+    raw: pd.DataFrame,
+    source: str | Path,
+    date_column: str | None = None,
+    nan_policy: str = "error",
+    series: Sequence[str] | None = None,
+    where: Locator | None = None,
+) -> pd.DataFrame:
+    """Validate a raw table (a timestamp column and series columns, cells as read from a
+    CSV or already typed) into the frame :func:`read_wide_csv` returns. ``source`` names
+    the data in messages and ``where(label)`` locates a row (default: ``row <label>``);
+    the other arguments are those of :func:`read_wide_csv`. Rows that are empty
+    throughout (blank lines) are dropped."""
+    check_nan_policy(nan_policy, source)
+    where = where or _row
+    columns = [str(c) for c in raw.columns]
+    if not columns:
+        raise DataError(f"{source}: no columns; the data needs a timestamp column and series")
+    raw = raw.set_axis(columns, axis=1)
+    date_column = _date_column(columns, date_column, source)
+    if series is not None:
+        raw = raw[[date_column, *select_series(columns, date_column, series, source)]]
+    raw = raw.dropna(how="all")
     if raw.empty:
-        raise DataError(f"{path}: the file has a header but no data rows")
+        raise DataError(f"{source}: no data rows, only a header; add the data rows")
     if raw.shape[1] < 2:
         raise DataError(
-            f"{path}: no series columns besides {date_column!r}; the file needs a timestamp "
-            "column and at least one numeric column, separated by commas"
+            f"{source}: no series columns besides {date_column!r}; the file needs a "
+            "timestamp column and at least one numeric column, separated by commas"
         )
-    series = [c for c in raw.columns if c != date_column]
-    index = _parse_timestamps(raw[date_column], path, date_column)
-    values = _parse_numbers(raw[series], path)
-    frame = pd.DataFrame(values, index=index, columns=series)
-    return _fill_nans(frame, path, nan_policy)
+    names = [c for c in raw.columns if c != date_column]
+    index = _parse_timestamps(raw[date_column], source, date_column, where)
+    values = _parse_numbers(raw[names], source, where)
+    frame = pd.DataFrame(values, index=index, columns=names)
+    return _fill_nans(frame, source, nan_policy)
+
+
+def check_nan_policy(nan_policy: str, source: str | Path) -> None:
+    """Raise a :class:`DataError` unless ``nan_policy`` is one of :data:`NAN_POLICIES`."""
+    if nan_policy not in NAN_POLICIES:
+        raise DataError(
+            f"{source}: unknown nan_policy {nan_policy!r}; use one of {', '.join(NAN_POLICIES)}"
+        )
+
+
+def select_series(
+    columns: Sequence[str], date_column: str, series: Sequence[str], source: str | Path
+) -> list[str]:
+    """``series`` after checking that each is among ``columns``; warns (one line, a
+    :class:`DataWarning`) about the columns that are neither a series nor the date."""
+    present = set(columns)
+    missing = [s for s in series if s not in present]
+    if missing:
+        raise DataError(
+            f"{source}: missing series column(s) {listing(missing)}; the data needs all "
+            f"{len(series)} of {listing(series)} (matched by name, in any order)"
+        )
+    wanted = set(series)
+    extra = [c for c in columns if c not in wanted and c != date_column]
+    if extra:
+        warnings.warn(
+            f"{source}: ignoring {len(extra)} column(s) that are not series of the model: "
+            f"{listing(extra)}",
+            DataWarning,
+            stacklevel=3,
+        )
+    return list(series)
+
+
+def listing(names: Sequence[object]) -> str:
+    """``'a', 'b', 'c'``, cut after a few names with ``and N more``."""
+    shown = ", ".join(map(repr, names[:_LISTED]))
+    rest = len(names) - _LISTED
+    return f"{shown} and {rest} more" if rest > 0 else shown
 
 
 def infer_freq(index: pd.DatetimeIndex) -> str | None:
@@ -85,6 +156,8 @@ def _offsets_from_infer_freq() -> AbstractContextManager[object]:
 def _read(path: Path, **kwargs: object) -> pd.DataFrame:
     """``pd.read_csv`` with its failures as DataErrors. Blank lines are kept as all-NaN
     rows (the caller drops them) so that row label i is line i + 2 of the file."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a file; give the path of a CSV file")
     if not path.is_file():
         raise DataError(
             f"{path}: file not found; check the path (relative paths start at "
@@ -99,18 +172,62 @@ def _read(path: Path, **kwargs: object) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         reason = " ".join(str(err).split())
         raise DataError(f"{path}: not a readable CSV ({reason})") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the file ({err.strerror})") from None
 
 
-def _line(label: int) -> int:
+def _date_column(columns: Sequence[str], date_column: str | None, source: str | Path) -> str:
+    """The timestamp column: ``date_column`` after checking it exists, else the first."""
+    if date_column is None:
+        return str(columns[0])
+    if date_column not in columns:
+        raise DataError(
+            f"{source}: no column {date_column!r}; the columns are {listing(columns)} — set "
+            "date_column to one of them"
+        )
+    return date_column
+
+
+def _line(label: Hashable) -> str:
     """The line in the file of the row labelled ``label`` (the header is line 1)."""
-    return label + 2
+    return f"line {label + 2}"
 
 
-def _parse_timestamps(raw: pd.Series, path: str | Path, column: str) -> pd.DatetimeIndex:
+def _row(label: Hashable) -> str:
+    return f"row {label}"
+
+
+def _parse_timestamps(
+    raw: pd.Series, source: str | Path, column: str, where: Locator
+) -> pd.DatetimeIndex:
+    """``raw`` as timestamps, each present and parsable, none repeated, in order."""
+    parsed = to_timestamps(raw, source, column, where)
+    dup = parsed.duplicated()
+    if dup.any():
+        label = parsed.index[dup.argmax()]
+        raise DataError(
+            f"{source}: duplicate timestamp {raw[label]!r} at {where(label)}; each "
+            "timestamp must appear once — remove or merge the repeated rows"
+        )
+    backwards = parsed.diff() < pd.Timedelta(0)
+    if backwards.any():
+        label = parsed.index[backwards.argmax()]
+        raise DataError(
+            f"{source}: timestamps are not sorted: {where(label)} ({raw[label]!r}) is "
+            "earlier than the row above it; sort the file by time"
+        )
+    return pd.DatetimeIndex(parsed, name=column)
+
+
+def to_timestamps(raw: pd.Series, source: str | Path, column: str, where: Locator) -> pd.Series:
+    """Parse every cell of ``raw`` as a timestamp; an empty or unparsable cell is a
+    :class:`DataError` that names its row."""
     missing = raw.isna()
     if missing.any():
-        line = _line(raw.index[missing.argmax()])
-        raise DataError(f"{path}: empty timestamp in column {column!r} at line {line}; fill it in")
+        label = raw.index[missing.argmax()]
+        raise DataError(
+            f"{source}: empty timestamp in column {column!r} at {where(label)}; fill it in"
+        )
     # pandas guesses one format from the first value and applies it to all; values that
     # do not fit that format come back as NaT, so they are retried one by one ("mixed")
     # and only reported when even that fails.
@@ -122,33 +239,19 @@ def _parse_timestamps(raw: pd.Series, path: str | Path, column: str) -> pd.Datet
         # e.g. timestamps with different UTC offsets, which pandas refuses to mix
         reason = " ".join(str(err).split())
         raise DataError(
-            f"{path}: cannot parse column {column!r} as timestamps ({reason})"
+            f"{source}: cannot parse column {column!r} as timestamps ({reason})"
         ) from None
     bad = parsed.isna()
     if bad.any():
         label = raw.index[bad.argmax()]
         raise DataError(
-            f"{path}: unparsable timestamp {raw[label]!r} in column {column!r} at line "
-            f"{_line(label)}; write it like 2016-07-01 00:00:00 (or pick another date_column)"
+            f"{source}: unparsable timestamp {raw[label]!r} in column {column!r} at "
+            f"{where(label)}; write it like 2016-07-01 00:00:00 (or pick another date_column)"
         )
-    dup = parsed.duplicated()
-    if dup.any():
-        label = parsed.index[dup.argmax()]
-        raise DataError(
-            f"{path}: duplicate timestamp {raw[label]!r} at line {_line(label)}; each "
-            "timestamp must appear once — remove or merge the repeated rows"
-        )
-    backwards = parsed.diff() < pd.Timedelta(0)
-    if backwards.any():
-        label = parsed.index[backwards.argmax()]
-        raise DataError(
-            f"{path}: timestamps are not sorted: line {_line(label)} ({raw[label]!r}) is "
-            "earlier than the line above it; sort the file by time"
-        )
-    return pd.DatetimeIndex(parsed, name=column)
+    return parsed
 
 
-def _parse_numbers(raw: pd.DataFrame, path: str | Path) -> np.ndarray:
+def _parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.ndarray:
     # pandas has already parsed the all-numeric columns (to_numeric leaves them as they
     # are); a column holding any text came back as text, and its cells are parsed here.
     numbers = raw.apply(pd.to_numeric, errors="coerce").astype("float64")
@@ -157,7 +260,7 @@ def _parse_numbers(raw: pd.DataFrame, path: str | Path) -> np.ndarray:
     bad = (numbers.isna() & raw.notna()) | np.isinf(numbers)
     if bad.all(axis=None):
         raise DataError(
-            f"{path}: no numeric series columns ({', '.join(map(repr, raw.columns))} hold "
+            f"{source}: no numeric series columns ({listing(list(raw.columns))} hold "
             "text); the file needs a timestamp column and numeric columns"
         )
     if bad.any(axis=None):
@@ -166,14 +269,14 @@ def _parse_numbers(raw: pd.DataFrame, path: str | Path) -> np.ndarray:
         col_pos = int(bad.iloc[row_pos].to_numpy().argmax())
         column, label = raw.columns[col_pos], raw.index[row_pos]
         raise DataError(
-            f"{path}: non-numeric value {raw.iat[row_pos, col_pos]!r} in column {column!r} at "
-            f"line {_line(label)}; fix the cell, leave it empty and set nan_policy, or drop "
+            f"{source}: non-numeric value {raw.iat[row_pos, col_pos]!r} in column {column!r} "
+            f"at {where(label)}; fix the cell, leave it empty and set nan_policy, or drop "
             "the column"
         )
     return numbers.to_numpy()
 
 
-def _fill_nans(frame: pd.DataFrame, path: str | Path, nan_policy: str) -> pd.DataFrame:
+def _fill_nans(frame: pd.DataFrame, source: str | Path, nan_policy: str) -> pd.DataFrame:
     counts = frame.isna().sum()
     counts = counts[counts > 0]
     if counts.empty:
@@ -181,7 +284,7 @@ def _fill_nans(frame: pd.DataFrame, path: str | Path, nan_policy: str) -> pd.Dat
     if nan_policy == "error":
         listed = ", ".join(f"column {c!r} ({n})" for c, n in counts.items())
         raise DataError(
-            f"{path}: missing (NaN) values in {listed}; fill them in, or set "
+            f"{source}: missing (NaN) values in {listed}; fill them in, or set "
             "nan_policy=ffill|interpolate"
         )
     if nan_policy == "interpolate":
@@ -190,6 +293,6 @@ def _fill_nans(frame: pd.DataFrame, path: str | Path, nan_policy: str) -> pd.Dat
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise DataError(
-            f"{path}: column {empty[0]!r} has no values at all, nothing to fill from; remove it"
+            f"{source}: column {empty[0]!r} has no values at all, nothing to fill from; remove it"
         )
     return frame

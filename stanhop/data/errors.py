@@ -1,4 +1,4 @@
-"""The one exception type for problems with the user's data or data settings."""
+"""The exception and warning types for problems with the user's data or data settings."""
 
 
 class DataError(ValueError):
@@ -8,3 +8,8 @@ class DataError(ValueError):
     A ``ValueError`` so callers that already catch those keep working; ``train.py``
     prints it without a traceback.
     """
+
+
+class DataWarning(UserWarning):
+    """Something about the user's data that works but may not be what they meant (e.g.
+    columns that are ignored), in one line naming the file."""

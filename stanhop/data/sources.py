@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from stanhop.data.csv import read_wide_csv
 from stanhop.data.download import download
 from stanhop.data.registry import get_benchmark
 from stanhop.data.splits import Split
-from stanhop.data.synthetic import make_synthetic
+from stanhop.data.synthetic import make_synthetic, recurring_event_rows
 
 DEFAULT_SPLIT = Split(0.7, 0.1, 0.2)
 
@@ -76,10 +77,22 @@ class BenchmarkSource:
 
 
 class SyntheticSource:
-    """Data from :func:`~stanhop.data.make_synthetic`; split 70/10/20 %."""
+    """Data from :func:`~stanhop.data.make_synthetic`; split 70/10/20 %.
 
-    def __init__(self, n_series: int = 7, n_steps: int = 24 * 7 * 26, seed: int = 0) -> None:
+    ``recurring_events`` and ``event_rate`` switch on and tune its recurring events;
+    :meth:`event_rows` says which rows they cover.
+    """
+
+    def __init__(
+        self,
+        n_series: int = 7,
+        n_steps: int = 24 * 7 * 26,
+        seed: int = 0,
+        recurring_events: int = 0,
+        event_rate: float = 4.0,
+    ) -> None:
         self.n_series, self.n_steps, self.seed = n_series, n_steps, seed
+        self.recurring_events, self.event_rate = recurring_events, event_rate
         self.name = f"synthetic(n_series={n_series}, n_steps={n_steps}, seed={seed})"
         self.split = DEFAULT_SPLIT
 
@@ -87,4 +100,16 @@ class SyntheticSource:
         """Nothing to fetch."""
 
     def load(self) -> pd.DataFrame:
-        return make_synthetic(self.n_series, self.n_steps, self.seed)
+        return make_synthetic(
+            self.n_series,
+            self.n_steps,
+            self.seed,
+            recurring_events=self.recurring_events,
+            event_rate=self.event_rate,
+        )
+
+    def event_rows(self) -> np.ndarray:
+        """``(n_steps,)`` bool: the rows of :meth:`load` a recurring event covers."""
+        return recurring_event_rows(
+            self.n_series, self.n_steps, self.seed, self.recurring_events, self.event_rate
+        )

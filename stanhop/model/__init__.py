@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from torch import nn
 
-from stanhop.model.hopfield import GATES, HopfieldConfig, HopfieldLayer, HopfieldPooling
+from stanhop.model.dlinear import DLinear, DLinearConfig
+from stanhop.model.hopfield import (
+    GATES,
+    RETRIEVALS,
+    HopfieldConfig,
+    HopfieldLayer,
+    HopfieldPooling,
+    use_reference_retrieval,
+)
 from stanhop.model.net import STanHopConfig, STanHopNet
-from stanhop.model.normalizers import NORMALIZERS, build_normalizer
+from stanhop.model.normalizers import NORMALIZERS, Normalizer, build_normalizer
 
 # name -> (config dataclass, module class taking that config)
 MODELS: dict[str, tuple[type, type[nn.Module]]] = {
     "stanhop": (STanHopConfig, STanHopNet),
+    "dlinear": (DLinearConfig, DLinear),
 }
 
 
@@ -24,6 +34,14 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
     config_cls, model_cls = MODELS[name]
+    known = {f.name for f in fields(config_cls)}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ValueError(
+            f"model={name} has no option {', '.join(f'model.{k}' for k in unknown)}; "
+            f"its options are {sorted(known)} (an experiment or debug config written for "
+            "another model may have set it)"
+        )
     return model_cls(config_cls(**spec))
 
 
@@ -31,11 +49,16 @@ __all__ = [
     "GATES",
     "MODELS",
     "NORMALIZERS",
+    "RETRIEVALS",
+    "DLinear",
+    "DLinearConfig",
     "HopfieldConfig",
     "HopfieldLayer",
     "HopfieldPooling",
+    "Normalizer",
     "STanHopConfig",
     "STanHopNet",
     "build_model",
     "build_normalizer",
+    "use_reference_retrieval",
 ]

@@ -4,18 +4,25 @@ Vocabulary (Ramsauer et al., 2021): *state patterns* (queries) retrieve from *st
 patterns* (keys) and return their *pattern projections* (values). One update step with
 scaling β is ``normaliser(β · R Yᵀ) · Y W_V``; with the softmax normaliser it is the
 attention of a transformer, with softmax₁ it is OutEffHop.
+
+Two retrieval paths compute the same update and are found by name in :data:`RETRIEVALS`:
+``reference``, plain einsums that materialise the normaliser's weights, and ``fused``,
+torch's ``scaled_dot_product_attention``, for the normalisers that declare they can run
+through it (:attr:`Normalizer.fused_null_patterns`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from stanhop.model.normalizers import NORMALIZERS, build_normalizer
+from stanhop.model.normalizers import NORMALIZERS, Normalizer, build_normalizer
 from stanhop.model.registry import registrar
 
 
@@ -23,11 +30,11 @@ def retrieve(
     state: torch.Tensor,
     stored: torch.Tensor,
     projected: torch.Tensor,
-    normalizer: nn.Module,
+    normalizer: Normalizer,
     beta: float,
-    dropout: nn.Module,
+    dropout: nn.Dropout,
 ) -> torch.Tensor:
-    """One Hopfield update, per head.
+    """One Hopfield update, per head: the reference path, for every normaliser.
 
     ``state``: (b, h, n, e), ``stored``: (b, h, m, e), ``projected``: (b, h, m, e)
     → retrieved (b, h, n, e).
@@ -35,6 +42,42 @@ def retrieve(
     scores = beta * torch.einsum("bhne,bhme->bhnm", state, stored)
     weights = dropout(normalizer(scores))
     return torch.einsum("bhnm,bhme->bhne", weights, projected)
+
+
+def retrieve_fused(
+    state: torch.Tensor,
+    stored: torch.Tensor,
+    projected: torch.Tensor,
+    normalizer: Normalizer,
+    beta: float,
+    dropout: nn.Dropout,
+) -> torch.Tensor:
+    """The same update through ``scaled_dot_product_attention``, which never materialises
+    the weights, for normalisers with a ``fused_null_patterns`` count.
+
+    Softmax₁ is softmax over the scores plus one zero logit: an all-zero stored pattern
+    scores β·⟨ξ, 0⟩ = 0 and its all-zero pattern projection adds nothing to the retrieval.
+
+    ``state``: (b, h, n, e), ``stored``: (b, h, m, e), ``projected``: (b, h, m, e)
+    → retrieved (b, h, n, e).
+    """
+    null = normalizer.fused_null_patterns
+    if null:
+        stored = F.pad(stored, (0, 0, 0, null))  # (b, h, m + null, e)
+        projected = F.pad(projected, (0, 0, 0, null))
+    return F.scaled_dot_product_attention(
+        state,
+        stored,
+        projected,
+        dropout_p=dropout.p if dropout.training else 0.0,
+        scale=beta,
+    )
+
+
+Retrieval = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, Normalizer, float, nn.Dropout], torch.Tensor
+]
+RETRIEVALS: dict[str, Retrieval] = {"reference": retrieve, "fused": retrieve_fused}
 
 
 GATES: dict[str, type[nn.Module]] = {}
@@ -87,14 +130,18 @@ class HopfieldConfig:
     ``normalizer`` names an entry of :data:`NORMALIZERS` and ``normalizer_kwargs`` its
     options (γ and ζ of the clipped family, ``alpha_init`` and ``n_iter`` of learnable
     entmax). ``gate`` names an entry of :data:`GATES`; ``gate_init`` is its π_init.
-    ``beta=None`` means β = 1/√d_head.
+    ``beta=None`` means β = 1/√d_head. ``fused`` retrieves through the fused kernel where
+    the normaliser allows it (same maths; the reference path otherwise). ``name`` labels
+    the variant in reports and dashboards (the ``hopfield=`` option it came from).
     """
 
+    name: str = "custom"
     normalizer: str = "softmax1"
     normalizer_kwargs: dict[str, float] = field(default_factory=dict)
     gate: str = "none"
     gate_init: float = 0.25
     beta: float | None = None
+    fused: bool = True
 
     def __post_init__(self) -> None:
         if self.normalizer not in NORMALIZERS:
@@ -114,7 +161,8 @@ class HopfieldLayer(nn.Module):
 
     State and stored patterns are projected per head; the pattern projection is computed
     from the stored patterns; the retrieval is gated (when configured) before the output
-    projection.
+    projection. ``retrieval`` names the path in :data:`RETRIEVALS`; ``normalizer`` is
+    called on the reference path only (see :func:`use_reference_retrieval`).
     """
 
     def __init__(
@@ -133,14 +181,24 @@ class HopfieldLayer(nn.Module):
         self.normalizer = build_normalizer(cfg.normalizer, **cfg.normalizer_kwargs)
         self.gate = GATES[cfg.gate](d_model, n_heads, cfg.gate_init)
         self.dropout = nn.Dropout(dropout)
+        fusable = cfg.fused and self.normalizer.fused_null_patterns is not None
+        self.retrieval = "fused" if fusable else "reference"
 
-    def forward(self, state: torch.Tensor, stored: torch.Tensor) -> torch.Tensor:
-        """``state``: (b, n, d), ``stored``: (b, m, d) → retrieved (b, n, d)."""
+    def forward(
+        self, state: torch.Tensor, stored: torch.Tensor, query: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``state``: (b, n, d), ``stored``: (b, m, d) → retrieved (b, n, d).
+
+        ``query`` (b, n, d) is ``state_proj(state)`` when the caller has it already
+        (:class:`HopfieldPooling` projects its learned patterns once for the whole batch).
+        """
+        if query is None:
+            query = self.state_proj(state)
         split = "b n (h e) -> b h n e"
-        q = rearrange(self.state_proj(state), split, h=self.n_heads)
+        q = rearrange(query, split, h=self.n_heads)
         k = rearrange(self.stored_proj(stored), split, h=self.n_heads)
         v = rearrange(self.pattern_proj(stored), split, h=self.n_heads)
-        out = retrieve(q, k, v, self.normalizer, self.beta, self.dropout)
+        out = RETRIEVALS[self.retrieval](q, k, v, self.normalizer, self.beta, self.dropout)
         out = self.gate(state, out)
         return self.out_proj(rearrange(out, "b h n e -> b n (h e)"))
 
@@ -158,5 +216,18 @@ class HopfieldPooling(nn.Module):
 
     def forward(self, stored: torch.Tensor) -> torch.Tensor:
         """``stored``: (b, m, d) → pooled (b, p, d)."""
-        state = self.patterns.expand(stored.shape[0], -1, -1)
-        return self.hopfield(state, stored)
+        b = stored.shape[0]
+        state = self.patterns.expand(b, -1, -1)
+        # The learned state patterns are the same for every batch element: project them
+        # once, not b times.
+        query = self.hopfield.state_proj(self.patterns).expand(b, -1, -1)
+        return self.hopfield(state, stored, query=query)
+
+
+def use_reference_retrieval(model: nn.Module) -> None:
+    """Switch every :class:`HopfieldLayer` in ``model`` to the reference path, which calls
+    each layer's ``normalizer`` module and so lets hooks observe the retrieval weights.
+    The maths is the same, so outputs change only by rounding."""
+    for module in model.modules():
+        if isinstance(module, HopfieldLayer):
+            module.retrieval = "reference"

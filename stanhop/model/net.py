@@ -17,6 +17,7 @@ from torch import nn
 
 from stanhop.model.blocks import DecoderLayer, EncoderScale, SegmentMerging, STanHopBlock
 from stanhop.model.hopfield import HopfieldConfig
+from stanhop.model.memory import MemoryConfig, build_memory
 
 
 @dataclass
@@ -35,10 +36,13 @@ class STanHopConfig:
     e_layers: int = 2
     dropout: float = 0.2
     hopfield: HopfieldConfig = field(default_factory=HopfieldConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.hopfield, dict):
             self.hopfield = HopfieldConfig(**self.hopfield)
+        if isinstance(self.memory, dict):
+            self.memory = MemoryConfig(**self.memory)
         positive = ("n_series", "in_len", "out_len", "seg_len", "win_size", "factor")
         positive += ("d_model", "d_ff", "n_heads", "e_layers")
         for name in positive:
@@ -90,9 +94,12 @@ class STanHopNet(nn.Module):
             DecoderLayer(d, cfg.d_ff, h, cfg.factor, cfg.seg_len, cfg.hopfield, cfg.dropout)
             for _ in range(cfg.e_layers + 1)
         )
+        # External memory on the encoder input (stanhop.model.memory); "none" passes it on.
+        # Built last, so a seed gives the backbone the same initial weights with or without.
+        self.memory = build_memory(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
+    def embed_windows(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder input: ``x``: (b, in_len, c) → embedded segments (b, c, s, d)."""
         cfg = self.cfg
         if x.ndim != 3 or x.shape[1:] != (cfg.in_len, cfg.n_series):
             raise ValueError(
@@ -104,16 +111,21 @@ class STanHopNet(nn.Module):
             # Pad at the front by repeating the first step, so the newest data stays aligned.
             x = torch.cat([x[:, :1].expand(-1, pad, -1), x], dim=1)
         segments = rearrange(x, "b (s l) c -> b c s l", l=cfg.seg_len)
-        enc = self.embed_norm(self.embed(segments) + self.enc_pos)  # (b, c, s, d)
+        return self.embed_norm(self.embed(segments) + self.enc_pos)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
+        # The memory embeds its windows with the same embedding as the input.
+        enc = self.memory(self.embed_windows(x), self.embed_windows)  # (b, c, s, d)
 
         scales = [enc]
         for scale in self.encoder:
             scales.append(scale(scales[-1]))
 
-        dec = self.dec_pos.expand(x.shape[0], -1, -1, -1)  # (b, c, s_out, d)
+        dec = self.dec_pos.expand(enc.shape[0], -1, -1, -1)  # (b, c, s_out, d)
         forecast = 0
         for layer, memory in zip(self.decoder, scales, strict=True):
             dec, prediction = layer(dec, memory)
             forecast = forecast + prediction  # (b, c, s_out, seg_len)
         out = rearrange(forecast, "b c s l -> b (s l) c")
-        return out[:, : cfg.out_len]
+        return out[:, : self.cfg.out_len]

@@ -1,15 +1,16 @@
 """Hopfield normalisers: the map from retrieval scores to retrieval weights.
 
-Every normaliser is an ``nn.Module`` whose ``forward(scores)`` normalises over the last
-axis (the stored patterns). Stateless ones hold no parameters; ``entmax`` holds its
-learnable α. They are found by name in :data:`NORMALIZERS`, so adding a variant is one
-registered class and never an edit of a Hopfield layer's ``forward``.
+Every normaliser is a :class:`Normalizer` (an ``nn.Module``) whose ``forward(scores)``
+normalises over the last axis (the stored patterns). Stateless ones hold no parameters;
+``entmax`` holds its learnable α. They are found by name in :data:`NORMALIZERS`, so adding a
+variant is one registered class and never an edit of a Hopfield layer's ``forward``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 from entmax import entmax15, entmax_bisect, sparsemax
@@ -17,11 +18,24 @@ from torch import nn
 
 from stanhop.model.registry import registrar
 
-NORMALIZERS: dict[str, type[nn.Module]] = {}
+
+class Normalizer(nn.Module):
+    """Base of every normaliser.
+
+    ``fused_null_patterns`` declares whether a fused softmax-attention kernel can compute
+    the normaliser: it is the number of all-zero stored patterns (with all-zero pattern
+    projections) that, appended to the stored patterns, turn softmax into this normaliser;
+    ``None`` when no such number exists, and the layer then retrieves on the reference path.
+    """
+
+    fused_null_patterns: ClassVar[int | None] = None
+
+
+NORMALIZERS: dict[str, type[Normalizer]] = {}
 register = registrar(NORMALIZERS, "normaliser")
 
 
-def build_normalizer(name: str, **kwargs: float) -> nn.Module:
+def build_normalizer(name: str, **kwargs: float) -> Normalizer:
     """Instantiate the normaliser registered as ``name`` with its keyword options."""
     if name not in NORMALIZERS:
         raise ValueError(f"unknown normaliser {name!r}; choose one of {sorted(NORMALIZERS)}")
@@ -41,8 +55,10 @@ def softmax1(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
 
 @register("softmax")
-class Softmax(nn.Module):
+class Softmax(Normalizer):
     """Dense modern Hopfield retrieval (Ramsauer et al., 2021)."""
+
+    fused_null_patterns = 0
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
         """``scores``: (..., m) → weights (..., m), rows sum to 1."""
@@ -50,8 +66,11 @@ class Softmax(nn.Module):
 
 
 @register("softmax1")
-class Softmax1(nn.Module):
+class Softmax1(Normalizer):
     """OutEffHop: softmax₁ lets a head retrieve (almost) nothing instead of an outlier."""
+
+    # One zero stored pattern adds the zero logit, and its zero projection adds nothing.
+    fused_null_patterns = 1
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
         """``scores``: (..., m) → weights (..., m), rows sum to < 1."""
@@ -59,7 +78,7 @@ class Softmax1(nn.Module):
 
 
 @register("sparsemax")
-class Sparsemax(nn.Module):
+class Sparsemax(Normalizer):
     """Sparse Hopfield retrieval (Hu et al., NeurIPS 2023): α-entmax with α = 2."""
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
@@ -68,7 +87,7 @@ class Sparsemax(nn.Module):
 
 
 @register("entmax15")
-class Entmax15(nn.Module):
+class Entmax15(Normalizer):
     """α-entmax with fixed α = 1.5 (Peters et al., 2019), exact sort-based routine."""
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
@@ -77,7 +96,7 @@ class Entmax15(nn.Module):
 
 
 @register("entmax")
-class LearnableEntmax(nn.Module):
+class LearnableEntmax(Normalizer):
     """GSH layer of STanHop-Net (Wu et al., ICLR 2024): α-entmax with a learnable α.
 
     α = 1 + sigmoid(θ) keeps α inside (1, 2), between softmax (α → 1) and sparsemax
@@ -89,7 +108,11 @@ class LearnableEntmax(nn.Module):
         super().__init__()
         if not 1.0 < alpha_init < 2.0:
             raise ValueError(f"entmax alpha_init must lie in (1, 2), got {alpha_init}")
-        self.n_iter = n_iter
+        if n_iter < 1:
+            raise ValueError(f"entmax n_iter must be at least 1, got {n_iter}")
+        # Each bisection step halves the bracket of the threshold; 25 steps narrow it to
+        # about 3e-8 of its width, below float32 resolution.
+        self.n_iter = int(n_iter)
         self.alpha_logit = nn.Parameter(torch.tensor(math.log((alpha_init - 1) / (2 - alpha_init))))
 
     @property
@@ -102,7 +125,7 @@ class LearnableEntmax(nn.Module):
         return entmax_bisect(scores, self.alpha.to(scores.dtype), dim=-1, n_iter=self.n_iter)
 
 
-class _Clipped(nn.Module):
+class _Clipped(Normalizer):
     """Clipped softmax (Bondarenko et al., 2023): ``clip((ζ − γ)·p + γ, 0, 1)``.
 
     A negative γ lets a weight reach exactly 0 with finite scores, so a head can stop

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
 from stanhop.model.normalizers import NORMALIZERS, build_normalizer, softmax1
 
 SUM_TO_ONE = {"softmax", "sparsemax", "entmax15", "entmax"}
@@ -91,3 +92,25 @@ def test_learnable_entmax_alpha_stays_in_open_interval() -> None:
 def test_unknown_normaliser_lists_the_valid_names() -> None:
     with pytest.raises(ValueError, match="softmax1"):
         build_normalizer("softmax2")
+
+
+def test_sparsemax_matches_a_hand_computed_projection() -> None:
+    # Two entries above the threshold τ = (4 + 3.5 − 1) / 2 = 3.25: weights z − τ.
+    weights = build_normalizer("sparsemax")(torch.tensor([[4.0, 3.5, 0.0, -1.0]]))
+    assert_close(weights, torch.tensor([[0.75, 0.25, 0.0, 0.0]]))
+
+
+def test_learnable_entmax_iteration_count_is_a_config_value(scores: torch.Tensor) -> None:
+    exact = build_normalizer("entmax15")(scores)
+    errors = [
+        (build_normalizer("entmax", n_iter=n).double()(scores) - exact).abs().max().item()
+        for n in (2, 8, 40)
+    ]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 1e-9
+    layer = HopfieldLayer(
+        8, 2, HopfieldConfig(normalizer="entmax", normalizer_kwargs={"n_iter": 7})
+    )
+    assert layer.normalizer.n_iter == 7
+    with pytest.raises(ValueError, match="n_iter"):
+        build_normalizer("entmax", n_iter=0)

@@ -1,0 +1,138 @@
+"""Median time of a training step and of an inference batch, and peak memory, of one model
+on random data; the fused retrieval path against the reference (plain einsum) path.
+
+    python bench/step_time.py                              # ETTh1 published settings, outeffhop
+    python bench/step_time.py --hopfield softmax --threads 2 --json
+    python bench/step_time.py --series 321 --batch 4       # many series
+    python bench/step_time.py --model dlinear
+
+The defaults are the published ETTh1 horizon-24 settings (conf/experiment/etth1_24.yaml).
+--hopfield names a file of conf/hopfield/. Peak memory is that of this whole process, so
+run one configuration per process (bench/scale.py does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+
+from stanhop.benchmark import measure
+
+HOPFIELD_DIR = Path(__file__).resolve().parents[1] / "conf" / "hopfield"
+# Settings that only one of the models has, left out of the other's report.
+STANHOP_ONLY = {"hopfield", "seg_len", "d_model", "d_ff", "heads", "e_layers", "win_size"}
+STANHOP_ONLY |= {"factor", "dropout"}
+DLINEAR_ONLY = {"kernel_size"}
+
+
+def hopfield_config(name: str) -> dict[str, Any]:
+    """The ``hopfield`` group option ``name`` as a plain dict."""
+    path = HOPFIELD_DIR / f"{name}.yaml"
+    if not path.is_file():
+        options = sorted(p.stem for p in HOPFIELD_DIR.glob("*.yaml"))
+        raise SystemExit(f"error: unknown --hopfield {name!r}; choose one of {options}")
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+
+
+def model_spec(args: argparse.Namespace) -> dict[str, Any]:
+    common = {"n_series": args.series, "in_len": args.in_len, "out_len": args.out_len}
+    if args.model == "dlinear":
+        return {"name": "dlinear", **common, "kernel_size": args.kernel_size}
+    return {
+        "name": "stanhop",
+        **common,
+        "seg_len": args.seg_len,
+        "win_size": args.win_size,
+        "factor": args.factor,
+        "d_model": args.d_model,
+        "d_ff": args.d_ff,
+        "n_heads": args.heads,
+        "e_layers": args.e_layers,
+        "dropout": args.dropout,
+        "hopfield": hopfield_config(args.hopfield),
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=["stanhop", "dlinear"], default="stanhop")
+    p.add_argument("--hopfield", default="outeffhop", help="a conf/hopfield option")
+    p.add_argument("--in-len", type=int, default=168)
+    p.add_argument("--out-len", type=int, default=24)
+    p.add_argument("--seg-len", type=int, default=6)
+    p.add_argument("--d-model", type=int, default=256)
+    p.add_argument("--d-ff", type=int, default=512)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--e-layers", type=int, default=3)
+    p.add_argument("--win-size", type=int, default=2)
+    p.add_argument("--factor", type=int, default=10)
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--kernel-size", type=int, default=25, help="DLinear's moving average")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--series", type=int, default=7)
+    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    p.add_argument("--steps", type=int, default=10, help="timed steps (median reported)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--no-reference", action="store_true", help="skip timing the reference path")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0:
+        p.error("--steps must be at least 1 and --warmup at least 0")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure the configuration ``args`` describes; the result holds the settings too."""
+    torch.set_num_threads(args.threads)
+    spec = model_spec(args)
+    result = measure(
+        spec,
+        batch=args.batch,
+        steps=args.steps,
+        warmup=args.warmup,
+        compare_reference=not args.no_reference,
+        compile_model=args.compile,
+    )
+    own = DLINEAR_ONLY if args.model == "stanhop" else STANHOP_ONLY
+    settings = {k: v for k, v in vars(args).items() if k != "json" and k not in own}
+    return {**settings, "torch": torch.__version__, **result}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    result = run(args)
+    if args.json:
+        print(json.dumps(result))
+        return
+    name = args.model if args.model == "dlinear" else f"stanhop hopfield={args.hopfield}"
+    print(
+        f"{name}: batch {args.batch}, series {args.series}, in {args.in_len} -> out "
+        f"{args.out_len}, threads {args.threads}, {result['parameters']:,} parameters, "
+        f"retrieval {result['retrieval']}"
+    )
+    print(f"{'path':<10} {'train step':>11} {'inference':>10}")
+    print(f"{result['retrieval']:<10} {result['train_step_s']:>10.4f}s {result['infer_s']:>9.4f}s")
+    if "reference_train_step_s" in result:
+        print(
+            f"{'reference':<10} {result['reference_train_step_s']:>10.4f}s "
+            f"{result['reference_infer_s']:>9.4f}s"
+        )
+        print(
+            f"fused speed-up: train step x{result['train_speedup']:.2f}, "
+            f"inference x{result['infer_speedup']:.2f}"
+        )
+    print(
+        f"peak RSS {result['peak_rss_mib']:.0f} MiB "
+        f"({result['peak_rss_mib'] - result['rss_before_mib']:.0f} MiB above the process "
+        "before the model was built)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Read and validate a long CSV, one observation per row: ``unique_id`` (the series),
+``ds`` (the timestamp) and ``y`` (the value) — the layout of Nixtla's libraries — and
+pivot it into the wide frame that :func:`~stanhop.data.read_wide_csv` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from stanhop.data.csv import (
+    Locator,
+    _fill_nans,
+    _line,
+    _parse_numbers,
+    _read,
+    _row,
+    check_nan_policy,
+    listing,
+    select_series,
+    to_timestamps,
+)
+from stanhop.data.errors import DataError
+
+ID, TIME, VALUE = "unique_id", "ds", "y"
+LONG_COLUMNS = (ID, TIME, VALUE)
+
+
+def read_long_csv(
+    path: str | Path, nan_policy: str = "error", series: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Read a long CSV with columns ``unique_id, ds, y`` (others are ignored) into a frame
+    indexed by the sorted timestamps (index named ``ds``) with one float64 column per
+    series. A series without a value at some timestamp has a missing value there, handled
+    by ``nan_policy`` as in :func:`~stanhop.data.read_wide_csv`; ``series`` too."""
+    check_nan_policy(nan_policy, path)
+    path = Path(path)
+    columns = [str(c) for c in _read(path, nrows=0).columns]
+    _check_columns(columns, path)
+    raw = _read(path, dtype={ID: str, TIME: str}, usecols=list(LONG_COLUMNS))
+    return parse_long_frame(raw, path, nan_policy, series, where=_line)
+
+
+def parse_long_frame(
+    raw: pd.DataFrame,
+    source: str | Path,
+    nan_policy: str = "error",
+    series: Sequence[str] | None = None,
+    where: Locator | None = None,
+) -> pd.DataFrame:
+    """:func:`read_long_csv` for a table already in memory; ``source`` names it in
+    messages and ``where(label)`` locates a row (default: ``row <label>``)."""
+    check_nan_policy(nan_policy, source)
+    where = where or _row
+    raw = raw.set_axis([str(c) for c in raw.columns], axis=1)
+    _check_columns(list(raw.columns), source)
+    raw = raw[list(LONG_COLUMNS)].dropna(how="all")
+    if raw.empty:
+        raise DataError(f"{source}: no data rows, only a header; add the data rows")
+    ids = raw[ID]
+    if ids.isna().any():
+        label = ids.index[ids.isna().argmax()]
+        raise DataError(f"{source}: empty {ID} at {where(label)}; name the series of every row")
+    ids = ids.astype(str)
+    if series is not None:
+        names = list(dict.fromkeys(ids))
+        select_series(names, TIME, series, source)
+        keep = ids.isin(set(series))
+        raw, ids = raw[keep], ids[keep]
+    else:
+        series = list(dict.fromkeys(ids))
+    stamps = to_timestamps(raw[TIME], source, TIME, where)
+    values = _parse_numbers(raw[[VALUE]], source, where)[:, 0]
+    dup = pd.DataFrame({ID: ids, TIME: stamps}).duplicated()
+    if dup.any():
+        label = dup.index[dup.argmax()]
+        raise DataError(
+            f"{source}: series {ids[label]!r} has timestamp {raw.at[label, TIME]!r} twice "
+            f"(again at {where(label)}); keep one row per series and timestamp"
+        )
+    long = pd.DataFrame({ID: ids.to_numpy(), TIME: stamps.to_numpy(), VALUE: values})
+    frame = long.pivot(index=TIME, columns=ID, values=VALUE).sort_index()
+    frame = frame.reindex(columns=list(series)).astype("float64")
+    frame.columns.name = None
+    frame.index = pd.DatetimeIndex(frame.index, name=TIME)
+    return _fill_nans(frame, source, nan_policy)
+
+
+def to_long(frame: pd.DataFrame) -> pd.DataFrame:
+    """The long table ``unique_id, ds, y`` of a wide frame (series after series, each in
+    time order): the inverse of :func:`parse_long_frame`."""
+    wide = frame.rename_axis(index=TIME).reset_index()
+    return wide.melt(id_vars=TIME, var_name=ID, value_name=VALUE)[list(LONG_COLUMNS)]
+
+
+def _check_columns(columns: Sequence[str], source: str | Path) -> None:
+    missing = [c for c in LONG_COLUMNS if c not in columns]
+    if missing:
+        raise DataError(
+            f"{source}: the long format needs columns {listing(LONG_COLUMNS)} but "
+            f"{listing(missing)} are missing (the columns are {listing(list(columns))}); "
+            "for one column per series use the wide format"
+        )

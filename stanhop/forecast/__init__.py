@@ -1,0 +1,9 @@
+"""Forecasts from a trained checkpoint: :class:`Forecaster` (the library API), input
+formats, future timestamps, output files and plots (:mod:`stanhop.forecast.plot`, which
+imports matplotlib), and the ``stanhop-forecast`` command (:mod:`stanhop.forecast.cli`)."""
+
+from stanhop.checkpoint import CheckpointError
+from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
+from stanhop.forecast.timestamps import future_index
+
+__all__ = ["INPUT_FORMATS", "CheckpointError", "ForecastError", "Forecaster", "future_index"]

@@ -1,0 +1,228 @@
+"""The forecast command (``stanhop-forecast``, or ``python forecast.py``): a checkpoint and
+a CSV of history in, a CSV of forecasts (and optionally a plot) out.
+
+Every mistake a user can make is reported as one line ``error: …`` with exit status 2
+and no traceback (``--debug`` shows it); the work is done by
+:class:`~stanhop.forecast.Forecaster`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from stanhop.checkpoint import CheckpointError
+from stanhop.data import NAN_POLICIES, DataError, DataWarning, to_long
+from stanhop.data.memory_windows import windows_from_csv
+from stanhop.forecast.files import STDOUT, atomic_open, check_output, default_output
+from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
+from stanhop.model.memory import attach_memory
+
+# Failures a user causes (bad input, checkpoint, options, or files that cannot be
+# written); anything else is a bug and keeps its traceback.
+USER_ERRORS = (DataError, CheckpointError, ForecastError, OSError)
+
+EXAMPLES = """examples:
+  forecast.py run/checkpoints/best.ckpt history.csv
+  forecast.py best.ckpt history.csv -o - --horizon 12
+  forecast.py best.ckpt history.csv -o forecast.csv --plot forecast.png --force
+  forecast.py best.ckpt history_long.csv --format long --nan-policy interpolate
+  forecast.py best.ckpt history.csv --quantize w8a8 --memory events.csv
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as the one-line ``error: …`` of every failure."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="stanhop-forecast",
+        description=(
+            "Forecast the steps after the end of INPUT with the model in CHECKPOINT. The "
+            "model reads the last in_len rows; series are matched to the training series "
+            "by name, in any order (other columns are ignored, with a warning). The output "
+            "has one row per future step, its timestamps continuing INPUT's, and one "
+            "column per series in the data's units."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a .ckpt file of a training run")
+    parser.add_argument("input", metavar="INPUT", help="CSV of history (see --format)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        help="CSV to write, or - for standard output (default: INPUT's name with "
+        ".forecast.csv, next to it); an existing file is kept unless --force",
+    )
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        metavar="N",
+        help="forecast only the first N steps (at most the trained out_len, the default)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="PLOT",
+        help="also draw history and forecast, one panel per series, "
+        "into this image (.png, .pdf, .svg)",
+    )
+    parser.add_argument(
+        "--date-column",
+        metavar="NAME",
+        help="the timestamp column of a wide INPUT (default: the first column)",
+    )
+    parser.add_argument(
+        "--nan-policy",
+        choices=NAN_POLICIES,
+        default="error",
+        help="missing values: error (default), ffill (forward fill), or interpolate "
+        "(linear in time)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=list(INPUT_FORMATS),
+        default="wide",
+        help="wide (default): a timestamp column and one column per series; long: columns "
+        "unique_id, ds, y (the output is then long too)",
+    )
+    parser.add_argument(
+        "--quantize",
+        metavar="BITS",
+        help="forecast with the simulated-integer model, e.g. w8a8 (weights and activations "
+        "on 8-bit grids), its ranges calibrated on the windows of INPUT",
+    )
+    parser.add_argument(
+        "--memory",
+        metavar="CSV",
+        help="Plug-and-Play memory: windows of this history CSV (same series as INPUT) that "
+        "the model retrieves from, with no retraining",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing output files (never INPUT)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of errors instead of one line"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataWarning)
+        warnings.showwarning = _show_warning
+        try:
+            run(args)
+        except USER_ERRORS as err:
+            if args.debug:
+                raise
+            print(f"error: {_one_line(err)}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    """Check the outputs can be written, forecast, then write the CSV and the plot."""
+    input_path, checkpoint = Path(args.input), Path(args.checkpoint)
+    output = None
+    if args.output != STDOUT:
+        output = Path(args.output) if args.output else default_output(input_path)
+        check_output(output, [input_path, checkpoint], args.force, "-o")
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:
+        # matplotlib is imported only when a plot is asked for: it slows the start.
+        from stanhop.forecast.plot import plot_format
+
+        plot_format(plot)
+        taken = [input_path, checkpoint] + ([output] if output else [])
+        check_output(plot, taken, args.force, "--plot")
+        if output is not None and plot.resolve() == output.resolve():
+            raise ForecastError(f"{plot}: is also the CSV output; give --plot another name")
+
+    if args.quantize:
+        _check_bits(args.quantize)
+    forecaster = Forecaster.load(checkpoint)
+    history = forecaster.read_history(input_path, args.date_column, args.nan_policy, args.format)
+    if args.memory:
+        _attach_memory(forecaster, Path(args.memory), args)
+    if args.quantize:
+        forecaster = forecaster.quantized(history, args.quantize)
+    forecast = forecaster.predict(history, horizon=args.horizon)
+
+    table = to_long(forecast) if args.format == "long" else forecast
+    index = args.format != "long"
+    if output is None:
+        table.to_csv(sys.stdout, index=index)
+    else:
+        with atomic_open(output, "w", newline="") as f:
+            table.to_csv(f, index=index)
+        _say(
+            f"wrote {output}: {len(forecast)} steps of {forecast.shape[1]} series, "
+            f"{forecast.index[0]} to {forecast.index[-1]}"
+        )
+    if plot is not None:
+        from stanhop.forecast.plot import MAX_PANELS, plot_forecast, save_figure
+
+        title = f"{input_path.name}: {len(forecast)}-step forecast from {checkpoint.name}"
+        save_figure(plot_forecast(history.iloc[-forecaster.in_len :], forecast, title=title), plot)
+        shown = min(forecast.shape[1], MAX_PANELS)
+        _say(f"wrote {plot}: {shown} of {forecast.shape[1]} series shown")
+
+
+def _check_bits(text: str) -> None:
+    # Imported here: the quantisation package is slow to import.
+    from stanhop.quant.bits import BitWidths
+
+    try:
+        BitWidths.parse(text)
+    except ValueError as err:
+        raise ForecastError(f"--quantize: {err}") from err
+
+
+def _attach_memory(forecaster: Forecaster, path: Path, args: argparse.Namespace) -> None:
+    model = forecaster.model
+    windows = windows_from_csv(
+        path,
+        forecaster.series_names,
+        forecaster.scaler,
+        forecaster.in_len,
+        size=model.cfg.memory.size,
+        date_column=args.date_column,
+        nan_policy=args.nan_policy,
+    )
+    try:
+        attach_memory(model, windows.to(next(model.parameters()).device))
+    except ValueError as err:
+        raise ForecastError(f"--memory {path}: {err}") from err
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.filename}: {err.strerror}" if err.filename else err.strerror
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kw: object):
+    """Warnings as one line each, like the errors."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

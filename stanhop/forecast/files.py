@@ -1,0 +1,68 @@
+"""Where forecast outputs go and how they are written: never over the input, never over
+an existing file unless asked, and atomically (a reader sees the old file or the whole
+new one, and a failed run leaves no partial file)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from stanhop.forecast.forecaster import ForecastError
+
+STDOUT = "-"
+
+
+def default_output(input_path: str | Path) -> Path:
+    """The output next to the input: ``ETTh1.csv`` → ``ETTh1.forecast.csv``."""
+    path = Path(input_path)
+    return path.with_name(f"{path.stem}.forecast.csv")
+
+
+def check_output(path: Path, inputs: list[Path], force: bool, option: str) -> None:
+    """Refuse an output that is one of ``inputs``, or that exists without ``force``;
+    ``option`` names the command-line option that set it, for the message."""
+    for given in inputs:
+        if path.exists() and given.exists() and path.samefile(given):
+            raise ForecastError(
+                f"{path}: is an input of this forecast and is never overwritten; choose "
+                f"another {option}"
+            )
+    if path.is_dir():
+        raise ForecastError(f"{path}: is a folder; give a file name with {option}")
+    if path.exists() and not force:
+        raise ForecastError(
+            f"{path}: exists; pass --force to overwrite it, or choose another {option}"
+        )
+
+
+@contextmanager
+def atomic_open(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
+    """Open a temporary file next to ``path`` for writing (``mode`` and ``kwargs`` as for
+    ``open``); when the block succeeds it replaces ``path`` in one step, when it fails it
+    is removed."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise ForecastError(
+            f"{path}: cannot write there ({err.strerror}); check that the folder exists and "
+            "is writable"
+        ) from err
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+        # mkstemp creates the file readable by its owner only; give it the usual mode.
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,253 @@
+"""Forecasts from a checkpoint: ``Forecaster.load(ckpt).predict(history)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from stanhop.checkpoint import CheckpointError, load_checkpoint
+from stanhop.data import (
+    DataError,
+    Scaler,
+    parse_long_frame,
+    parse_wide_frame,
+    read_long_csv,
+    read_wide_csv,
+)
+from stanhop.forecast.timestamps import future_index
+from stanhop.model import build_model
+
+History = str | Path | pd.DataFrame
+# The name of a history given as a DataFrame, in messages.
+FRAME_SOURCE = "DataFrame"
+
+
+class ForecastError(ValueError):
+    """A forecast asked for in a way that cannot work (a horizon beyond the trained one,
+    an output that would overwrite the input, …), described in one line with the fix."""
+
+
+def _wide(
+    data: History, date_column: str | None, nan_policy: str, series: Sequence[str]
+) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame):
+        return read_wide_csv(data, date_column, nan_policy, series)
+    if isinstance(data.index, pd.DatetimeIndex):
+        data = data.reset_index(names=data.index.name or "date")
+    return parse_wide_frame(data, FRAME_SOURCE, date_column, nan_policy, series)
+
+
+def _long(
+    data: History, date_column: str | None, nan_policy: str, series: Sequence[str]
+) -> pd.DataFrame:
+    if date_column is not None:
+        raise ForecastError(
+            f"date_column={date_column!r} applies to the wide format; the long format's "
+            "timestamps are always in column 'ds'"
+        )
+    if not isinstance(data, pd.DataFrame):
+        return read_long_csv(data, nan_policy, series)
+    return parse_long_frame(data, FRAME_SOURCE, nan_policy, series)
+
+
+# Input layouts by name: each reads a file or a table in memory into the wide frame of
+# stanhop.data.read_wide_csv, holding just the given series, in that order.
+INPUT_FORMATS: dict[str, Callable[[History, str | None, str, Sequence[str]], pd.DataFrame]] = {
+    "wide": _wide,
+    "long": _long,
+}
+
+
+class Forecaster:
+    """A trained model with all it needs to forecast in the data's own units: the
+    standardisation of its training data, the names of its series and the frequency
+    of its timestamps.
+
+    ``Forecaster.load(path)`` reads a checkpoint a training run wrote; :meth:`predict`
+    forecasts the steps after the end of a history (a CSV file or a DataFrame).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        scaler: Scaler,
+        series_names: Sequence[str],
+        in_len: int,
+        out_len: int,
+        freq: str | None = None,
+        last_train_timestamp: str | None = None,
+        name: str = "model",
+    ) -> None:
+        if not len(scaler.mean) == len(scaler.std) == len(series_names):
+            raise ValueError("the scaler needs one mean and one std per series name")
+        self.model = model.eval()
+        self.scaler = scaler
+        self.series_names = [str(s) for s in series_names]
+        self.in_len, self.out_len = int(in_len), int(out_len)
+        self.freq = freq
+        self.last_train_timestamp = last_train_timestamp
+        self.name = name
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: Any = "cpu") -> Forecaster:
+        """The forecaster in checkpoint ``path``, read with ``torch.load(weights_only=True)``;
+        ``map_location`` (as for ``torch.load``) says where the model runs, so ``"cpu"``
+        (the default) also loads a GPU-trained checkpoint on a machine without a GPU.
+
+        Raises :class:`~stanhop.checkpoint.CheckpointError` for a checkpoint that is
+        missing, damaged or not a stanhop checkpoint.
+        """
+        checkpoint = load_checkpoint(path, map_location)
+        hparams = checkpoint["hyper_parameters"]
+        prefix = "model."
+        weights = {
+            key.removeprefix(prefix): value
+            for key, value in checkpoint["state_dict"].items()
+            if key.startswith(prefix)
+        }
+        if not weights:
+            raise CheckpointError(
+                f"{path}: not a stanhop checkpoint (its state_dict has no model weights); "
+                "give a checkpoint written by stanhop's train.py"
+            )
+        try:
+            spec = dict(hparams["model"])
+            model = build_model(spec)
+            model.load_state_dict(weights)
+            forecaster = cls(
+                model.to(next(iter(weights.values())).device),
+                Scaler.from_dict(hparams["scaler"]),
+                hparams["series_names"],
+                in_len=spec["in_len"],
+                out_len=spec["out_len"],
+                freq=hparams.get("freq"),
+                last_train_timestamp=hparams.get("last_train_timestamp"),
+                name=str(path),
+            )
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
+            raise CheckpointError(
+                f"{path}: cannot rebuild the model from the checkpoint ({reason}); it may "
+                "come from another version of stanhop"
+            ) from err
+        return forecaster
+
+    def __repr__(self) -> str:
+        return (
+            f"Forecaster({self.name!r}, series={len(self.series_names)}, "
+            f"in_len={self.in_len}, out_len={self.out_len}, freq={self.freq!r})"
+        )
+
+    def read_history(
+        self,
+        data: History,
+        date_column: str | None = None,
+        nan_policy: str = "error",
+        format: str = "wide",
+    ) -> pd.DataFrame:
+        """The history in ``data``, checked: a frame indexed by its timestamps with one
+        float64 column per series of the model, in training order, and at least
+        ``in_len`` rows. Arguments as for :meth:`predict`."""
+        if format not in INPUT_FORMATS:
+            raise ForecastError(
+                f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
+            )
+        frame = INPUT_FORMATS[format](data, date_column, nan_policy, self.series_names)
+        if len(frame) < self.in_len:
+            source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
+            raise DataError(
+                f"{source}: {len(frame)} rows of history, but the model reads the last "
+                f"in_len={self.in_len}; give at least {self.in_len} rows"
+            )
+        return frame
+
+    def predict(
+        self,
+        data: History,
+        horizon: int | None = None,
+        date_column: str | None = None,
+        nan_policy: str = "error",
+        format: str = "wide",
+    ) -> pd.DataFrame:
+        """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
+        for) after the end of ``data``.
+
+        ``data`` is a CSV file or a DataFrame holding the history, in the ``wide`` layout
+        (a timestamp column — ``date_column``, default the first — or a DatetimeIndex,
+        and one column per series) or the ``long`` one (``unique_id, ds, y``). Series are
+        matched by name; other columns are ignored with a :class:`~stanhop.data.DataWarning`.
+        ``nan_policy`` (``error``, ``ffill``, ``interpolate``) handles missing values.
+        The model reads the last ``in_len`` rows.
+
+        Returns a frame with one row per future step, indexed by timestamps that continue
+        those of ``data`` at their frequency, and one column per series, in the data's
+        original units. Raises :class:`~stanhop.data.DataError` for bad data and
+        :class:`ForecastError` for a horizon the model cannot give.
+        """
+        horizon = self._check_horizon(horizon)
+        history = self.read_history(data, date_column, nan_policy, format)
+        window = history.iloc[-self.in_len :]
+        source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
+        # At least three stamps, so pandas can infer the frequency even when in_len < 3.
+        index = future_index(history.index[-max(self.in_len, 3) :], horizon, self.freq, source)
+        values = self._forecast(window.to_numpy(dtype=np.float64))[:horizon]
+        return pd.DataFrame(values, index=index, columns=self.series_names)
+
+    def quantized(
+        self,
+        history: pd.DataFrame,
+        bits: str = "W8A8",
+        estimator: str = "running_minmax",
+        max_windows: int = 512,
+    ) -> Forecaster:
+        """This forecaster with its model replaced by the simulated-integer copy of the
+        quantisation evaluation (:class:`~stanhop.quant.SimulatedQuantModel`), whose
+        activation ranges are calibrated on the last ``max_windows`` windows of
+        ``history`` (a frame from :meth:`read_history`). This forecaster is unchanged."""
+        # Imported here: the quantisation backend is slow to import and most forecasts
+        # never need it.
+        from stanhop.quant import SimulatedQuantModel
+
+        values = self.scaler.transform(history.to_numpy(dtype=np.float64))
+        series = torch.as_tensor(values, dtype=torch.float32)
+        windows = series.unfold(0, self.in_len, 1).transpose(1, 2)[-max_windows:]
+        quantized = SimulatedQuantModel(self.model, bits, estimator)
+        device = next(self.model.parameters()).device
+        quantized.calibrate(batch.to(device) for batch in windows.split(32))
+        return Forecaster(
+            quantized,
+            self.scaler,
+            self.series_names,
+            self.in_len,
+            self.out_len,
+            self.freq,
+            self.last_train_timestamp,
+            name=f"{self.name} ({quantized.bits.name})",
+        )
+
+    def _forecast(self, window: np.ndarray) -> np.ndarray:
+        """``window`` (in_len, c) in original units → forecast (out_len, c), float64."""
+        device = next(self.model.parameters()).device
+        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32, device=device)
+        with torch.inference_mode():
+            y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, c)
+        return self.scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
+
+    def _check_horizon(self, horizon: int | None) -> int:
+        if horizon is None:
+            return self.out_len
+        if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+            raise ForecastError(f"horizon must be a whole number of steps >= 1, got {horizon!r}")
+        if horizon > self.out_len:
+            raise ForecastError(
+                f"horizon {horizon} is longer than the model's trained horizon "
+                f"(out_len={self.out_len}); ask for at most {self.out_len} steps, or train a "
+                f"model with data.out_len={horizon}"
+            )
+        return int(horizon)

@@ -1,0 +1,84 @@
+"""Plots of a forecast: small multiples, one panel per series, history then forecast.
+
+Drawn on a bare ``matplotlib.figure.Figure``, so nothing here touches pyplot's global
+state or needs a display.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backend_bases import FigureCanvasBase
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+
+from stanhop.forecast.files import atomic_open
+from stanhop.forecast.forecaster import ForecastError
+
+# More panels than this are too small to read; the CSV output holds every series.
+MAX_PANELS = 16
+
+
+def plot_forecast(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    max_panels: int = MAX_PANELS,
+    title: str | None = None,
+) -> Figure:
+    """A figure with one panel for each of the first ``max_panels`` series of
+    ``forecast``: the recent ``history`` (e.g. the rows the model read) and the forecast
+    after it. When series are left out, the figure says how many."""
+    shown = list(forecast.columns[:max_panels])
+    ncols = min(len(shown), 1 if len(shown) == 1 else 2 if len(shown) <= 4 else 4)
+    nrows = math.ceil(len(shown) / ncols)
+    fig = Figure(figsize=(4.0 * ncols, 2.2 * nrows + 0.9), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    for ax, name in zip(axes, shown, strict=False):
+        past = history[name]
+        # The forecast line starts at the last observation, so the two lines join.
+        future = pd.concat([past.iloc[-1:], forecast[name]])
+        ax.plot(past.index, past.to_numpy(), color="C0", lw=1.0, label="history")
+        ax.plot(future.index, future.to_numpy(), color="C1", lw=1.4, label="forecast")
+        ax.axvline(past.index[-1], color="0.6", ls="--", lw=0.8)
+        ax.set_title(str(name), fontsize=9)
+        ax.tick_params(labelsize=7)
+        locator = AutoDateLocator(minticks=3, maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    for ax in axes[len(shown) :]:
+        ax.set_visible(False)
+    # Shared x axes label only the bottom row; a panel above an empty slot needs its own.
+    for ax in axes[max(len(shown) - ncols, 0) : len(shown)]:
+        ax.tick_params(labelbottom=True)
+    axes[0].legend(fontsize=7, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    omitted = len(forecast.columns) - len(shown)
+    if omitted:
+        fig.supxlabel(
+            f"showing the first {len(shown)} of {len(forecast.columns)} series "
+            f"({omitted} not shown); the forecast CSV holds all of them",
+            fontsize=8,
+        )
+    return fig
+
+
+def plot_format(path: Path) -> str:
+    """The image format of ``path``, from its suffix (``png``, ``pdf``, ``svg``, …)."""
+    supported = FigureCanvasBase.get_supported_filetypes()
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in supported:
+        raise ForecastError(
+            f"{path}: cannot tell the image format from {path.suffix or 'no suffix'!r}; end "
+            "the file name with .png, .pdf or .svg"
+        )
+    return fmt
+
+
+def save_figure(fig: Figure, path: Path, dpi: int = 110) -> None:
+    """Write ``fig`` to ``path`` atomically, in the format of its suffix."""
+    fmt = plot_format(path)
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format=fmt, dpi=dpi)

@@ -1,0 +1,100 @@
+"""DLinear (Zeng et al., AAAI 2023, https://arxiv.org/abs/2205.13504): the simple baseline.
+
+Each series is split into a trend, its moving average, and a seasonal part, the rest;
+one linear map over time per component forecasts each, and the two forecasts are summed.
+The maps are shared by every series, or one per series (``individual``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class DLinearConfig:
+    """Shape of a DLinear model; every field is a plain type so it serialises.
+
+    ``kernel_size`` is the moving-average window of the trend (25 in the paper).
+    """
+
+    n_series: int
+    in_len: int
+    out_len: int
+    kernel_size: int = 25
+    individual: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("n_series", "in_len", "out_len", "kernel_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name} must be at least 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def moving_average(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """Moving average over time, the ends padded by repeating the first and last step so
+    the trend has the input's length (as in the paper's code).
+
+    ``x``: (b, t, c) → trend (b, t, c).
+    """
+    front = (kernel_size - 1) // 2
+    back = kernel_size - 1 - front
+    padded = torch.cat(
+        [x[:, :1].expand(-1, front, -1), x, x[:, -1:].expand(-1, back, -1)], dim=1
+    )  # (b, t + kernel_size - 1, c)
+    trend = F.avg_pool1d(padded.transpose(1, 2), kernel_size, stride=1)  # (b, c, t)
+    return trend.transpose(1, 2)
+
+
+def decompose(x: torch.Tensor, kernel_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x``: (b, t, c) → (seasonal (b, t, c), trend (b, t, c)), seasonal + trend = x."""
+    trend = moving_average(x, kernel_size)
+    return x - trend, trend
+
+
+class TimeLinear(nn.Module):
+    """A linear map over the time axis, shared by every series or one per series.
+
+    Initialised like ``nn.Linear(in_len, out_len)``, which the paper's code uses for both.
+    """
+
+    def __init__(self, n_series: int, in_len: int, out_len: int, individual: bool) -> None:
+        super().__init__()
+        maps = n_series if individual else 1
+        bound = 1 / math.sqrt(in_len)
+        self.weight = nn.Parameter(torch.empty(maps, out_len, in_len).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(maps, out_len).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, in_len, c) → (b, out_len, c)."""
+        # A single shared map broadcasts over the series (its leading axis has size 1).
+        weight = self.weight.expand(x.shape[2], -1, -1)  # (c, out_len, in_len)
+        return torch.einsum("bic,coi->boc", x, weight) + self.bias.T
+
+
+class DLinear(nn.Module):
+    """DLinear forecaster: (b, in_len, c) history → (b, out_len, c) forecast."""
+
+    def __init__(self, cfg: DLinearConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.seasonal = TimeLinear(cfg.n_series, cfg.in_len, cfg.out_len, cfg.individual)
+        self.trend = TimeLinear(cfg.n_series, cfg.in_len, cfg.out_len, cfg.individual)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
+        cfg = self.cfg
+        if x.ndim != 3 or x.shape[1:] != (cfg.in_len, cfg.n_series):
+            raise ValueError(
+                f"expected input of shape (batch, {cfg.in_len}, {cfg.n_series}), "
+                f"got {tuple(x.shape)}"
+            )
+        seasonal, trend = decompose(x, cfg.kernel_size)
+        return self.seasonal(seasonal) + self.trend(trend)

@@ -1,0 +1,256 @@
+"""External memory for STanHop-Net (Wu et al., ICLR 2024, Sec. 3.4), found by name in
+:data:`MEMORIES`.
+
+A memory is a set of ``K`` windows shaped like the model input, ``(K, in_len, c)`` on
+the standardised scale. The network embeds them with its own patch embedding (shared,
+not copied), and the input's embedded segments, as state patterns, retrieve from the
+memory's embedded segments of the same series, as stored patterns, through a Hopfield
+layer with the model's normaliser. The retrieval is added to the encoder input through
+a gate that starts at zero, so a memory switched on changes nothing until training
+opens the gate:
+
+- ``none``: the encoder input passes through.
+- ``plug_and_play``: the windows are a buffer, not trained. They can be swapped at any
+  time without a weight update (:func:`attach_memory`), e.g. for windows of past
+  events; the retrieval and gate are trained with the model.
+- ``tune_and_play``: the windows are a learnable bank, initialised from training
+  windows and trained with the model or alone (:func:`tune_memory_only`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
+from stanhop.model.registry import registrar
+
+MEMORIES: dict[str, type[nn.Module]] = {}
+register_memory = registrar(MEMORIES, "memory")
+
+# (k, in_len, c) windows → (k, c, s, d) embedded segments: the network's own embedding.
+Embedding = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class MemoryConfig:
+    """Which memory a model has: ``name`` in :data:`MEMORIES` and ``size``, the number of
+    windows ``K`` (the bank size of ``tune_and_play``; the number sampled by default for
+    ``plug_and_play``, whose buffer takes whatever number of windows it is given)."""
+
+    name: str = "none"
+    size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.name not in MEMORIES:
+            raise ValueError(f"unknown memory {self.name!r}; choose one of {sorted(MEMORIES)}")
+        if self.size < 1:
+            raise ValueError(f"memory.size must be at least 1, got {self.size}")
+
+
+def check_windows(windows: torch.Tensor, in_len: int, n_series: int) -> None:
+    """Raise a one-line ``ValueError`` unless ``windows`` is ``(K, in_len, n_series)``,
+    ``K >= 1``, and finite."""
+    shape = tuple(windows.shape)
+    if windows.ndim != 3 or shape[0] < 1 or shape[1:] != (in_len, n_series):
+        raise ValueError(
+            f"memory windows must have shape (K, in_len={in_len}, series={n_series}) with "
+            f"K >= 1, got {shape}; cut the memory history into windows of the model's "
+            "in_len steps over its series"
+        )
+    if not torch.isfinite(windows).all():
+        raise ValueError("memory windows hold NaN or infinite values; fill or drop them")
+
+
+@register_memory("none")
+class NoMemory(nn.Module):
+    """No memory: the encoder input passes through unchanged."""
+
+    def __init__(
+        self,
+        cfg: MemoryConfig,
+        n_series: int,
+        in_len: int,
+        d_model: int,
+        n_heads: int,
+        hopfield: HopfieldConfig,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+
+    def forward(self, enc: torch.Tensor, embed: Embedding) -> torch.Tensor:
+        """``enc``: (b, c, s, d) → (b, c, s, d), unchanged."""
+        return enc
+
+
+class ZeroGate(nn.Module):
+    """``x + update Wᵀ`` with ``W`` (d, d) starting at zero: closed, so switching a memory
+    on changes nothing, yet with a gradient ``∂L/∂W = (∂L/∂x')ᵀ update`` so training can
+    open it. A full matrix (ControlNet's "zero convolution") rather than a per-channel
+    ``tanh(α)`` gate: each step moves all d² entries, so it opens within a short
+    training, where a tanh gate measurably stayed below 0.05 (bench/memory_events.py)."""
+
+    def __init__(self, d_model: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(d_model, d_model))
+
+    def forward(self, x: torch.Tensor, update: torch.Tensor) -> torch.Tensor:
+        """``x``, ``update``: (..., d) → (..., d)."""
+        return x + update @ self.weight.T
+
+
+class WindowMemory(nn.Module):
+    """Retrieval from memory windows, added to the encoder input through a
+    :class:`ZeroGate`. Subclasses say how the windows (attribute ``windows``, shape
+    ``(K, in_len, c)``) are held."""
+
+    windows: torch.Tensor
+
+    def __init__(
+        self,
+        cfg: MemoryConfig,
+        n_series: int,
+        in_len: int,
+        d_model: int,
+        n_heads: int,
+        hopfield: HopfieldConfig,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.in_len, self.n_series = in_len, n_series
+        self.retrieval = HopfieldLayer(d_model, n_heads, hopfield, dropout)
+        self.gate = ZeroGate(d_model)
+
+    def set_windows(self, windows: torch.Tensor) -> None:
+        """Store ``windows`` (K, in_len, c), standardised like the model's inputs."""
+        raise NotImplementedError
+
+    def retrieve(self, enc: torch.Tensor, embed: Embedding) -> torch.Tensor:
+        """``enc``: (b, c, s, d) state patterns → retrieved (b, c, s, d).
+
+        Every segment of series ``c`` retrieves from the ``K · s`` embedded segments of
+        series ``c`` across the memory windows, wherever they lie in their window, so a
+        pattern is found at any offset. All batch elements share the stored patterns, so
+        they are one row of state patterns per series rather than ``b`` copies.
+        """
+        b = enc.shape[0]
+        stored = rearrange(embed(self.windows), "k c s d -> c (k s) d")
+        state = rearrange(enc, "b c s d -> c (b s) d")
+        retrieved = self.retrieval(state, stored)
+        return rearrange(retrieved, "c (b s) d -> b c s d", b=b)
+
+    def forward(self, enc: torch.Tensor, embed: Embedding) -> torch.Tensor:
+        """``enc``: (b, c, s, d) encoder input → (b, c, s, d) with the gated retrieval."""
+        return self.gate(enc, self.retrieve(enc, embed))
+
+
+@register_memory("plug_and_play")
+class PlugAndPlayMemory(WindowMemory):
+    """Train-less memory: the windows are a buffer (saved with the model, never
+    trained) of any size ``K``; :meth:`set_windows` swaps them at any time."""
+
+    def __init__(self, cfg: MemoryConfig, n_series: int, in_len: int, *args: Any) -> None:
+        super().__init__(cfg, n_series, in_len, *args)
+        # Zeros until set_windows; a checkpoint restores the windows it was saved with.
+        self.register_buffer("windows", torch.zeros(cfg.size, in_len, n_series))
+
+    def set_windows(self, windows: torch.Tensor) -> None:
+        check_windows(windows, self.in_len, self.n_series)
+        self.windows = windows.detach().to(self.windows).clone()
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        # The buffer takes the saved number of windows, which need not be cfg.size.
+        saved = state_dict.get(prefix + "windows")
+        if saved is not None:
+            self.windows = torch.empty_like(saved, device=self.windows.device)
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
+
+@register_memory("tune_and_play")
+class TuneAndPlayMemory(WindowMemory):
+    """Task-aware memory: a learnable bank of exactly ``cfg.size`` windows, initialised
+    with :meth:`set_windows` (from training windows) and then trained."""
+
+    def __init__(self, cfg: MemoryConfig, n_series: int, in_len: int, *args: Any) -> None:
+        super().__init__(cfg, n_series, in_len, *args)
+        self.windows = nn.Parameter(torch.zeros(cfg.size, in_len, n_series))
+
+    def set_windows(self, windows: torch.Tensor) -> None:
+        check_windows(windows, self.in_len, self.n_series)
+        if len(windows) != len(self.windows):
+            raise ValueError(
+                f"the tune_and_play bank holds memory.size={len(self.windows)} windows, "
+                f"got {len(windows)}; give that many or change memory.size"
+            )
+        with torch.no_grad():
+            self.windows.copy_(windows)
+
+
+def memory_parameters(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
+    """The named parameters of ``model.memory`` (the bank, retrieval and gate), named as
+    in ``model.named_parameters()``."""
+    return ((name, param) for name, param in model.named_parameters() if name.startswith("memory."))
+
+
+def tune_memory_only(model: nn.Module) -> None:
+    """Stop gradients to everything of ``model`` but its memory, so that training (with
+    an optimiser over the parameters that require a gradient) tunes the memory alone."""
+    tuned = {name for name, _ in memory_parameters(model)}
+    if not tuned:
+        raise ValueError(
+            "memory.freeze_backbone=true but the model has no trainable memory; "
+            "choose memory=tune_and_play or memory=plug_and_play"
+        )
+    for name, param in model.named_parameters():
+        param.requires_grad_(name in tuned)
+
+
+def attach_memory(model: nn.Module, windows: torch.Tensor) -> nn.Module:
+    """Give a trained STanHop-Net the memory ``windows`` (K, in_len, c), standardised
+    like its inputs, with no weight update; returns ``model``.
+
+    A model trained with ``plug_and_play`` keeps its learned retrieval and gate and only
+    swaps its windows. A model trained without memory gets a new ``plug_and_play``
+    module whose gate is closed, so its forecasts stay as they were (with a warning):
+    using a memory needs a gate trained with one. A ``tune_and_play`` bank is learned,
+    so it is not overwritten (a ``ValueError``).
+    """
+    cfg = model.cfg
+    check_windows(windows, cfg.in_len, cfg.n_series)  # before anything is changed
+    if isinstance(model.memory, TuneAndPlayMemory):
+        raise ValueError(
+            "this model's tune_and_play memory is a learned bank; attach memory windows to a "
+            "model trained with memory=plug_and_play (or memory=none)"
+        )
+    if not isinstance(model.memory, PlugAndPlayMemory):
+        warnings.warn(
+            "the model was trained without memory: its new plug_and_play gate is closed, so "
+            "the forecast is unchanged; train with memory=plug_and_play to use memory",
+            stacklevel=2,
+        )
+        cfg.memory = MemoryConfig("plug_and_play", size=len(windows))
+        reference = next(model.parameters())
+        memory = build_memory(cfg).to(reference.device, reference.dtype)
+        model.memory = memory.train(model.training)
+    model.memory.set_windows(windows)
+    return model
+
+
+def build_memory(cfg: Any) -> nn.Module:
+    """The memory module ``cfg.memory`` names, sized for a model config ``cfg``
+    (a :class:`~stanhop.model.STanHopConfig`)."""
+    return MEMORIES[cfg.memory.name](
+        cfg.memory,
+        cfg.n_series,
+        cfg.in_len,
+        cfg.d_model,
+        cfg.n_heads,
+        cfg.hopfield,
+        cfg.dropout,
+    )

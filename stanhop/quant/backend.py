@@ -1,0 +1,53 @@
+"""Observers and ``FakeQuantize`` from torchao's PT2E toolkit, or from ``torch.ao`` where
+torchao is not installed (or cannot be imported against this torch)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def _quiet(*loggers: str) -> Iterator[None]:
+    """torchao logs a warning for every optional C++ kernel this platform lacks; the
+    observers used here are pure Python, so those warnings would only alarm users."""
+    saved = [(logging.getLogger(name), logging.getLogger(name).level) for name in loggers]
+    for logger, _ in saved:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
+try:
+    with _quiet("torchao", "torch.utils._pytree"):
+        from torchao.quantization.pt2e import (
+            FakeQuantize,
+            MinMaxObserver,
+            MovingAverageMinMaxObserver,
+            PerChannelMinMaxObserver,
+            UniformQuantizationObserverBase,
+        )
+    BACKEND = "torchao.quantization.pt2e"
+except Exception:  # any import failure means: use the torch.ao copy
+    from torch.ao.quantization import (
+        FakeQuantize,
+        MinMaxObserver,
+        MovingAverageMinMaxObserver,
+        PerChannelMinMaxObserver,
+    )
+    from torch.ao.quantization.observer import UniformQuantizationObserverBase
+
+    BACKEND = "torch.ao.quantization"
+
+__all__ = [
+    "BACKEND",
+    "FakeQuantize",
+    "MinMaxObserver",
+    "MovingAverageMinMaxObserver",
+    "PerChannelMinMaxObserver",
+    "UniformQuantizationObserverBase",
+]

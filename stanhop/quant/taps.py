@@ -1,0 +1,33 @@
+"""The activations whose outliers matter: where the outlier metrics and the simulated
+quantiser look.
+
+Tap points are chosen by module type, not by name, so any model built from these parts
+(STanHop-Net, a baseline, a future variant) is covered without listing its layers.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from stanhop.model.blocks import MLP, ResidualAdd
+from stanhop.model.hopfield import HopfieldLayer, HopfieldPooling
+
+# Module type → kind of tap. A Hopfield layer's output is taken after its output
+# projection; a residual sum is the output of the block it closes. A pooling layer may
+# run its inner Hopfield layer without calling it, so the pooling itself is a tap too.
+TAP_KINDS: dict[type[nn.Module], str] = {
+    HopfieldLayer: "hopfield",
+    HopfieldPooling: "hopfield",
+    MLP: "mlp",
+    nn.LayerNorm: "layernorm",
+    ResidualAdd: "residual",
+}
+
+
+def find_taps(model: nn.Module) -> dict[str, tuple[nn.Module, str]]:
+    """Every tap point of ``model`` as ``{qualified name: (module, kind)}``, in model order."""
+    return {
+        name: (module, TAP_KINDS[type(module)])
+        for name, module in model.named_modules()
+        if type(module) in TAP_KINDS
+    }

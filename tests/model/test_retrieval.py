@@ -1,0 +1,146 @@
+"""The fused retrieval path against the reference path, and choosing between them."""
+
+import copy
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from stanhop.model import (
+    NORMALIZERS,
+    RETRIEVALS,
+    HopfieldConfig,
+    HopfieldLayer,
+    HopfieldPooling,
+    build_model,
+    use_reference_retrieval,
+)
+from stanhop.model.hopfield import retrieve, retrieve_fused
+
+FUSABLE = sorted(n for n, cls in NORMALIZERS.items() if cls.fused_null_patterns is not None)
+TOL = {"atol": 1e-5, "rtol": 1e-5}
+
+# Published ETTh1 settings (conf/experiment/etth1_{24,48}.yaml) with a small batch, and
+# smaller shapes that reach the edge cases: one segment, no merging, uneven lengths.
+MODEL_SHAPES = [
+    dict(in_len=168, out_len=24, seg_len=6, win_size=2, factor=10, d_model=256, d_ff=512,
+         n_heads=4, e_layers=3),
+    dict(in_len=168, out_len=48, seg_len=6, win_size=2, factor=10, d_model=256, d_ff=512,
+         n_heads=4, e_layers=3),
+    dict(in_len=25, out_len=7, seg_len=6, win_size=2, factor=3, d_model=16, d_ff=32,
+         n_heads=2, e_layers=3),
+    dict(in_len=13, out_len=5, seg_len=13, win_size=1, factor=1, d_model=8, d_ff=16,
+         n_heads=1, e_layers=1),
+]  # fmt: skip
+
+
+def test_fused_support_is_declared_by_the_normaliser() -> None:
+    assert FUSABLE == ["softmax", "softmax1"]
+    for name, cls in NORMALIZERS.items():
+        layer = HopfieldLayer(8, 2, HopfieldConfig(normalizer=name))
+        assert layer.retrieval == ("fused" if name in FUSABLE else "reference")
+        assert layer.retrieval in RETRIEVALS
+        off = HopfieldLayer(8, 2, HopfieldConfig(normalizer=name, fused=False))
+        assert off.retrieval == "reference"
+        assert cls.fused_null_patterns in (None, 0, 1)
+
+
+@pytest.mark.parametrize("normalizer", FUSABLE)
+@pytest.mark.parametrize(
+    ("n", "m"), [(28, 28), (10, 7), (7, 10), (4, 28), (1, 1), (1, 9), (120, 120)]
+)
+def test_fused_retrieval_matches_reference_in_value_and_gradient(normalizer, n, m) -> None:
+    torch.manual_seed(0)
+    norm = NORMALIZERS[normalizer]()
+    dropout = torch.nn.Dropout(0.0)
+    inputs = [torch.randn(3, 4, k, 16, requires_grad=True) for k in (n, m, m)]
+    # Scores of a few units, as the layers produce, and a large one for the softmax₁ shift.
+    with torch.no_grad():
+        inputs[0][0, 0, 0] *= 20
+    weights = torch.randn(3, 4, n, 16)
+    outs, grads = [], []
+    for path in (retrieve, retrieve_fused):
+        out = path(*inputs, norm, 0.25, dropout)
+        (out * weights).sum().backward()
+        outs.append(out)
+        grads.append([t.grad.clone() for t in inputs])
+        for t in inputs:
+            t.grad = None
+    assert_close(outs[1], outs[0], **TOL)
+    for fused, ref in zip(grads[1], grads[0], strict=True):
+        assert_close(fused, ref, **TOL)
+
+
+@pytest.mark.parametrize("normalizer", FUSABLE)
+@pytest.mark.parametrize("shape", MODEL_SHAPES, ids=lambda s: f"in{s['in_len']}-out{s['out_len']}")
+def test_fused_model_matches_reference_model_for_every_shape_it_uses(normalizer, shape) -> None:
+    """Every Hopfield layer of the model (temporal, pooling, cross-series, decoder cross,
+    at every scale) runs on both paths; outputs and every parameter's gradient agree."""
+    torch.manual_seed(0)
+    spec = {"name": "stanhop", "n_series": 7, "dropout": 0.0, **shape}
+    fused = build_model({**spec, "hopfield": {"normalizer": normalizer}})
+    reference = copy.deepcopy(fused)
+    use_reference_retrieval(reference)
+    layers = [m for m in fused.modules() if isinstance(m, HopfieldLayer)]
+    assert layers and all(m.retrieval == "fused" for m in layers)
+    assert all(
+        m.retrieval == "reference" for m in reference.modules() if isinstance(m, HopfieldLayer)
+    )
+
+    x = torch.randn(2, shape["in_len"], 7)
+    y = torch.randn(2, shape["out_len"], 7)
+    outs = []
+    for model in (fused, reference):
+        out = model(x)
+        torch.nn.functional.mse_loss(out, y).backward()
+        outs.append(out)
+    assert_close(outs[0], outs[1], **TOL)
+    for (name, p), q in zip(fused.named_parameters(), reference.parameters(), strict=True):
+        assert_close(p.grad, q.grad, **TOL, msg=lambda m, name=name: f"{name}: {m}")
+
+
+def test_reference_path_calls_the_normaliser_module_and_fused_does_not() -> None:
+    model = build_model(
+        {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 12, "seg_len": 6,
+         "d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3}
+    )  # fmt: skip
+    seen: list[torch.Tensor] = []
+    layer_calls: list[HopfieldLayer] = []
+    for layer in model.modules():
+        if isinstance(layer, HopfieldLayer):
+            layer.normalizer.register_forward_hook(lambda mod, args, out: seen.append(out))
+            layer.register_forward_hook(lambda mod, args, out: layer_calls.append(mod))
+    x = torch.randn(2, 24, 3)
+    model(x)
+    assert seen == []
+    # Every layer, the pooling ones included, runs through its forward (hooks see it).
+    n_layers = sum(isinstance(m, HopfieldLayer) for m in model.modules())
+    assert len(layer_calls) == len(set(map(id, layer_calls))) == n_layers
+    use_reference_retrieval(model)
+    model(x)
+    assert len(seen) == n_layers
+    for weights in seen:  # softmax₁ retrieval weights: rows sum to less than one
+        assert (weights >= 0).all() and (weights.sum(-1) < 1).all()
+
+
+def test_fused_path_applies_dropout_in_training_only() -> None:
+    torch.manual_seed(0)
+    layer = HopfieldLayer(16, 2, HopfieldConfig(normalizer="softmax1"), dropout=0.5)
+    assert layer.retrieval == "fused"
+    state, stored = torch.randn(4, 6, 16), torch.randn(4, 9, 16)
+    layer.eval()
+    assert torch.equal(layer(state, stored), layer(state, stored))
+    reference = copy.deepcopy(layer)
+    use_reference_retrieval(reference)
+    assert_close(layer(state, stored), reference(state, stored), **TOL)
+    layer.train()
+    assert not torch.allclose(layer(state, stored), layer(state, stored))
+
+
+@pytest.mark.parametrize("normalizer", ["softmax1", "entmax15"])
+def test_pooling_projects_its_patterns_once_with_the_same_result(normalizer) -> None:
+    torch.manual_seed(0)
+    pool = HopfieldPooling(8, 2, n_patterns=5, cfg=HopfieldConfig(normalizer=normalizer))
+    stored = torch.randn(3, 11, 8)
+    state = pool.patterns.expand(3, -1, -1)
+    assert_close(pool(stored), pool.hopfield(state, stored))

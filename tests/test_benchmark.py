@@ -1,0 +1,79 @@
+"""The measuring functions behind bench/ (what they run, not how fast it is)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from stanhop.benchmark import measure, median_seconds, retrieval_paths, step_functions
+from stanhop.model import build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {
+    "name": "stanhop",
+    "n_series": 3,
+    "in_len": 24,
+    "out_len": 12,
+    "seg_len": 6,
+    "d_model": 16,
+    "d_ff": 32,
+    "n_heads": 2,
+    "factor": 3,
+    "e_layers": 1,
+    "dropout": 0.0,
+}
+
+
+def test_timed_functions_take_turns_and_each_gets_its_median() -> None:
+    calls: list[str] = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in ("a", "b")}
+    result = median_seconds(fns, steps=3)
+    assert calls == ["a", "b"] * 3
+    assert set(result) == {"a", "b"} and all(t >= 0 for t in result.values())
+
+
+def test_train_step_is_a_real_optimiser_step_and_inference_changes_nothing() -> None:
+    torch.manual_seed(0)
+    model = build_model(TINY)
+    x, y = torch.randn(4, 24, 3), torch.randn(4, 12, 3)
+    train_step, infer = step_functions(model, x, y)
+    before = [p.detach().clone() for p in model.parameters()]
+    infer()
+    assert not model.training
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
+    loss0 = torch.nn.functional.mse_loss(model(x), y).item()
+    for _ in range(5):
+        train_step()
+    assert model.training
+    assert torch.nn.functional.mse_loss(model(x), y).item() < loss0
+
+
+def test_measure_compares_paths_only_where_the_normaliser_has_a_fused_one() -> None:
+    fused = measure({**TINY, "hopfield": {"normalizer": "softmax1"}}, batch=2, steps=1, warmup=1)
+    assert fused["retrieval"] == "fused"
+    for key in ("train_step_s", "infer_s", "reference_train_step_s", "train_speedup"):
+        assert fused[key] > 0, key
+    assert fused["peak_rss_mib"] >= fused["rss_before_mib"] > 0
+    entmax = measure({**TINY, "hopfield": {"normalizer": "entmax15"}}, batch=2, steps=1)
+    assert entmax["retrieval"] == "reference"
+    assert "train_speedup" not in entmax
+    paths = retrieval_paths(build_model({**TINY, "hopfield": {"fused": False}}))
+    assert paths and set(paths) == {"reference"}
+
+
+def test_step_time_cli_prints_one_json_object_with_the_settings() -> None:
+    args = ["--json", "--steps=1", "--warmup=0", "--series=2", "--in-len=12", "--out-len=6"]
+    args += ["--d-model=8", "--d-ff=8", "--heads=2", "--e-layers=1", "--batch=2"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "step_time.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["hopfield"] == "outeffhop" and result["series"] == 2 and result["batch"] == 2
+    for key in ("train_step_s", "infer_s", "peak_rss_mib", "reference_train_step_s"):
+        assert result[key] > 0, key
