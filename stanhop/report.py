@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
+from stanhop.atomic import atomic_open
 from stanhop.quant.bits import BitWidths
 
 
@@ -133,7 +134,8 @@ def plot(summary: pd.DataFrame, bits: BitWidths, path: Path) -> None:
         ax.tick_params(axis="x", rotation=60, labelsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=110, format="png")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = args.output or args.dirs[0]
     output.mkdir(parents=True, exist_ok=True)
     markdown = to_markdown(summary, bits, args.baseline)
-    (output / "report.md").write_text(markdown)
+    with atomic_open(output / "report.md") as f:
+        f.write(markdown)
     plot(summary, bits, output / "report.png")
     print(markdown)
     print(f"written to {output / 'report.md'} and {output / 'report.png'}")

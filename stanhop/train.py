@@ -4,8 +4,6 @@ from ``instantiate``, so tests and other tools call it with a composed config.""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -14,9 +12,12 @@ from typing import Any
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from stanhop.atomic import atomic_open
+from stanhop.checkpoint_io import AtomicCheckpointIO
 from stanhop.lit import LitForecaster
 from stanhop.memory_setup import setup_memory
 from stanhop.model import MODELS
@@ -26,11 +27,9 @@ from stanhop.wandb_dashboard import finish_runs, prepare_runs
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
     """Write JSON through a temporary file and a rename, so a reader never sees half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    with atomic_open(path) as f:
         json.dump(payload, f, indent=2, sort_keys=True)
         f.write("\n")
-    os.replace(tmp, path)
 
 
 def _instantiate_all(group: DictConfig | None) -> list[Any]:
@@ -50,6 +49,20 @@ def _resolve_ckpt_path(ckpt_path: str | None, output_dir: Path) -> str | None:
             "as the interrupted run, or give a checkpoint path"
         )
     return str(last)
+
+
+def _keep_csv_logs(loggers: list[Any]) -> None:
+    """Lightning's CSVLogger deletes an existing ``metrics.csv`` when it starts; a resumed
+    run moves the interrupted run's log aside (``metrics.part1.csv``, …) instead."""
+    for logger in loggers:
+        if not isinstance(logger, CSVLogger):
+            continue
+        log = Path(logger.log_dir) / "metrics.csv"
+        if log.is_file():
+            part = 1
+            while (kept := log.with_name(f"metrics.part{part}.csv")).exists():
+                part += 1
+            log.rename(kept)
 
 
 def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
@@ -96,7 +109,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     output_dir.mkdir(parents=True, exist_ok=True)
     # Under DDP every process runs train(); only the first writes the run's files.
     if rank_zero_only.rank == 0:
-        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+        with atomic_open(output_dir / "config.yaml") as f:
+            OmegaConf.save(cfg, f, resolve=True)
     L.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
@@ -105,11 +119,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module = build_module(cfg, datamodule)
 
     loggers = _instantiate_all(cfg.get("logger"))
+    if cfg.get("ckpt_path") and rank_zero_only.rank == 0:
+        _keep_csv_logs(loggers)
     failed = True
     try:
         prepare_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
         trainer = instantiate(
-            cfg.trainer, callbacks=_instantiate_all(cfg.get("callbacks")), logger=loggers or False
+            cfg.trainer,
+            callbacks=_instantiate_all(cfg.get("callbacks")),
+            logger=loggers or False,
+            plugins=[AtomicCheckpointIO()],
         )
         metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir)
         failed = False
@@ -133,9 +152,12 @@ def _fit_and_evaluate(
     )
     fit_seconds = time.perf_counter() - start
 
-    checkpoint = trainer.checkpoint_callback
-    best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
-    ckpt = best or None
+    best = [
+        callback.best_model_path
+        for callback in trainer.checkpoint_callbacks
+        if isinstance(callback, ModelCheckpoint) and callback.monitor and callback.best_model_path
+    ]
+    ckpt = best[0] if best else None
     metrics: dict[str, float] = {}
     for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
         metrics.update(results)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
+# The tests' models are tiny: one thread per process is as fast, and on a machine whose
+# cores are busy (CI runners, training subprocesses beside pytest) several threads per
+# process wait on each other for many times longer. Set before torch is imported, so
+# subprocesses inherit it too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 
 from stanhop.data.csv import infer_freq
 from stanhop.data.errors import DataError
+from stanhop.data.loader import ResumableLoader
 from stanhop.data.scaler import Scaler
 from stanhop.data.sources import CSVSource, Source
 from stanhop.data.splits import Split, check_lengths
@@ -24,9 +25,13 @@ class TimeSeriesDataModule(L.LightningDataModule):
     rows.
 
     ``split`` (a :class:`Split` or a mapping ``{train, val, test}``, as Hydra passes it)
-    overrides the source's own split. After :meth:`setup` the attributes ``n_series``,
-    ``series_names``, ``scaler``, ``freq``, ``last_train_timestamp`` and ``bounds`` (the
-    row ranges of each split, see :meth:`Split.bounds`) describe the data.
+    overrides the source's own split. ``seed`` orders the training windows of every
+    epoch (see :class:`ResumableLoader`); validation and test windows keep their order
+    and, under DDP, every process evaluates all of them, so their metrics are exact.
+
+    After :meth:`setup` the attributes ``n_series``, ``series_names``, ``scaler``,
+    ``freq``, ``last_train_timestamp`` and ``bounds`` (the row ranges of each split, see
+    :meth:`Split.bounds`) describe the data.
     """
 
     def __init__(
@@ -38,6 +43,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         num_workers: int = 0,
         split: Split | Mapping[str, float] | None = None,
         eval_batch_size: int | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.source = source
@@ -45,6 +51,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers = num_workers
+        self.seed = seed
         self.split = source.split if split is None else Split.parse(split)
         self.datasets: dict[str, WindowDataset] = {}
 
@@ -77,22 +84,24 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.freq = infer_freq(frame.index)
         self.last_train_timestamp = frame.index[train_stop - 1].isoformat()
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
+    def train_dataloader(self) -> ResumableLoader:
+        self.setup()
+        return ResumableLoader(
+            self.datasets["train"], self.batch_size, self.seed, num_workers=self.num_workers
+        )
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
+        return self._eval_loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
+        return self._eval_loader("test")
 
-    def _loader(self, name: str, batch_size: int, shuffle: bool) -> DataLoader:
+    def _eval_loader(self, name: str) -> DataLoader:
         self.setup()
         return DataLoader(
             self.datasets[name],
-            batch_size=batch_size,
-            shuffle=shuffle,
-            drop_last=False,
+            batch_size=self.eval_batch_size,
+            shuffle=False,
             num_workers=self.num_workers,
             # keeping workers alive saves re-forking them every epoch
             persistent_workers=self.num_workers > 0,
@@ -109,6 +118,7 @@ def from_csv(
     batch_size: int = 32,
     eval_batch_size: int | None = None,
     num_workers: int = 0,
+    seed: int = 0,
 ) -> TimeSeriesDataModule:
     """A datamodule over a wide CSV file, in one flat call (``conf/data/csv.yaml``)."""
     source = CSVSource(path, date_column=date_column, nan_policy=nan_policy, split=split)
@@ -119,4 +129,5 @@ def from_csv(
         batch_size=batch_size,
         num_workers=num_workers,
         eval_batch_size=eval_batch_size,
+        seed=seed,
     )

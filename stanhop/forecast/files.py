@@ -4,13 +4,12 @@ new one, and a failed run leaves no partial file)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from stanhop.atomic import atomic_open as _atomic_open
 from stanhop.forecast.forecaster import ForecastError
 
 STDOUT = "-"
@@ -41,28 +40,12 @@ def check_output(path: Path, inputs: list[Path], force: bool, option: str) -> No
 
 @contextmanager
 def atomic_open(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
-    """Open a temporary file next to ``path`` for writing (``mode`` and ``kwargs`` as for
-    ``open``); when the block succeeds it replaces ``path`` in one step, when it fails it
-    is removed."""
+    """:func:`stanhop.atomic.atomic_open`, with a failure to write as a ForecastError."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with _atomic_open(path, mode, **kwargs) as f:
+            yield f
     except OSError as err:
         raise ForecastError(
             f"{path}: cannot write there ({err.strerror}); check that the folder exists and "
             "is writable"
         ) from err
-    try:
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
-        # mkstemp creates the file readable by its owner only; give it the usual mode.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from stanhop.atomic import atomic_open
 
 KIND_COLOURS = {
     "hopfield": "tab:red",
@@ -18,17 +18,6 @@ KIND_COLOURS = {
     "residual": "tab:grey",
 }
 OTHER_COLOUR = "black"
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def plot_outliers(rows: list[dict[str, object]], path: Path) -> None:
@@ -51,12 +40,14 @@ def plot_outliers(rows: list[dict[str, object]], path: Path) -> None:
     handles = [Patch(color=colour) for colour in KIND_COLOURS.values()]
     fig.legend(handles, list(KIND_COLOURS), loc="upper right", ncols=len(KIND_COLOURS))
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=110, format="png")
 
 
 def write_outlier_files(rows: list[dict[str, object]], output_dir: Path) -> None:
     """``outliers.csv`` (one row per tap) and ``outliers.png`` in ``output_dir``."""
     output_dir.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(rows)
-    _atomic(output_dir / "outliers.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    with atomic_open(output_dir / "outliers.csv", "w", newline="") as f:
+        frame.to_csv(f, index=False)
     plot_outliers(rows, output_dir / "outliers.png")

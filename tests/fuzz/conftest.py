@@ -1,0 +1,1 @@
+from tests.forecast.conftest import synthetic_run  # noqa: F401
