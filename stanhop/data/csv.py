@@ -6,6 +6,9 @@ the column and the line (line 1 is the header, so the first data row is line 2).
 
 from __future__ import annotations
 
+import functools
+import io
+import os
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -15,8 +18,15 @@ import numpy as np
 import pandas as pd
 
 from stanhop.data.errors import DataError, DataWarning
+from stanhop.data.tail import count_lines, read_tail_lines
 
 NAN_POLICIES = ("error", "ffill", "interpolate")
+# A file smaller than this is read whole even when only its last rows are wanted: that
+# costs little (well under a second and 100 MB) and checks every row.
+TAIL_MIN_BYTES = 8 << 20
+# Reading the last rows gives up (and reads the whole file) past this many bytes: lines
+# that long, or lines ending in a lone "\r", are not worth the special case.
+TAIL_MAX_BYTES = 64 << 20
 # How many names a message lists before saying "and N more".
 _LISTED = 10
 
@@ -29,6 +39,7 @@ def read_wide_csv(
     date_column: str | None = None,
     nan_policy: str = "error",
     series: Sequence[str] | None = None,
+    last: int | None = None,
 ) -> pd.DataFrame:
     """Read ``path`` into a frame with a sorted ``DatetimeIndex`` (named after the date
     column) and one float64 column per series, in file order.
@@ -39,17 +50,29 @@ def read_wide_csv(
     ``series``, when given, names the columns to read, in the order wanted: missing ones
     are an error that names them, other columns are not read (with a :class:`DataWarning`
     naming them).
+
+    ``last``, when given, says that only the last ``last`` rows are wanted: a file of at
+    least :data:`TAIL_MIN_BYTES` is then read from its end (the header line, then blocks
+    backwards from the end until ``last`` rows are complete), in memory that does not
+    grow with the file. Only the rows read are validated (a bad cell further up goes
+    unnoticed); they come out as from a full read, and their problems are reported with
+    the same messages and line numbers. Where the end cannot be parsed on its own (a
+    quoted field, which may span lines; a first row with an empty cell, which the NaN
+    policy may fill from the rows above; odd line ends or bytes) the whole file is read,
+    and the frame holds it all.
     """
     check_nan_policy(nan_policy, path)
     path = Path(path)
-    columns = [str(c) for c in _read(path, nrows=0).columns]
+    columns = _header(path)
     date_column = _date_column(columns, date_column, path)
     usecols = None
     if series is not None:
-        usecols = [date_column, *select_series(columns, date_column, series, path)]
+        usecols = _wide_columns(columns, date_column, series, path)
     # Timestamps stay text until parsed below (pandas would read "2020" as an integer).
-    raw = _read(path, dtype={date_column: str}, usecols=usecols)
-    return parse_wide_frame(raw, path, date_column, nan_policy, series, where=_line)
+    options = {"dtype": {date_column: str}, "usecols": usecols}
+    tail = _read_tail(path, last, **options) if last is not None else None
+    raw, where = tail or (_read(path, **options), _line)
+    return parse_wide_frame(raw, path, date_column, nan_policy, series, where=where)
 
 
 def parse_wide_frame(
@@ -73,7 +96,7 @@ def parse_wide_frame(
     raw = raw.set_axis(columns, axis=1)
     date_column = _date_column(columns, date_column, source)
     if series is not None:
-        raw = raw[[date_column, *select_series(columns, date_column, series, source)]]
+        raw = raw[_wide_columns(columns, date_column, series, source)]
     raw = raw.dropna(how="all")
     if raw.empty:
         raise DataError(f"{source}: no data rows, only a header; add the data rows")
@@ -121,6 +144,19 @@ def select_series(
     return list(series)
 
 
+def _wide_columns(
+    columns: Sequence[str], date_column: str, series: Sequence[str], source: str | Path
+) -> list[str]:
+    """The columns to read from a wide table: the timestamps, then ``series``."""
+    if date_column in series:
+        raise DataError(
+            f"{source}: column {date_column!r} is a series of the model but is read as the "
+            "timestamps; put the timestamps in the first column, or name their column with "
+            "date_column (--date-column)"
+        )
+    return [date_column, *select_series(columns, date_column, series, source)]
+
+
 def listing(names: Sequence[object]) -> str:
     """``'a', 'b', 'c'``, cut after a few names with ``and N more``."""
     shown = ", ".join(map(repr, names[:_LISTED]))
@@ -164,16 +200,84 @@ def _read(path: Path, **kwargs: object) -> pd.DataFrame:
             "the directory you run from)"
         )
     try:
-        return pd.read_csv(path, skip_blank_lines=False, **kwargs)
+        frame = pd.read_csv(path, skip_blank_lines=False, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: the file is empty; it needs a header line and data rows"
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path}: not a CSV of UTF-8 text (byte {err.object[err.start]:#04x}: "
+            f"{err.reason}); give a CSV file saved as UTF-8, e.g. as 'CSV UTF-8' in Excel"
+        ) from None
+    except pd.errors.ParserError as err:
         reason = " ".join(str(err).split())
         raise DataError(f"{path}: not a readable CSV ({reason})") from None
     except OSError as err:
         raise DataError(f"{path}: cannot read the file ({err.strerror})") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes a first data row with one field more than the header as a sign
+        # that the first column holds row labels, and shifts every column by one.
+        raise DataError(
+            f"{path}: the first data row has one field more than the header line; name "
+            "every column in the header, or remove the extra field (e.g. a trailing comma)"
+        )
+    return frame
+
+
+def _header(path: Path) -> list[str]:
+    """The column names in the first line of ``path``."""
+    columns = [str(c) for c in _read(path, nrows=0).columns]
+    if not columns:
+        raise DataError(
+            f"{path}: the first line is empty; it must be the header, the names of the "
+            "columns separated by commas"
+        )
+    return columns
+
+
+def _read_tail(path: Path, last: int, **kwargs: object) -> tuple[pd.DataFrame, Locator] | None:
+    """The header and the last ``last`` rows of ``path``, parsed as :func:`_read` parses
+    the whole file (``kwargs`` as for ``pd.read_csv``), and the locator of their rows;
+    ``None`` when the file is small, or its end cannot be parsed on its own for the
+    reasons :func:`read_wide_csv` gives — the caller then reads the whole file, which
+    also reports any error exactly."""
+    try:
+        with path.open("rb") as file:
+            if file.seek(0, os.SEEK_END) < TAIL_MIN_BYTES:
+                return None
+            file.seek(0)
+            header = file.readline(TAIL_MAX_BYTES)
+            tail = read_tail_lines(file, last, start=len(header), max_bytes=TAIL_MAX_BYTES)
+    except OSError:
+        return None
+    # NUL bytes mean UTF-16 or binary; a quote may open a field that spans lines.
+    if tail is None or tail[0] == len(header) or not header.endswith(b"\n"):
+        return None
+    offset, body = tail
+    if any(b"\0" in part or b'"' in part for part in (header, body)):
+        return None
+    if body.count(b"\r") != body.count(b"\r\n"):  # pandas also ends lines at a lone \r
+        return None
+    try:
+        raw = pd.read_csv(io.BytesIO(header + body), skip_blank_lines=False, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return None
+    if not isinstance(raw.index, pd.RangeIndex) or raw.iloc[0].isna().any():
+        return None
+    return raw, _tail_locator(path, offset)
+
+
+def _tail_locator(path: Path, offset: int) -> Locator:
+    """Locates row ``label`` of the rows read from byte ``offset`` on; the lines above
+    them are counted (reading the file up to there) only when a message needs it."""
+
+    @functools.cache
+    def lines_before() -> int:
+        with path.open("rb") as file:
+            return count_lines(file, offset)
+
+    return lambda label: f"line {lines_before() + label + 1}"
 
 
 def _date_column(columns: Sequence[str], date_column: str | None, source: str | Path) -> str:
@@ -232,14 +336,18 @@ def to_timestamps(raw: pd.Series, source: str | Path, column: str, where: Locato
     # do not fit that format come back as NaT, so they are retried one by one ("mixed")
     # and only reported when even that fails.
     try:
-        parsed = pd.to_datetime(raw, errors="coerce")
-        if parsed.isna().any():
-            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+        with warnings.catch_warnings():
+            # pandas' note that it parses cell by cell: how it parses, not a data problem
+            warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+            parsed = pd.to_datetime(raw, errors="coerce")
+            if parsed.isna().any():
+                parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
     except (TypeError, ValueError) as err:
         # e.g. timestamps with different UTC offsets, which pandas refuses to mix
-        reason = " ".join(str(err).split())
+        reason = " ".join(str(err).split()).split(". ")[0]
         raise DataError(
-            f"{source}: cannot parse column {column!r} as timestamps ({reason})"
+            f"{source}: cannot parse column {column!r} as timestamps ({reason}); write "
+            "them all in one form, with the same UTC offset or none"
         ) from None
     bad = parsed.isna()
     if bad.any():
@@ -268,6 +376,13 @@ def _parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.
         row_pos = int(bad.any(axis=1).to_numpy().argmax())
         col_pos = int(bad.iloc[row_pos].to_numpy().argmax())
         column, label = raw.columns[col_pos], raw.index[row_pos]
+        if np.isinf(numbers.iat[row_pos, col_pos]):
+            # pandas reads numbers beyond float64's range (1e400) as infinite too
+            raise DataError(
+                f"{source}: infinite value in column {column!r} at {where(label)} (inf, or "
+                "a number beyond ±1.8e308); give a finite number, or leave the cell empty "
+                "and set nan_policy"
+            )
         raise DataError(
             f"{source}: non-numeric value {raw.iat[row_pos, col_pos]!r} in column {column!r} "
             f"at {where(label)}; fix the cell, leave it empty and set nan_policy, or drop "

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from stanhop.data.csv import infer_freq
 from stanhop.data.errors import DataError
-from stanhop.data.loader import ResumableLoader
+from stanhop.data.loader import ResumableLoader, own_generator
 from stanhop.data.scaler import Scaler
 from stanhop.data.sources import CSVSource, Source
 from stanhop.data.splits import Split, check_lengths
@@ -105,6 +105,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             # keeping workers alive saves re-forking them every epoch
             persistent_workers=self.num_workers > 0,
+            generator=own_generator(),
         )
 
 

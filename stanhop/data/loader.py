@@ -24,6 +24,13 @@ def _process_group() -> tuple[int, int]:
     return 0, 1
 
 
+def own_generator(seed: int = 0) -> torch.Generator:
+    """A generator for a DataLoader's own draws. Without one, every new iterator of a
+    DataLoader takes a number from the global RNG (its workers' base seed), so a resumed
+    run, which starts its iterators at other moments, would draw other dropout masks."""
+    return torch.Generator().manual_seed(seed)
+
+
 class EpochShuffleSampler(Sampler[int]):
     """Indices ``0..n-1`` in an order seeded by ``(seed, epoch)``, never by the global RNG.
 
@@ -95,6 +102,7 @@ class ResumableLoader(DataLoader):
             num_workers=num_workers,
             # keeping workers alive saves re-forking them every epoch
             persistent_workers=num_workers > 0,
+            generator=own_generator(seed),
         )
         self.epoch_sampler = sampler
         self._batches_done = 0

@@ -12,6 +12,7 @@ import pandas as pd
 from stanhop.data.csv import (
     Locator,
     _fill_nans,
+    _header,
     _line,
     _parse_numbers,
     _read,
@@ -36,7 +37,7 @@ def read_long_csv(
     by ``nan_policy`` as in :func:`~stanhop.data.read_wide_csv`; ``series`` too."""
     check_nan_policy(nan_policy, path)
     path = Path(path)
-    columns = [str(c) for c in _read(path, nrows=0).columns]
+    columns = _header(path)
     _check_columns(columns, path)
     raw = _read(path, dtype={ID: str, TIME: str}, usecols=list(LONG_COLUMNS))
     return parse_long_frame(raw, path, nan_policy, series, where=_line)

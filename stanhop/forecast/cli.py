@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> None:
         _attach_memory(forecaster, Path(args.memory), args)
     if args.quantize:
         forecaster = forecaster.quantized(history, args.quantize)
-    forecast = forecaster.predict(history, horizon=args.horizon)
+    forecast = forecaster.predict_history(history, args.horizon, input_path)
 
     table = to_long(forecast) if args.format == "long" else forecast
     index = args.format != "long"

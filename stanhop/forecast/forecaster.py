@@ -26,6 +26,8 @@ from stanhop.model import build_model
 History = str | Path | pd.DataFrame
 # The name of a history given as a DataFrame, in messages.
 FRAME_SOURCE = "DataFrame"
+# How many windows of the history calibrate a quantized model's activation ranges.
+CALIBRATION_WINDOWS = 512
 
 
 class ForecastError(ValueError):
@@ -34,18 +36,20 @@ class ForecastError(ValueError):
 
 
 def _wide(
-    data: History, date_column: str | None, nan_policy: str, series: Sequence[str]
+    data: History, date_column: str | None, nan_policy: str, series: Sequence[str], last: int
 ) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
-        return read_wide_csv(data, date_column, nan_policy, series)
+        return read_wide_csv(data, date_column, nan_policy, series, last=last)
     if isinstance(data.index, pd.DatetimeIndex):
         data = data.reset_index(names=data.index.name or "date")
     return parse_wide_frame(data, FRAME_SOURCE, date_column, nan_policy, series)
 
 
 def _long(
-    data: History, date_column: str | None, nan_policy: str, series: Sequence[str]
+    data: History, date_column: str | None, nan_policy: str, series: Sequence[str], last: int
 ) -> pd.DataFrame:
+    # Always read whole: the rows of a timestamp need not be near each other (to_long
+    # writes series after series), so the end of the file may hold a single series.
     if date_column is not None:
         raise ForecastError(
             f"date_column={date_column!r} applies to the wide format; the long format's "
@@ -57,8 +61,10 @@ def _long(
 
 
 # Input layouts by name: each reads a file or a table in memory into the wide frame of
-# stanhop.data.read_wide_csv, holding just the given series, in that order.
-INPUT_FORMATS: dict[str, Callable[[History, str | None, str, Sequence[str]], pd.DataFrame]] = {
+# stanhop.data.read_wide_csv, holding just the given series, in that order, and at least
+# the last `last` rows of the data (a reader may skip those before, see read_wide_csv).
+Reader = Callable[[History, str | None, str, Sequence[str], int], pd.DataFrame]
+INPUT_FORMATS: dict[str, Reader] = {
     "wide": _wide,
     "long": _long,
 }
@@ -153,12 +159,19 @@ class Forecaster:
     ) -> pd.DataFrame:
         """The history in ``data``, checked: a frame indexed by its timestamps with one
         float64 column per series of the model, in training order, and at least
-        ``in_len`` rows. Arguments as for :meth:`predict`."""
+        ``in_len`` rows. Arguments as for :meth:`predict`.
+
+        A large wide CSV file is read only from its end (see
+        :func:`~stanhop.data.read_wide_csv`), in memory that does not grow with the file:
+        the last ``in_len + CALIBRATION_WINDOWS - 1`` rows, all that :meth:`predict`,
+        :meth:`quantized` and a plot use. Only those rows are validated then.
+        """
         if format not in INPUT_FORMATS:
             raise ForecastError(
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
-        frame = INPUT_FORMATS[format](data, date_column, nan_policy, self.series_names)
+        last = self.in_len + CALIBRATION_WINDOWS - 1
+        frame = INPUT_FORMATS[format](data, date_column, nan_policy, self.series_names, last)
         if len(frame) < self.in_len:
             source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
             raise DataError(
@@ -192,11 +205,21 @@ class Forecaster:
         """
         horizon = self._check_horizon(horizon)
         history = self.read_history(data, date_column, nan_policy, format)
-        window = history.iloc[-self.in_len :]
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
+        return self.predict_history(history, horizon, source)
+
+    def predict_history(
+        self, history: pd.DataFrame, horizon: int | None = None, source: str | Path = FRAME_SOURCE
+    ) -> pd.DataFrame:
+        """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
+        the data in messages (e.g. the file it was read from)."""
+        horizon = self._check_horizon(horizon)
+        window = history.iloc[-self.in_len :].to_numpy(dtype=np.float64)
         # At least three stamps, so pandas can infer the frequency even when in_len < 3.
         index = future_index(history.index[-max(self.in_len, 3) :], horizon, self.freq, source)
-        values = self._forecast(window.to_numpy(dtype=np.float64))[:horizon]
+        values = self._forecast(window)[:horizon]
+        if not np.isfinite(values).all():
+            raise DataError(self._not_finite(window, source))
         return pd.DataFrame(values, index=index, columns=self.series_names)
 
     def quantized(
@@ -204,7 +227,7 @@ class Forecaster:
         history: pd.DataFrame,
         bits: str = "W8A8",
         estimator: str = "running_minmax",
-        max_windows: int = 512,
+        max_windows: int = CALIBRATION_WINDOWS,
     ) -> Forecaster:
         """This forecaster with its model replaced by the simulated-integer copy of the
         quantisation evaluation (:class:`~stanhop.quant.SimulatedQuantModel`), whose
@@ -238,6 +261,18 @@ class Forecaster:
         with torch.inference_mode():
             y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, c)
         return self.scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
+
+    def _not_finite(self, window: np.ndarray, source: str | Path) -> str:
+        """Why the forecast from ``window`` (in_len, c) overflowed: its most extreme value,
+        in standard deviations of the training data."""
+        deviations = np.abs(self.scaler.transform(window))
+        row, col = np.unravel_index(np.nanargmax(deviations), deviations.shape)
+        return (
+            f"{source}: the forecast is not finite (it overflowed): series "
+            f"{self.series_names[col]!r} holds {window[row, col]:g} in the last "
+            f"in_len={self.in_len} rows, {deviations[row, col]:.3g} standard deviations from "
+            "the training data's mean; check the data's units, or remove the outlier"
+        )
 
     def _check_horizon(self, horizon: int | None) -> int:
         if horizon is None:
