@@ -52,7 +52,7 @@ def test_without_a_checkpoint_yet_the_message_says_so(compose_cfg) -> None:
 
 class FakeStrategy:
     @staticmethod
-    def reduce_boolean_decision(decision: bool, all: bool = True) -> bool:  # noqa: A002
+    def reduce_boolean_decision(decision: bool, all: bool = True) -> bool:
         return decision
 
 

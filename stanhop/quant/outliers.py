@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from stanhop.quant.taps import find_taps
+from stanhop.quant.taps import NOT_PER_SAMPLE, find_taps
 
 KURTOSIS_EPS = 1e-6
 # How many activation values of each tap are kept for a histogram of the worst tap.
@@ -98,10 +98,15 @@ class OutlierRecorder:
         self.keep_samples = keep_samples
         self.samples: dict[str, torch.Tensor] = {}
         self._batch_size: int | None = None
+        self._paused = 0
         self._handles: list[RemovableHandle] = []
 
     def __enter__(self) -> OutlierRecorder:
         self._handles.append(self.model.register_forward_pre_hook(self._note_batch))
+        for module in self.model.modules():
+            if isinstance(module, NOT_PER_SAMPLE):
+                self._handles.append(module.register_forward_pre_hook(self._pause))
+                self._handles.append(module.register_forward_hook(self._resume))
         for name, (module, _) in self.taps.items():
             self._handles.append(module.register_forward_hook(self._hook(name)))
         return self
@@ -114,11 +119,19 @@ class OutlierRecorder:
     def _note_batch(self, module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
         self._batch_size = args[0].shape[0]
 
+    def _pause(self, module: nn.Module, args: object) -> None:
+        self._paused += 1
+
+    def _resume(self, module: nn.Module, args: object, output: object) -> None:
+        self._paused -= 1
+
     def _hook(self, name: str):
         stats = self.stats[name]
 
         @torch.no_grad()
         def hook(module: nn.Module, args: object, output: torch.Tensor) -> None:
+            if self._paused:
+                return
             per_sample = output.detach().float().reshape(self._batch_size, -1)
             stats.kurtosis_sum += kurtosis(per_sample).sum().item()
             stats.inf_norm_sum += inf_norm(per_sample).sum().item()

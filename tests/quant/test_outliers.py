@@ -100,3 +100,26 @@ def test_aggregates_over_taps():
         "max_ffn_inf_norm": 5.0,
     }
     assert aggregate([]) == {}
+
+
+@pytest.mark.parametrize("size", [4, 8])  # 8 = twice the batch: would reshape silently
+def test_a_memory_model_records_the_samples_activations_only(size):
+    """The memory embeds its K windows through the model's own tapped embedding: those
+    are not activations of the batch's samples, and a closed gate changes nothing, so the
+    statistics equal those of the same model without memory."""
+    plain = build_model(TINY).eval()
+    with_memory = build_model(TINY | {"memory": {"name": "plug_and_play", "size": size}}).eval()
+    with_memory.load_state_dict(plain.state_dict(), strict=False)
+    with_memory.memory.set_windows(torch.randn(size, TINY["in_len"], TINY["n_series"]))
+    x = torch.randn(4, TINY["in_len"], TINY["n_series"])
+    tables = []
+    for model in (plain, with_memory):
+        with OutlierRecorder(model) as recorder, torch.no_grad():
+            model(x)
+        tables.append(recorder.table())
+    assert not any(row["tap"].startswith("memory.") for row in tables[1])
+    assert [row["tap"] for row in tables[1]] == [row["tap"] for row in tables[0]]
+    for got, expected in zip(tables[1], tables[0], strict=True):
+        assert got["samples"] == 4
+        assert got["kurtosis"] == pytest.approx(expected["kurtosis"], rel=1e-5)
+        assert got["inf_norm"] == pytest.approx(expected["inf_norm"], rel=1e-5)
