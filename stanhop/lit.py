@@ -65,8 +65,17 @@ class LitForecaster(L.LightningModule):
         pred = self(x)
         errors = {f"{stage}/mse": F.mse_loss(pred, y), f"{stage}/mae": F.l1_loss(pred, y)}
         # Every window has the same number of values, so Lightning's batch-size-weighted
-        # epoch mean of these batch means is the exact mean over the split.
-        self.log_dict(errors, batch_size=x.shape[0], on_step=False, on_epoch=True, prog_bar=True)
+        # epoch mean of these batch means is the exact mean over the split. Under DDP every
+        # process evaluates every window, so syncing averages equal values: it only keeps
+        # the processes' copies (which checkpointing and early stopping read) identical.
+        self.log_dict(
+            errors,
+            batch_size=x.shape[0],
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=True,
+        )
         return {"pred": pred, **errors}
 
     def training_step(
@@ -74,8 +83,16 @@ class LitForecaster(L.LightningModule):
     ) -> torch.Tensor:
         x, y = batch
         loss = F.mse_loss(self(x), y)
+        # Under DDP each process trains on its own share of the batch: synced, the logged
+        # loss is that of the whole batch, as a single process would log it.
         self.log(
-            "train/loss", loss, batch_size=x.shape[0], on_step=True, on_epoch=True, prog_bar=True
+            "train/loss",
+            loss,
+            batch_size=x.shape[0],
+            on_step=True,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=True,
         )
         return loss
 
@@ -90,7 +107,7 @@ class LitForecaster(L.LightningModule):
             "test/mse_orig": F.mse_loss(pred_orig, y_orig),
             "test/mae_orig": F.l1_loss(pred_orig, y_orig),
         }
-        self.log_dict(orig, batch_size=pred.shape[0], on_step=False, on_epoch=True)
+        self.log_dict(orig, batch_size=pred.shape[0], on_step=False, on_epoch=True, sync_dist=True)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Tensors and plain values only, so forecasts load it with weights_only=True.

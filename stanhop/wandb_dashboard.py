@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 DEFAULT_HOST = "https://api.wandb.ai"
 # Summaries the wandb run table shows per run: the best validation error, and the test
@@ -69,7 +70,12 @@ def wandb_logger(
 
 def prepare_runs(loggers: Iterable[Any], config: dict[str, Any]) -> None:
     """Give every wandb run the whole resolved config (so the UI can group by
-    ``hopfield.name``, ``seed`` …) and the metric summaries of :data:`SUMMARIES`."""
+    ``hopfield.name``, ``seed`` …) and the metric summaries of :data:`SUMMARIES`.
+
+    Only the first DDP process has a wandb run: Lightning gives the others a dummy
+    experiment, whose ``config`` is not a mapping."""
+    if rank_zero_only.rank != 0:
+        return
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             run = logger.experiment

@@ -52,8 +52,9 @@ class OutlierMetrics(L.Callback):
         rows = recorder.table()
         if not rows:
             return
+        # Every process holds the whole split's figures now: syncing averages equal values.
         for name, value in aggregate(rows).items():
-            pl_module.log(f"{prefix}/{name}", value, on_epoch=True, rank_zero_only=True)
+            pl_module.log(f"{prefix}/{name}", value, on_epoch=True, sync_dist=True)
         if not trainer.is_global_zero:
             return
         per_tap = {

@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from einops import rearrange
 from torch import nn
 
 from stanhop.callbacks.outliers import reduce_recorder
@@ -16,6 +17,17 @@ from stanhop.quant.bits import BitWidths
 from stanhop.quant.observers import ESTIMATORS
 from stanhop.quant.outliers import OutlierRecorder, aggregate
 from stanhop.quant.simulate import SimulatedQuantModel, detached_copy
+
+
+def _whole_batch(trainer: L.Trainer, x: torch.Tensor) -> torch.Tensor:
+    """The batch ``x`` (b, t, c) of this step across all DDP processes: process ``r`` of
+    ``w`` holds entries ``r, r + w, …`` of the batch a single process with batch ``w·b``
+    would see (see ``EpochShuffleSampler``), so gathering them back in that order gives
+    every process the same calibration data, hence the same quantised model, as one
+    process with the same total batch."""
+    if trainer.world_size == 1:
+        return x
+    return rearrange(trainer.strategy.all_gather(x), "w b t c -> (b w) t c")
 
 
 class QuantizationEvaluation(L.Callback):
@@ -65,7 +77,7 @@ class QuantizationEvaluation(L.Callback):
                 "trainer.test, or drop the callback with callbacks.quantization=null"
             )
         for x, _ in datamodule.train_dataloader():
-            yield x.to(device)
+            yield _whole_batch(trainer, x.to(device))
 
     def _test_batches(self, trainer: L.Trainer) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         loaders = trainer.test_dataloaders
@@ -118,7 +130,8 @@ class QuantizationEvaluation(L.Callback):
             if recorder is not None:
                 reduce_recorder(trainer, recorder)
                 metrics.update(aggregate(recorder.table()))
+            # Reduced over processes above, so syncing averages equal values.
             for name, value in metrics.items():
                 key = f"quant/{bits.name}/{name}"
                 self.results[key] = value
-                pl_module.log(key, value, on_epoch=True, rank_zero_only=True)
+                pl_module.log(key, value, on_epoch=True, sync_dist=True)
