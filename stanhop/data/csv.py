@@ -10,6 +10,7 @@ import functools
 import io
 import os
 import warnings
+from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -24,11 +25,19 @@ NAN_POLICIES = ("error", "ffill", "interpolate")
 # A file smaller than this is read whole even when only its last rows are wanted: that
 # costs little (well under a second and 100 MB) and checks every row.
 TAIL_MIN_BYTES = 8 << 20
+# pandas renames repeated column names (a, a.1, a.2, …) in time quadratic in how many
+# there are (20,000 take 10 s, 200,000 a quarter of an hour); a header with more repeats
+# than this is refused first.
+MAX_REPEATED_NAMES = 1000
 # Reading the last rows gives up (and reads the whole file) past this many bytes: lines
 # that long, or lines ending in a lone "\r", are not worth the special case.
 TAIL_MAX_BYTES = 64 << 20
 # How many names a message lists before saying "and N more".
 _LISTED = 10
+# How many characters of a cell or a name a message quotes.
+_QUOTED = 60
+# Longer text is no timestamp (the longest ISO form, with nanoseconds and an offset, has 35).
+_MAX_TIMESTAMP_CHARS = 100
 
 # Says where row ``label`` of a raw table is, for messages: "line 7", "row 5".
 Locator = Callable[[Hashable], str]
@@ -102,7 +111,7 @@ def parse_wide_frame(
         raise DataError(f"{source}: no data rows, only a header; add the data rows")
     if raw.shape[1] < 2:
         raise DataError(
-            f"{source}: no series columns besides {date_column!r}; the file needs a "
+            f"{source}: no series columns besides {quoted(date_column)}; the file needs a "
             "timestamp column and at least one numeric column, separated by commas"
         )
     names = [c for c in raw.columns if c != date_column]
@@ -150,7 +159,7 @@ def _wide_columns(
     """The columns to read from a wide table: the timestamps, then ``series``."""
     if date_column in series:
         raise DataError(
-            f"{source}: column {date_column!r} is a series of the model but is read as the "
+            f"{source}: column {quoted(date_column)} is a series of the model but is read as the "
             "timestamps; put the timestamps in the first column, or name their column with "
             "date_column (--date-column)"
         )
@@ -159,9 +168,16 @@ def _wide_columns(
 
 def listing(names: Sequence[object]) -> str:
     """``'a', 'b', 'c'``, cut after a few names with ``and N more``."""
-    shown = ", ".join(map(repr, names[:_LISTED]))
+    shown = ", ".join(map(quoted, names[:_LISTED]))
     rest = len(names) - _LISTED
     return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def quoted(value: object) -> str:
+    """``repr(value)`` for a message, cut short when long (a cell of a mangled file can
+    hold a whole megabyte)."""
+    text = repr(value)
+    return text if len(text) <= _QUOTED else f"{text[: _QUOTED - 4]}…{text[-3:]}"
 
 
 def infer_freq(index: pd.DatetimeIndex) -> str | None:
@@ -190,8 +206,7 @@ def _offsets_from_infer_freq() -> AbstractContextManager[object]:
 
 
 def _read(path: Path, **kwargs: object) -> pd.DataFrame:
-    """``pd.read_csv`` with its failures as DataErrors. Blank lines are kept as all-NaN
-    rows (the caller drops them) so that row label i is line i + 2 of the file."""
+    """:func:`_parse_csv` of ``path``, with its failures as DataErrors."""
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not a file; give the path of a CSV file")
     if not path.is_file():
@@ -200,7 +215,7 @@ def _read(path: Path, **kwargs: object) -> pd.DataFrame:
             "the directory you run from)"
         )
     try:
-        frame = pd.read_csv(path, skip_blank_lines=False, **kwargs)
+        return _parse_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: the file is empty; it needs a header line and data rows"
@@ -213,20 +228,30 @@ def _read(path: Path, **kwargs: object) -> pd.DataFrame:
     except pd.errors.ParserError as err:
         reason = " ".join(str(err).split())
         raise DataError(f"{path}: not a readable CSV ({reason})") from None
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"{path}: the first data row has more fields than the header line; name every "
+            "column in the header, or remove the extra fields (e.g. a trailing comma)"
+        ) from None
     except OSError as err:
         raise DataError(f"{path}: cannot read the file ({err.strerror})") from None
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas takes a first data row with one field more than the header as a sign
-        # that the first column holds row labels, and shifts every column by one.
-        raise DataError(
-            f"{path}: the first data row has one field more than the header line; name "
-            "every column in the header, or remove the extra field (e.g. a trailing comma)"
-        )
-    return frame
+
+
+def _parse_csv(source: Path | io.BytesIO, **kwargs: object) -> pd.DataFrame:
+    """``pd.read_csv(source, **kwargs)`` as stanhop reads CSVs. Blank lines are kept as
+    all-NaN rows (the caller drops them) so that row label i is line i + 2 of the file.
+    A first data row with more fields than the header raises ``ParserWarning``."""
+    with warnings.catch_warnings():
+        # Without index_col=False pandas takes the extra fields of a first data row for
+        # row labels (a MultiIndex of thousands of levels takes minutes) and shifts the
+        # columns; with it, pandas drops them with this warning, an error here.
+        warnings.filterwarnings("error", "Length of header", pd.errors.ParserWarning)
+        return pd.read_csv(source, skip_blank_lines=False, index_col=False, **kwargs)
 
 
 def _header(path: Path) -> list[str]:
     """The column names in the first line of ``path``."""
+    _check_repeated_names(path)
     columns = [str(c) for c in _read(path, nrows=0).columns]
     if not columns:
         raise DataError(
@@ -234,6 +259,25 @@ def _header(path: Path) -> list[str]:
             "columns separated by commas"
         )
     return columns
+
+
+def _check_repeated_names(path: Path) -> None:
+    """Refuse a header that repeats names more than :data:`MAX_REPEATED_NAMES` times,
+    before pandas, which would take minutes to rename them. The names are split at every
+    comma, quoted or not: close enough to count repeats."""
+    try:
+        with path.open("rb") as file:
+            first = file.readline(TAIL_MAX_BYTES).splitlines()  # also at a lone \r
+        names = Counter(first[0].split(b",") if first else [])
+    except OSError:
+        return  # pandas reports it
+    repeats = sum(names.values()) - len(names)
+    if repeats > MAX_REPEATED_NAMES:
+        name = names.most_common(1)[0][0].decode(errors="replace")
+        raise DataError(
+            f"{path}: the header repeats column names {repeats} times (e.g. {quoted(name)}); give "
+            "every column its own name on the first line"
+        )
 
 
 def _read_tail(path: Path, last: int, **kwargs: object) -> tuple[pd.DataFrame, Locator] | None:
@@ -260,10 +304,15 @@ def _read_tail(path: Path, last: int, **kwargs: object) -> tuple[pd.DataFrame, L
     if body.count(b"\r") != body.count(b"\r\n"):  # pandas also ends lines at a lone \r
         return None
     try:
-        raw = pd.read_csv(io.BytesIO(header + body), skip_blank_lines=False, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        raw = _parse_csv(io.BytesIO(header + body), **kwargs)
+    except (
+        pd.errors.ParserError,
+        pd.errors.ParserWarning,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+    ):
         return None
-    if not isinstance(raw.index, pd.RangeIndex) or raw.iloc[0].isna().any():
+    if raw.iloc[0].isna().any():
         return None
     return raw, _tail_locator(path, offset)
 
@@ -286,7 +335,7 @@ def _date_column(columns: Sequence[str], date_column: str | None, source: str | 
         return str(columns[0])
     if date_column not in columns:
         raise DataError(
-            f"{source}: no column {date_column!r}; the columns are {listing(columns)} — set "
+            f"{source}: no column {quoted(date_column)}; the columns are {listing(columns)} — set "
             "date_column to one of them"
         )
     return date_column
@@ -310,14 +359,14 @@ def _parse_timestamps(
     if dup.any():
         label = parsed.index[dup.argmax()]
         raise DataError(
-            f"{source}: duplicate timestamp {raw[label]!r} at {where(label)}; each "
+            f"{source}: duplicate timestamp {quoted(raw[label])} at {where(label)}; each "
             "timestamp must appear once — remove or merge the repeated rows"
         )
     backwards = parsed.diff() < pd.Timedelta(0)
     if backwards.any():
         label = parsed.index[backwards.argmax()]
         raise DataError(
-            f"{source}: timestamps are not sorted: {where(label)} ({raw[label]!r}) is "
+            f"{source}: timestamps are not sorted: {where(label)} ({quoted(raw[label])}) is "
             "earlier than the row above it; sort the file by time"
         )
     return pd.DatetimeIndex(parsed, name=column)
@@ -330,30 +379,35 @@ def to_timestamps(raw: pd.Series, source: str | Path, column: str, where: Locato
     if missing.any():
         label = raw.index[missing.argmax()]
         raise DataError(
-            f"{source}: empty timestamp in column {column!r} at {where(label)}; fill it in"
+            f"{source}: empty timestamp in column {quoted(column)} at {where(label)}; fill it in"
         )
     # pandas guesses one format from the first value and applies it to all; values that
     # do not fit that format come back as NaT, so they are retried one by one ("mixed")
-    # and only reported when even that fails.
+    # and only reported when even that fails. Text too long to be a timestamp is not
+    # parsed at all: dateutil takes time quadratic in its length (400,000 digits: 5 s).
+    if pd.api.types.is_string_dtype(raw):
+        raw_text = raw.mask(raw.str.len() > _MAX_TIMESTAMP_CHARS)
+    else:
+        raw_text = raw
     try:
         with warnings.catch_warnings():
             # pandas' note that it parses cell by cell: how it parses, not a data problem
             warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
-            parsed = pd.to_datetime(raw, errors="coerce")
+            parsed = pd.to_datetime(raw_text, errors="coerce")
             if parsed.isna().any():
-                parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+                parsed = pd.to_datetime(raw_text, errors="coerce", format="mixed")
     except (TypeError, ValueError) as err:
         # e.g. timestamps with different UTC offsets, which pandas refuses to mix
         reason = " ".join(str(err).split()).split(". ")[0]
         raise DataError(
-            f"{source}: cannot parse column {column!r} as timestamps ({reason}); write "
+            f"{source}: cannot parse column {quoted(column)} as timestamps ({reason}); write "
             "them all in one form, with the same UTC offset or none"
         ) from None
     bad = parsed.isna()
     if bad.any():
         label = raw.index[bad.argmax()]
         raise DataError(
-            f"{source}: unparsable timestamp {raw[label]!r} in column {column!r} at "
+            f"{source}: unparsable timestamp {quoted(raw[label])} in column {quoted(column)} at "
             f"{where(label)}; write it like 2016-07-01 00:00:00 (or pick another date_column)"
         )
     return parsed
@@ -379,14 +433,14 @@ def _parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.
         if np.isinf(numbers.iat[row_pos, col_pos]):
             # pandas reads numbers beyond float64's range (1e400) as infinite too
             raise DataError(
-                f"{source}: infinite value in column {column!r} at {where(label)} (inf, or "
+                f"{source}: infinite value in column {quoted(column)} at {where(label)} (inf, or "
                 "a number beyond ±1.8e308); give a finite number, or leave the cell empty "
                 "and set nan_policy"
             )
         raise DataError(
-            f"{source}: non-numeric value {raw.iat[row_pos, col_pos]!r} in column {column!r} "
-            f"at {where(label)}; fix the cell, leave it empty and set nan_policy, or drop "
-            "the column"
+            f"{source}: non-numeric value {quoted(raw.iat[row_pos, col_pos])} in column "
+            f"{quoted(column)} at {where(label)}; fix the cell, leave it empty and set "
+            "nan_policy, or drop the column"
         )
     return numbers.to_numpy()
 
@@ -397,7 +451,7 @@ def _fill_nans(frame: pd.DataFrame, source: str | Path, nan_policy: str) -> pd.D
     if counts.empty:
         return frame
     if nan_policy == "error":
-        listed = ", ".join(f"column {c!r} ({n})" for c, n in counts.items())
+        listed = ", ".join(f"column {quoted(c)} ({n})" for c, n in counts.items())
         raise DataError(
             f"{source}: missing (NaN) values in {listed}; fill them in, or set "
             "nan_policy=ffill|interpolate"
@@ -408,6 +462,7 @@ def _fill_nans(frame: pd.DataFrame, source: str | Path, nan_policy: str) -> pd.D
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise DataError(
-            f"{source}: column {empty[0]!r} has no values at all, nothing to fill from; remove it"
+            f"{source}: column {quoted(empty[0])} has no values at all, nothing to fill "
+            "from; remove it"
         )
     return frame

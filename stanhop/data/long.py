@@ -19,6 +19,7 @@ from stanhop.data.csv import (
     _row,
     check_nan_policy,
     listing,
+    quoted,
     select_series,
     to_timestamps,
 )
@@ -77,8 +78,9 @@ def parse_long_frame(
     if dup.any():
         label = dup.index[dup.argmax()]
         raise DataError(
-            f"{source}: series {ids[label]!r} has timestamp {raw.at[label, TIME]!r} twice "
-            f"(again at {where(label)}); keep one row per series and timestamp"
+            f"{source}: series {quoted(ids[label])} has timestamp "
+            f"{quoted(raw.at[label, TIME])} twice (again at {where(label)}); keep one row per "
+            "series and timestamp"
         )
     long = pd.DataFrame({ID: ids.to_numpy(), TIME: stamps.to_numpy(), VALUE: values})
     frame = long.pivot(index=TIME, columns=ID, values=VALUE).sort_index()

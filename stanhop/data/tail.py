@@ -33,7 +33,8 @@ def read_tail_lines(
     ``max_bytes`` would have to be kept (very long lines, or a file whose lines end in a
     lone ``\\r``, which is one line here).
 
-    Reads about ``len(data)`` bytes, plus up to twice that for the last block.
+    Reads at most about twice ``len(data)`` bytes (and at least one block), however large
+    the file.
     """
     if n_lines < 1:
         raise ValueError(f"n_lines must be at least 1, got {n_lines}")

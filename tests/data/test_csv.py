@@ -199,3 +199,70 @@ def test_reads_the_benchmark_files(shared_csv, name, shape, freq, first, last) -
     assert frame.shape == shape
     assert infer_freq(frame.index) == freq
     assert (frame.index[0], frame.index[-1]) == (pd.Timestamp(first), pd.Timestamp(last))
+
+
+# --- found by tests/fuzz: each was a traceback, a silent wrong result or a poor message ----
+
+
+@pytest.mark.parametrize("extra", [1, 100_000])
+def test_a_first_row_with_extra_fields_is_refused(tmp_path, extra) -> None:
+    # pandas took the extra fields for row labels and shifted every column: a TypeError,
+    # and a MultiIndex of 100,000 levels that took minutes to build
+    path = write(tmp_path, "date,a\n2020-01-01,1" + ",5" * extra + "\n2020-01-02,2\n")
+    assert "first data row has more fields than the header" in error_of(path)
+    assert read_wide_csv(path, series=["a"])["a"].tolist() == [1, 2]  # extras unread
+
+
+def test_an_empty_first_line_is_a_missing_header(tmp_path) -> None:
+    # pandas found no columns at all (an IndexError)
+    path = write(tmp_path, "\ndate,a\n2020-01-01,1\n")
+    assert "the first line is empty" in error_of(path)
+
+
+def test_a_series_read_as_the_timestamps_is_refused(tmp_path) -> None:
+    # the first column, taken for the timestamps, was also a requested series (ValueError)
+    path = write(tmp_path, "a,b\n1,2\n3,4\n")
+    message = error_of(path, series=["b", "a"])
+    assert "column 'a' is a series" in message and "date_column" in message
+
+
+def test_a_number_beyond_float64_names_the_cell_not_a_numpy_repr(tmp_path) -> None:
+    # pandas reads 1e400 as inf; the message said "non-numeric value np.float64(inf)"
+    message = error_of(write(tmp_path, "date,a\n2020-01-01,1\n2020-01-02,1e400\n"))
+    assert "infinite value in column 'a' at line 3" in message and "np." not in message
+
+
+def test_a_file_that_is_not_utf8_says_to_save_it_as_utf8(tmp_path) -> None:
+    path = tmp_path / "series.csv"
+    path.write_bytes("date,a\n2020-01-01,1\n".encode("utf-16"))
+    message = error_of(path)
+    assert "not a CSV of UTF-8 text (byte 0xff" in message and "saved as UTF-8" in message
+
+
+def test_timestamps_parsed_one_by_one_give_no_pandas_warning(tmp_path, recwarn) -> None:
+    # pandas' "Could not infer format" warning became a second line of forecast.py's error
+    message = error_of(write(tmp_path, "date,a\n1,1\n2,2\n"))
+    assert "unparsable timestamp '1'" in message
+    assert [str(w.message) for w in recwarn] == []
+
+
+def test_mixed_utc_offsets_say_what_to_do(tmp_path) -> None:
+    text = "date,a\n2020-01-01T00:00+01:00,1\n2020-01-02T00:00+02:00,2\n"
+    assert "with the same UTC offset or none" in error_of(write(tmp_path, text))
+
+
+def test_a_header_of_thousands_of_repeated_names_is_refused_at_once(tmp_path) -> None:
+    # pandas renames repeats in quadratic time: 200,000 of them hung for a quarter hour
+    path = write(tmp_path, ",".join(["x"] * 5000) + "\n" + ",".join(["1"] * 5000) + "\n")
+    assert "repeats column names 4999 times (e.g. 'x')" in error_of(path)
+
+
+@pytest.mark.parametrize("column", [0, 1], ids=["timestamp", "value"])
+def test_a_huge_cell_is_quoted_short_and_not_parsed_for_long(tmp_path, column) -> None:
+    # a 400,000-character cell was quoted whole in the "one-line" message, and a timestamp
+    # of that many digits took dateutil 5 s (its time grows with the square of the length)
+    cells = ["2020-01-02", "2"]
+    cells[column] = "1" * 400_000
+    path = write(tmp_path, "date,a\n2020-01-01,1\n" + ",".join(cells) + "\n")
+    message = error_of(path)
+    assert "'1111" in message and "…" in message and len(message) < 300

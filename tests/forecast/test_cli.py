@@ -16,7 +16,9 @@ import pytest
 
 from stanhop import Forecaster
 from stanhop.data import DataError, to_long
+from stanhop.data import csv as csv_module
 from stanhop.forecast.cli import main
+from stanhop.forecast.forecaster import CALIBRATION_WINDOWS
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_LEN, OUT_LEN = 48, 12
@@ -177,7 +179,7 @@ INPUT_ERRORS = {
     "not-a-csv": (
         lambda frame, path: path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50),
         [],
-        "not a readable CSV",
+        "not a CSV of UTF-8 text",
     ),
     "too-few-rows": (write_frame(lambda f: f.iloc[:10]), [], f"at least {IN_LEN} rows"),
     "nan": (write_frame(with_cell(-1, 1, np.nan)), [], "column 's1' (1)"),
@@ -199,6 +201,18 @@ INPUT_ERRORS = {
     "horizon-too-long": (write_frame(lambda f: f), ["--horizon", "99"], "out_len=12"),
     "bad-nan-policy": (write_frame(lambda f: f), ["--nan-policy", "zero"], "invalid choice"),
     "bad-plot-name": (write_frame(lambda f: f), ["--plot", "p.xyz"], "image format"),
+    # found by tests/fuzz: pandas' own warning was a second stderr line
+    "numbers-as-timestamps": (
+        write_text("date,s0,s1,s2\n" + "".join(f"{i},1,2,3\n" for i in range(60))),
+        [],
+        "unparsable timestamp '0'",
+    ),
+    # found by tests/fuzz: a forecast of NaNs was written without a word
+    "overflow": (
+        write_frame(lambda f: f.assign(s1=1e308)),
+        [],
+        "series 's1' holds 1e+308",
+    ),
 }
 
 
@@ -251,3 +265,94 @@ def test_a_real_process_with_debug_shows_the_traceback(synthetic_run, tmp_path) 
     result = run_cli(tmp_path / "absent.ckpt", synthetic_run.csv, "--debug")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "CheckpointError" in result.stderr
+
+
+def test_errors_and_warnings_after_reading_name_the_input(synthetic_run, tmp_path, capsys):
+    # found by tests/fuzz: they named "DataFrame", the history once read from the file
+    path = tmp_path / "two-hourly.csv"
+    synthetic_run.frame.set_axis(
+        pd.date_range("2024-01-01", periods=len(synthetic_run.frame), freq="2h", name="date")
+    ).to_csv(path)
+    assert main([str(synthetic_run.ckpt), str(path), "-o", "-"]) == 0
+    assert f"warning: {path}: the timestamps step at frequency '2h'" in capsys.readouterr().err
+    drop_row(-5)(synthetic_run.frame).to_csv(path)
+    assert main([str(synthetic_run.ckpt), str(path), "-o", "-"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {path}: the timestamps are irregular")
+
+
+# --- large inputs: only the last rows are read -------------------------------------------
+
+
+def test_a_large_file_is_read_from_its_end_only(synthetic_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_module, "TAIL_MIN_BYTES", 0)  # every file counts as large
+    path = tmp_path / "history.csv"
+    # a bad cell far above the rows a forecast uses is not read, so not an error
+    with_cell(5, 1, "oops")(synthetic_run.frame).to_csv(path)
+    forecaster = Forecaster.load(synthetic_run.ckpt)
+    assert len(forecaster.read_history(path)) == IN_LEN + CALIBRATION_WINDOWS - 1
+    expected = forecaster.predict(synthetic_run.frame)
+    pd.testing.assert_frame_equal(forecaster.predict(path), expected, check_freq=False)
+    assert main([str(synthetic_run.ckpt), str(path), "-o", "-", "--quantize", "w8a8"]) == 0
+
+
+def fast_wide_csv(n_rows: int, n_series: int) -> tuple[bytes, np.ndarray]:
+    """The header and the lines (n_rows, width) uint8 of an hourly wide CSV, made at numpy
+    speed: lines of fixed width, a timestamp then one value d.dddddd in [2, 8] per series."""
+    start = np.datetime64("1900-01-01T00:00:00")
+    stamps = np.datetime_as_string(start + np.arange(n_rows).astype("timedelta64[h]"))
+    stamps = stamps.astype("S19").view(np.uint8).reshape(n_rows, 19)
+    phase = 2 * np.pi * np.arange(n_rows)[:, None] / 24 + np.arange(n_series)
+    micros = np.round((5 + 3 * np.sin(phase)) * 1e6).astype(np.int32)  # (n_rows, n_series)
+    cells = np.empty((n_rows, n_series, 9), np.uint8)  # ",d.dddddd"
+    cells[..., 0], cells[..., 2] = ord(","), ord(".")
+    for position, power in zip([1, 3, 4, 5, 6, 7, 8], range(6, -1, -1), strict=True):
+        cells[..., position] = micros // 10**power % 10 + ord("0")
+    newline = np.full((n_rows, 1), ord("\n"), np.uint8)
+    lines = np.concatenate([stamps, cells.reshape(n_rows, -1), newline], axis=1)
+    header = ",".join(["date", *(f"s{i}" for i in range(n_series))]) + "\n"
+    return header.encode(), lines
+
+
+# Prints the peak resident memory (MiB) of the process: VmHWM, not getrusage's ru_maxrss,
+# which Linux carries over from the parent of a forked process (here pytest, hundreds of MB).
+PEAK_RSS = """
+import re, sys
+from pathlib import Path
+from stanhop import Forecaster
+from stanhop.data import read_wide_csv
+forecaster = Forecaster.load(sys.argv[1])
+if sys.argv[3] == "forecast":
+    forecaster.predict(sys.argv[2])
+elif sys.argv[3] == "full-read":
+    read_wide_csv(sys.argv[2], series=forecaster.series_names)
+status = Path("/proc/self/status").read_text()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
+"""
+
+
+@pytest.mark.slow  # writes an 80 MB CSV and runs three Python processes, ~30 s
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+@pytest.mark.filterwarnings("ignore:.*ignoring 4 column")  # the model has 3 of the 7 series
+def test_a_million_rows_forecast_in_bounded_memory(synthetic_run, tmp_path) -> None:
+    header, lines = fast_wide_csv(1_000_000, 7)
+    big, small = tmp_path / "big.csv", tmp_path / "small.csv"
+    big.write_bytes(header + lines.tobytes())
+    small.write_bytes(header + lines[-600:].tobytes())
+    forecaster = Forecaster.load(synthetic_run.ckpt)
+    pd.testing.assert_frame_equal(forecaster.predict(big), forecaster.predict(small))
+
+    # Peak memory (MiB) of a process that loads the model and then does nothing more, or
+    # forecasts from the big file, or reads all of it.
+    processes = {
+        mode: subprocess.Popen(
+            [sys.executable, "-c", PEAK_RSS, str(synthetic_run.ckpt), str(big), mode],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for mode in ["load-only", "forecast", "full-read"]
+    }
+    peak = {mode: int(p.communicate(timeout=300)[0]) for mode, p in processes.items()}
+    print(f"peak RSS (MiB) for an {big.stat().st_size >> 20} MiB CSV: {peak}")
+    assert peak["forecast"] < 1536 and peak["forecast"] < peak["full-read"]
+    assert peak["forecast"] - peak["load-only"] < (peak["full-read"] - peak["load-only"]) / 4
