@@ -99,6 +99,8 @@ def test_etth1_benchmark_with_published_settings_through_the_mirror(
         "trainer.limit_train_batches=2",
         "trainer.limit_val_batches=1",
         "trainer.limit_test_batches=1",
+        # calibrating the published-width model is most of the time; tested elsewhere
+        "callbacks.quantization=null",
     )
     metrics = train(cfg)
     assert math.isfinite(metrics["test/mse"])
