@@ -7,13 +7,13 @@ import hashlib
 import http.client
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
 from typing import BinaryIO
 
+from stanhop.atomic import atomic_open
 from stanhop.data.errors import DataError
 from stanhop.data.registry import Benchmark, get_benchmark
 
@@ -82,16 +82,14 @@ def sha256_of(path: Path) -> str:
 
 
 def _store(stream: BinaryIO, target: Path, bench: Benchmark, source: str) -> None:
-    """Copy ``stream`` into a temporary file beside ``target``, check its sha256, then
-    rename it into place; on any failure the temporary file is removed."""
+    """Copy ``stream`` into ``target`` atomically, checking its sha256 before the file is
+    renamed into place; on any failure nothing is left behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
+    with atomic_open(target, "wb") as out:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            for chunk in iter(lambda: stream.read(_CHUNK), b""):
-                digest.update(chunk)
-                out.write(chunk)
+        for chunk in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(chunk)
+            out.write(chunk)
         got = digest.hexdigest()
         if bench.sha256 is None:
             warnings.warn(
@@ -104,7 +102,3 @@ def _store(stream: BinaryIO, target: Path, bench: Benchmark, source: str) -> Non
                 f"{bench.filename} from {source} has sha256 {got}, expected {bench.sha256}; "
                 f"the file was not saved — check the source, or put the right file at {target}"
             )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
