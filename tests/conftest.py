@@ -44,20 +44,22 @@ def shared_csv() -> Callable[[str], Path]:
     return _get
 
 
+def compose_train(out_dir: Path, data_dir: Path, *overrides: str) -> DictConfig:
+    """``conf/train.yaml`` with ``overrides``, writing outputs to ``out_dir`` and caching
+    downloaded data in ``data_dir``."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        return compose(
+            "train",
+            overrides=[f"paths.output_dir={out_dir}", f"paths.data_dir={data_dir}", *overrides],
+        )
+
+
 @pytest.fixture
 def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose ``conf/train.yaml`` with overrides, writing outputs under ``tmp_path``."""
 
     def _compose(*overrides: str) -> DictConfig:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-            return compose(
-                "train",
-                overrides=[
-                    f"paths.output_dir={tmp_path / 'run'}",
-                    f"paths.data_dir={tmp_path / 'data'}",
-                    *overrides,
-                ],
-            )
+        return compose_train(tmp_path / "run", tmp_path / "data", *overrides)
 
     return _compose
 
@@ -73,19 +75,8 @@ class Run:
 
 def train_on(csv: Path, out_dir: Path) -> Path:
     """Train the ``debug=fast`` config on ``csv``; the path of the best checkpoint."""
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"paths.output_dir={out_dir}",
-                f"paths.data_dir={out_dir / 'data'}",
-                "debug=fast",
-                "logger=none",
-                "data=csv",
-                f"data.path={csv}",
-            ],
-        )
-    train(cfg)
+    overrides = ("debug=fast", "logger=none", "data=csv", f"data.path={csv}")
+    train(compose_train(out_dir, out_dir / "data", *overrides))
     return out_dir / "checkpoints" / "best.ckpt"
 
 
