@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stanhop.model import build_model, use_reference_retrieval
+from stanhop.model import build_model, use_reference_path
 from stanhop.model.hopfield import HopfieldLayer
+from stanhop.precision import BF16_MIXED, FP32, resolve_precision
 
 
 def peak_rss_mib() -> float:
@@ -45,20 +46,27 @@ def retrieval_paths(model: nn.Module) -> list[str]:
 
 
 def step_functions(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    bf16: bool = False,
 ) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A training step (forward, MSE, backward, Adam) and an inference batch of ``model``."""
+    """A training step (forward, MSE, backward, Adam) and an inference batch of ``model``,
+    under bf16 autocast with ``bf16`` (as Lightning's ``bf16-mixed`` runs them)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    device = x.device.type
 
     def train_step() -> None:
         model.train()
         optimizer.zero_grad(set_to_none=True)
-        F.mse_loss(model(x), y).backward()
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+            pred = model(x)
+        F.mse_loss(pred.float(), y).backward()
         optimizer.step()
 
     def infer() -> None:
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             model(x)
 
     return train_step, infer
@@ -69,44 +77,52 @@ def measure(
     batch: int,
     steps: int = 10,
     warmup: int = 2,
+    precision: str = "auto",
     compare_reference: bool = True,
     compile_model: bool = False,
     seed: int = 0,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Median training-step and inference-batch time, and peak memory, of the model that
     ``spec`` (a :func:`build_model` dict) describes, on a random batch of ``batch`` windows.
 
-    The model runs as built (the fused path where its normaliser allows). With
-    ``compare_reference`` and at least one fused layer, a copy switched to the reference
-    path (:func:`use_reference_retrieval`) is timed in turn with it, giving
-    ``reference_*`` times and ``*_speedup`` = reference / fused. ``peak_rss_mib`` is read
-    after the model's ``warmup`` steps, before the copy runs; ``rss_before_mib`` is the
-    peak before the model was built, so the difference is what the model and its steps
-    took.
+    The model runs as training runs it by default: at ``precision`` (``auto`` resolves
+    as ``trainer.precision=auto`` does, see :mod:`stanhop.precision`), its fast path
+    (stacked projections, cheap dropout masks, the fused kernel where it pays). With
+    ``compare_reference`` a copy on the plain path (:func:`use_reference_path`) in fp32 is
+    timed in turn with it,
+    giving ``reference_*`` times and ``*_speedup`` = reference / default. ``peak_rss_mib``
+    is read after the default path's ``warmup`` steps, before the copy runs;
+    ``rss_before_mib`` is the peak before the model was built, so the difference is what
+    the model and its steps took.
     """
+    resolved, _ = resolve_precision(precision, "cuda" if device == "cuda" else "cpu")
+    if resolved not in (BF16_MIXED, FP32):
+        raise ValueError(f"precision {precision!r}: choose auto, 32-true or bf16-mixed")
     torch.manual_seed(seed)
     rss_before = peak_rss_mib()
-    model = build_model(spec)
+    model = build_model(spec).to(device)
     if compile_model:
         model.compile()
-    x = torch.randn(batch, spec["in_len"], spec["n_series"])
-    y = torch.randn(batch, spec["out_len"], spec["n_series"])
-    paths = retrieval_paths(model)
-    fused = "fused" in paths
+    x = torch.randn(batch, spec["in_len"], spec["n_series"], device=device)
+    y = torch.randn(batch, spec["out_len"], spec["n_series"], device=device)
     train_fns, infer_fns = {}, {}
-    train_fns["model"], infer_fns["model"] = step_functions(model, x, y)
+    train_fns["model"], infer_fns["model"] = step_functions(
+        model, x, y, bf16=resolved == BF16_MIXED
+    )
     for _ in range(warmup):
         train_fns["model"]()
         infer_fns["model"]()
     result: dict[str, Any] = {
         "parameters": sum(p.numel() for p in model.parameters()),
-        "retrieval": "fused" if fused else "reference",
+        "precision": resolved,
+        "retrieval": "fused" if "fused" in retrieval_paths(model) else "reference",
         "peak_rss_mib": peak_rss_mib(),
         "rss_before_mib": rss_before,
     }
-    if compare_reference and fused:
+    if compare_reference:
         reference = copy.deepcopy(model)
-        use_reference_retrieval(reference)
+        use_reference_path(reference)
         train_fns["reference"], infer_fns["reference"] = step_functions(reference, x, y)
         for _ in range(warmup):
             train_fns["reference"]()

@@ -29,6 +29,7 @@ class LitForecaster(L.LightningModule):
 
     Metrics are on the standardised scale (the literature's convention); test metrics
     are also given in the data's original units (``test/mse_orig``, ``test/mae_orig``).
+    Validation and test run in fp32 under any training precision.
     """
 
     def __init__(
@@ -62,7 +63,10 @@ class LitForecaster(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], stage: str
     ) -> dict[str, torch.Tensor]:
         x, y = batch
-        pred = self(x)
+        # fp32 on the fp32 weights whatever the training precision, so validation and test
+        # figures (and the early stopping and checkpoints they steer) compare across runs.
+        with torch.autocast(x.device.type, enabled=False):
+            pred = self(x.float())
         errors = {f"{stage}/mse": F.mse_loss(pred, y), f"{stage}/mae": F.l1_loss(pred, y)}
         # Every window has the same number of values, so Lightning's batch-size-weighted
         # epoch mean of these batch means is the exact mean over the split. Under DDP every

@@ -13,7 +13,7 @@ import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from stanhop.atomic import atomic_open
@@ -21,6 +21,7 @@ from stanhop.checkpoint_io import AtomicCheckpointIO
 from stanhop.lit import LitForecaster
 from stanhop.memory_setup import setup_memory
 from stanhop.model import MODELS
+from stanhop.precision import AUTO, resolve_precision
 from stanhop.wandb_dashboard import finish_runs, prepare_runs
 
 
@@ -124,8 +125,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     failed = True
     try:
         prepare_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
+        precision, reason = resolve_precision(
+            cfg.trainer.get("precision", AUTO), cfg.trainer.get("accelerator", "auto")
+        )
+        rank_zero_info(reason)
         trainer = instantiate(
             cfg.trainer,
+            precision=precision,
             callbacks=_instantiate_all(cfg.get("callbacks")),
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],

@@ -14,6 +14,7 @@ from stanhop.model.hopfield import (
     HopfieldConfig,
     HopfieldLayer,
     HopfieldPooling,
+    use_reference_path,
     use_reference_retrieval,
 )
 from stanhop.model.net import STanHopConfig, STanHopNet
@@ -60,5 +61,6 @@ __all__ = [
     "STanHopNet",
     "build_model",
     "build_normalizer",
+    "use_reference_path",
     "use_reference_retrieval",
 ]

@@ -6,6 +6,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
+from stanhop.model.dropout import Dropout
 from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer, HopfieldPooling
 
 
@@ -22,7 +23,7 @@ class PostNormResidual(nn.Module):
 
     def __init__(self, d_model: int, dropout: float) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.add = ResidualAdd()
         self.norm = nn.LayerNorm(d_model)
 
@@ -37,7 +38,7 @@ class MLP(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model)
+            nn.Linear(d_model, d_ff), nn.GELU(), Dropout(dropout), nn.Linear(d_ff, d_model)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

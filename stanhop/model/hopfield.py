@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from stanhop.model.dropout import Dropout
 from stanhop.model.normalizers import NORMALIZERS, Normalizer, build_normalizer
 from stanhop.model.registry import registrar
 
@@ -32,7 +33,7 @@ def retrieve(
     projected: torch.Tensor,
     normalizer: Normalizer,
     beta: float,
-    dropout: nn.Dropout,
+    dropout: Dropout,
 ) -> torch.Tensor:
     """One Hopfield update, per head: the reference path, for every normaliser.
 
@@ -40,23 +41,28 @@ def retrieve(
     → retrieved (b, h, n, e).
     """
     scores = beta * torch.einsum("bhne,bhme->bhnm", state, stored)
-    weights = dropout(normalizer(scores))
+    # The normaliser runs in fp32 at least: under bf16 autocast its exp, sums and
+    # thresholds would otherwise round to 8 significant bits.
+    weights = normalizer(scores.to(torch.promote_types(scores.dtype, torch.float32)))
+    weights = dropout(weights).to(projected.dtype)
     return torch.einsum("bhnm,bhme->bhne", weights, projected)
 
 
-def retrieve_fused(
+def retrieve_sdpa(
     state: torch.Tensor,
     stored: torch.Tensor,
     projected: torch.Tensor,
     normalizer: Normalizer,
     beta: float,
-    dropout: nn.Dropout,
+    dropout: Dropout,
 ) -> torch.Tensor:
     """The same update through ``scaled_dot_product_attention``, which never materialises
     the weights, for normalisers with a ``fused_null_patterns`` count.
 
     Softmax₁ is softmax over the scores plus one zero logit: an all-zero stored pattern
     scores β·⟨ξ, 0⟩ = 0 and its all-zero pattern projection adds nothing to the retrieval.
+    On a CUDA device these padded inputs still meet the flash and memory-efficient
+    kernels' conditions (no mask, equal head widths).
 
     ``state``: (b, h, n, e), ``stored``: (b, h, m, e), ``projected``: (b, h, m, e)
     → retrieved (b, h, n, e).
@@ -74,8 +80,40 @@ def retrieve_fused(
     )
 
 
+# On a CPU the fused kernel pays off only for large retrievals: per head, 28 × 28 scores
+# took 2× longer through it than on the reference path in bf16 and 7 × 10 scores 3×
+# longer, while 60 × 60 took 0.56× and 120 × 120 0.38× (inference, one thread, an
+# AVX512-BF16 CPU). With dropout on, torch's CPU kernel runs its unfused math path anyway,
+# drawing the mask with bernoulli_; the reference path is the same maths with the cheaper
+# mask of stanhop.model.dropout.
+CPU_FUSED_MIN_SCORES = 2048
+
+
+def retrieve_fused(
+    state: torch.Tensor,
+    stored: torch.Tensor,
+    projected: torch.Tensor,
+    normalizer: Normalizer,
+    beta: float,
+    dropout: Dropout,
+) -> torch.Tensor:
+    """:func:`retrieve_sdpa` where it is the faster path: always on CUDA; on a CPU for
+    retrievals of at least :data:`CPU_FUSED_MIN_SCORES` scores per head without dropout,
+    :func:`retrieve` otherwise.
+
+    ``state``: (b, h, n, e), ``stored``: (b, h, m, e), ``projected``: (b, h, m, e)
+    → retrieved (b, h, n, e).
+    """
+    if state.device.type == "cpu" and (
+        (dropout.training and dropout.p > 0)
+        or state.shape[-2] * stored.shape[-2] < CPU_FUSED_MIN_SCORES
+    ):
+        return retrieve(state, stored, projected, normalizer, beta, dropout)
+    return retrieve_sdpa(state, stored, projected, normalizer, beta, dropout)
+
+
 Retrieval = Callable[
-    [torch.Tensor, torch.Tensor, torch.Tensor, Normalizer, float, nn.Dropout], torch.Tensor
+    [torch.Tensor, torch.Tensor, torch.Tensor, Normalizer, float, Dropout], torch.Tensor
 ]
 RETRIEVALS: dict[str, Retrieval] = {"reference": retrieve, "fused": retrieve_fused}
 
@@ -180,9 +218,37 @@ class HopfieldLayer(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
         self.normalizer = build_normalizer(cfg.normalizer, **cfg.normalizer_kwargs)
         self.gate = GATES[cfg.gate](d_model, n_heads, cfg.gate_init)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         fusable = cfg.fused and self.normalizer.fused_null_patterns is not None
         self.retrieval = "fused" if fusable else "reference"
+        self.stack_projections = True
+
+    def project(
+        self, state: torch.Tensor, stored: torch.Tensor, query: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """State, stored and pattern projections: (b, n, d), (b, m, d), (b, m, d).
+
+        Projections that read the same tensor run as one matrix product of their stacked
+        weights: the stored and pattern projections always, the state projection too when
+        the state patterns are the stored ones (self-retrieval). One wide product reads
+        (and, under autocast, casts) its input once instead of two or three times; the
+        parameters stay separate, so checkpoints keep their names. With
+        ``stack_projections = False`` (the reference path) each runs on its own.
+        """
+        if not self.stack_projections:
+            query = self.state_proj(state) if query is None else query
+            return query, self.stored_proj(stored), self.pattern_proj(stored)
+        projections = [self.stored_proj, self.pattern_proj]
+        if query is None and state is stored:
+            projections.insert(0, self.state_proj)
+        weight = torch.cat([proj.weight for proj in projections])
+        bias = torch.cat([proj.bias for proj in projections])
+        outputs = F.linear(stored, weight, bias).chunk(len(projections), dim=-1)
+        if len(outputs) == 3:
+            return outputs
+        if query is None:
+            query = self.state_proj(state)
+        return query, *outputs
 
     def forward(
         self, state: torch.Tensor, stored: torch.Tensor, query: torch.Tensor | None = None
@@ -192,12 +258,11 @@ class HopfieldLayer(nn.Module):
         ``query`` (b, n, d) is ``state_proj(state)`` when the caller has it already
         (:class:`HopfieldPooling` projects its learned patterns once for the whole batch).
         """
-        if query is None:
-            query = self.state_proj(state)
+        query, keys, values = self.project(state, stored, query)
         split = "b n (h e) -> b h n e"
         q = rearrange(query, split, h=self.n_heads)
-        k = rearrange(self.stored_proj(stored), split, h=self.n_heads)
-        v = rearrange(self.pattern_proj(stored), split, h=self.n_heads)
+        k = rearrange(keys, split, h=self.n_heads)
+        v = rearrange(values, split, h=self.n_heads)
         out = RETRIEVALS[self.retrieval](q, k, v, self.normalizer, self.beta, self.dropout)
         out = self.gate(state, out)
         return self.out_proj(rearrange(out, "b h n e -> b n (h e)"))
@@ -222,6 +287,19 @@ class HopfieldPooling(nn.Module):
         # once, not b times.
         query = self.hopfield.state_proj(self.patterns).expand(b, -1, -1)
         return self.hopfield(state, stored, query=query)
+
+
+def use_reference_path(model: nn.Module) -> None:
+    """Switch ``model`` to the plain path every speed-up is checked against: reference
+    retrieval (:func:`use_reference_retrieval`), one matrix product per projection, and
+    dropout masks drawn with ``bernoulli_`` as ``nn.Dropout`` does. The maths is the same,
+    so outputs change only by rounding (and, in training, by the dropout masks drawn)."""
+    use_reference_retrieval(model)
+    for module in model.modules():
+        if isinstance(module, HopfieldLayer):
+            module.stack_projections = False
+        elif isinstance(module, Dropout):
+            module.bernoulli = True
 
 
 def use_reference_retrieval(model: nn.Module) -> None:

@@ -13,9 +13,11 @@ from stanhop.model import (
     HopfieldLayer,
     HopfieldPooling,
     build_model,
+    use_reference_path,
     use_reference_retrieval,
 )
-from stanhop.model.hopfield import retrieve, retrieve_fused
+from stanhop.model.dropout import Dropout
+from stanhop.model.hopfield import CPU_FUSED_MIN_SCORES, retrieve, retrieve_sdpa
 
 FUSABLE = sorted(n for n, cls in NORMALIZERS.items() if cls.fused_null_patterns is not None)
 TOL = {"atol": 1e-5, "rtol": 1e-5}
@@ -49,17 +51,17 @@ def test_fused_support_is_declared_by_the_normaliser() -> None:
 @pytest.mark.parametrize(
     ("n", "m"), [(28, 28), (10, 7), (7, 10), (4, 28), (1, 1), (1, 9), (120, 120)]
 )
-def test_fused_retrieval_matches_reference_in_value_and_gradient(normalizer, n, m) -> None:
+def test_fused_kernel_matches_reference_in_value_and_gradient(normalizer, n, m) -> None:
     torch.manual_seed(0)
     norm = NORMALIZERS[normalizer]()
-    dropout = torch.nn.Dropout(0.0)
+    dropout = Dropout(0.0)
     inputs = [torch.randn(3, 4, k, 16, requires_grad=True) for k in (n, m, m)]
     # Scores of a few units, as the layers produce, and a large one for the softmax₁ shift.
     with torch.no_grad():
         inputs[0][0, 0, 0] *= 20
     weights = torch.randn(3, 4, n, 16)
     outs, grads = [], []
-    for path in (retrieve, retrieve_fused):
+    for path in (retrieve, retrieve_sdpa):
         out = path(*inputs, norm, 0.25, dropout)
         (out * weights).sum().backward()
         outs.append(out)
@@ -99,7 +101,7 @@ def test_fused_model_matches_reference_model_for_every_shape_it_uses(normalizer,
         assert_close(p.grad, q.grad, **TOL, msg=lambda m, name=name: f"{name}: {m}")
 
 
-def test_reference_path_calls_the_normaliser_module_and_fused_does_not() -> None:
+def test_reference_path_calls_the_normaliser_module_of_every_layer() -> None:
     model = build_model(
         {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 12, "seg_len": 6,
          "d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3}
@@ -111,16 +113,29 @@ def test_reference_path_calls_the_normaliser_module_and_fused_does_not() -> None
             layer.normalizer.register_forward_hook(lambda mod, args, out: seen.append(out))
             layer.register_forward_hook(lambda mod, args, out: layer_calls.append(mod))
     x = torch.randn(2, 24, 3)
+    use_reference_retrieval(model)
     model(x)
-    assert seen == []
     # Every layer, the pooling ones included, runs through its forward (hooks see it).
     n_layers = sum(isinstance(m, HopfieldLayer) for m in model.modules())
     assert len(layer_calls) == len(set(map(id, layer_calls))) == n_layers
-    use_reference_retrieval(model)
-    model(x)
     assert len(seen) == n_layers
     for weights in seen:  # softmax₁ retrieval weights: rows sum to less than one
         assert (weights >= 0).all() and (weights.sum(-1) < 1).all()
+
+
+@pytest.mark.parametrize(("n", "m", "train", "kernel"), [
+    (64, 64, False, True),  # large, no dropout: the fused kernel
+    (28, 28, False, False),  # small: the reference path is faster on a CPU
+    (64, 64, True, False),  # dropout: the reference path with the cheaper mask
+])  # fmt: skip
+def test_fused_path_on_a_cpu_takes_the_kernel_only_where_it_pays(n, m, train, kernel) -> None:
+    assert (n * m >= CPU_FUSED_MIN_SCORES) == (n == 64)
+    layer = HopfieldLayer(16, 2, HopfieldConfig(normalizer="softmax1"), dropout=0.1)
+    layer.train(train)
+    seen: list[torch.Tensor] = []
+    layer.normalizer.register_forward_hook(lambda mod, args, out: seen.append(out))
+    layer(torch.randn(2, n, 16), torch.randn(2, m, 16))
+    assert (seen == []) == kernel
 
 
 def test_fused_path_applies_dropout_in_training_only() -> None:
@@ -144,3 +159,29 @@ def test_pooling_projects_its_patterns_once_with_the_same_result(normalizer) -> 
     stored = torch.randn(3, 11, 8)
     state = pool.patterns.expand(3, -1, -1)
     assert_close(pool(stored), pool.hopfield(state, stored))
+
+
+@pytest.mark.parametrize("hopfield", ["softmax1", "entmax15"])
+@pytest.mark.parametrize("shape", MODEL_SHAPES, ids=lambda s: f"in{s['in_len']}-out{s['out_len']}")
+def test_fast_path_matches_the_plain_path_in_value_and_gradient(hopfield, shape) -> None:
+    """Stacked projections, the fused kernel where it pays and the cheaper dropout mask
+    against one product per projection, the reference retrieval and bernoulli_ masks:
+    the same outputs and gradients with dropout off (the masks are compared apart)."""
+    torch.manual_seed(0)
+    spec = {"name": "stanhop", "n_series": 7, "dropout": 0.2, **shape}
+    fast = build_model({**spec, "hopfield": {"normalizer": hopfield}}).eval()
+    plain = copy.deepcopy(fast)
+    use_reference_path(plain)
+    layers = [m for m in plain.modules() if isinstance(m, HopfieldLayer)]
+    assert layers and not any(m.stack_projections for m in layers)
+    assert all(m.bernoulli for m in plain.modules() if isinstance(m, Dropout))
+    x = torch.randn(2, shape["in_len"], 7)
+    y = torch.randn(2, shape["out_len"], 7)
+    outs = []
+    for model in (fast, plain):
+        out = model(x)
+        torch.nn.functional.mse_loss(out, y).backward()
+        outs.append(out)
+    assert_close(outs[0], outs[1], **TOL)
+    for (name, p), q in zip(fast.named_parameters(), plain.parameters(), strict=True):
+        assert_close(p.grad, q.grad, **TOL, msg=lambda m, name=name: f"{name}: {m}")
