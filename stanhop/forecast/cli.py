@@ -19,7 +19,7 @@ from stanhop.checkpoint import CheckpointError
 from stanhop.data import NAN_POLICIES, DataError, DataWarning, to_long
 from stanhop.data.memory_windows import windows_from_csv
 from stanhop.forecast.files import STDOUT, atomic_open, check_output, default_output
-from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
+from stanhop.forecast.forecaster import INPUT_FORMATS, PRECISIONS, Forecaster, ForecastError
 from stanhop.model.memory import attach_memory
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         "on 8-bit grids), its ranges calibrated on the windows of INPUT",
     )
     parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="32",
+        help="32 (default): fp32, the same digits on every run; bf16: matrix products in "
+        "bfloat16 (faster where the hardware runs them natively); auto: bf16 where it does",
+    )
+    parser.add_argument(
         "--memory",
         metavar="CSV",
         help="Plug-and-Play memory: windows of this history CSV (same series as INPUT) that "
@@ -153,7 +160,7 @@ def run(args: argparse.Namespace) -> None:
 
     if args.quantize:
         _check_bits(args.quantize)
-    forecaster = Forecaster.load(checkpoint)
+    forecaster = Forecaster.load(checkpoint, precision=args.precision)
     history = forecaster.read_history(input_path, args.date_column, args.nan_policy, args.format)
     if args.memory:
         _attach_memory(forecaster, Path(args.memory), args)

@@ -22,10 +22,13 @@ from stanhop.data import (
 )
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
+from stanhop.precision import BF16_MIXED, resolve_precision
 
 History = str | Path | pd.DataFrame
 # The name of a history given as a DataFrame, in messages.
 FRAME_SOURCE = "DataFrame"
+# Forecast precisions: fp32, bf16 autocast, or bf16 where the hardware runs it natively.
+PRECISIONS = ("32", "bf16", "auto")
 # How many windows of the history calibrate a quantized model's activation ranges.
 CALIBRATION_WINDOWS = 512
 
@@ -33,6 +36,15 @@ CALIBRATION_WINDOWS = 512
 class ForecastError(ValueError):
     """A forecast asked for in a way that cannot work (a horizon beyond the trained one,
     an output that would overwrite the input, …), described in one line with the fix."""
+
+
+def check_precision(precision: str) -> None:
+    """Raise :class:`ForecastError` unless ``precision`` is one of :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise ForecastError(
+            f"precision {precision!r} is not one of {', '.join(PRECISIONS)}; use 32 for "
+            "fp32, bf16 for bf16 autocast, auto for bf16 where the hardware runs it natively"
+        )
 
 
 def _wide(
@@ -89,10 +101,13 @@ class Forecaster:
         freq: str | None = None,
         last_train_timestamp: str | None = None,
         name: str = "model",
+        precision: str = "32",
     ) -> None:
         if not len(scaler.mean) == len(scaler.std) == len(series_names):
             raise ValueError("the scaler needs one mean and one std per series name")
+        check_precision(precision)
         self.model = model.eval()
+        self.precision = precision
         self.scaler = scaler
         self.series_names = [str(s) for s in series_names]
         self.in_len, self.out_len = int(in_len), int(out_len)
@@ -101,14 +116,18 @@ class Forecaster:
         self.name = name
 
     @classmethod
-    def load(cls, path: str | Path, map_location: Any = "cpu") -> Forecaster:
+    def load(cls, path: str | Path, map_location: Any = "cpu", precision: str = "32") -> Forecaster:
         """The forecaster in checkpoint ``path``, read with ``torch.load(weights_only=True)``;
         ``map_location`` (as for ``torch.load``) says where the model runs, so ``"cpu"``
         (the default) also loads a GPU-trained checkpoint on a machine without a GPU.
+        ``precision``: ``32`` (the default, reproducible to the last digit), ``bf16``
+        (matrix products under bf16 autocast) or ``auto`` (bf16 where the hardware
+        multiplies it natively, see :mod:`stanhop.precision`).
 
         Raises :class:`~stanhop.checkpoint.CheckpointError` for a checkpoint that is
         missing, damaged or not a stanhop checkpoint.
         """
+        check_precision(precision)
         checkpoint = load_checkpoint(path, map_location)
         hparams = checkpoint["hyper_parameters"]
         prefix = "model."
@@ -135,6 +154,7 @@ class Forecaster:
                 freq=hparams.get("freq"),
                 last_train_timestamp=hparams.get("last_train_timestamp"),
                 name=str(path),
+                precision=precision,
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
@@ -252,13 +272,22 @@ class Forecaster:
             self.freq,
             self.last_train_timestamp,
             name=f"{self.name} ({quantized.bits.name})",
+            # The integer simulation is defined on fp32 values, like the training-time one.
+            precision="32",
         )
 
     def _forecast(self, window: np.ndarray) -> np.ndarray:
         """``window`` (in_len, c) in original units → forecast (out_len, c), float64."""
         device = next(self.model.parameters()).device
         x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32, device=device)
-        with torch.inference_mode():
+        precision = self.precision
+        if precision == "auto":
+            precision = "bf16" if resolve_precision("auto", device.type)[0] == BF16_MIXED else "32"
+        bf16 = precision == "bf16"
+        with (
+            torch.inference_mode(),
+            torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16),
+        ):
             y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, c)
         return self.scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
 

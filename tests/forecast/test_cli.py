@@ -356,3 +356,10 @@ def test_a_million_rows_forecast_in_bounded_memory(synthetic_run, tmp_path) -> N
     print(f"peak RSS (MiB) for an {big.stat().st_size >> 20} MiB CSV: {peak}")
     assert peak["forecast"] < 1536 and peak["forecast"] < peak["full-read"]
     assert peak["forecast"] - peak["load-only"] < (peak["full-read"] - peak["load-only"]) / 4
+
+
+def test_precision_flag_reaches_the_forecast(synthetic_run, history, capsys) -> None:
+    assert main([str(synthetic_run.ckpt), str(history), "-o", "-", "--precision", "bf16"]) == 0
+    table = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), index_col=0)
+    expected = Forecaster.load(synthetic_run.ckpt, precision="bf16").predict(history)
+    np.testing.assert_array_equal(table.to_numpy(), expected.to_numpy())
