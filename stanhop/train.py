@@ -172,4 +172,22 @@ def _fit_and_evaluate(
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/fit_seconds"] = fit_seconds
+    share = data_wait_share(trainer.profiler)
+    if share is not None:
+        metrics["train/data_wait_share"] = share
     return metrics
+
+
+# The actions Lightning's training loop reports to the profiler: fetching the next batch,
+# and one training step (forward, backward, optimiser step).
+_FETCH = "[_TrainingEpochLoop].train_dataloader_next"
+_STEP = "run_training_batch"
+
+
+def data_wait_share(profiler: Any) -> float | None:
+    """The share of the training loop's time spent waiting for batches: fetch time over
+    fetch plus step time, from a profiler that records durations (Lightning's
+    ``SimpleProfiler``); None for one that does not, or before any step."""
+    durations = getattr(profiler, "recorded_durations", None) or {}
+    wait, step = sum(durations.get(_FETCH, [])), sum(durations.get(_STEP, []))
+    return wait / (wait + step) if wait + step > 0 else None

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from lightning.pytorch.profilers import PassThroughProfiler, SimpleProfiler
 from omegaconf import OmegaConf
 
 from stanhop.lit import LitForecaster
-from stanhop.train import train
+from stanhop.train import data_wait_share, train
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPFIELD_OPTIONS = sorted(p.stem for p in (ROOT / "conf" / "hopfield").glob("*.yaml"))
@@ -33,6 +34,18 @@ def test_fast_run_writes_metrics_checkpoints_and_config(compose_cfg) -> None:
     assert (out / "checkpoints" / "last.ckpt").is_file()
     assert "${" not in (out / "config.yaml").read_text()  # resolved
     assert (out / "csv" / "metrics.csv").is_file()
+    assert 0 <= on_disk["train/data_wait_share"] < 1
+    assert "train_dataloader_next" in (out / "fit-profile.txt").read_text()
+
+
+def test_data_wait_share_is_fetch_time_over_fetch_and_step_time() -> None:
+    profiler = SimpleProfiler()
+    assert data_wait_share(profiler) is None
+    profiler.recorded_durations["[_TrainingEpochLoop].train_dataloader_next"] = [0.5, 1.5]
+    profiler.recorded_durations["run_training_batch"] = [3.0, 3.0]
+    profiler.recorded_durations["[_EvaluationLoop].val_next"] = [9.0]  # not training
+    assert data_wait_share(profiler) == 0.25
+    assert data_wait_share(PassThroughProfiler()) is None
 
 
 @pytest.mark.parametrize("option", HOPFIELD_OPTIONS)
