@@ -20,8 +20,7 @@ from typing import Any
 
 import torch
 from omegaconf import OmegaConf
-
-from stanhop.benchmark import measure
+from timing import measure  # bench/timing.py: this script's folder is on sys.path
 
 HOPFIELD_DIR = Path(__file__).resolve().parents[1] / "conf" / "hopfield"
 # Settings that only one of the models has, left out of the other's report.

@@ -21,7 +21,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from stanhop.data import make_synthetic
-from stanhop.train import train
+from stanhop.training.train import train
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 

@@ -13,9 +13,9 @@ import warnings
 from pathlib import Path
 from typing import BinaryIO
 
-from stanhop.atomic import atomic_open
+from stanhop.data.benchmarks import Benchmark, get_benchmark
 from stanhop.data.errors import DataError
-from stanhop.data.registry import Benchmark, get_benchmark
+from stanhop.files.atomic import atomic_open
 
 MIRROR_ENV = "STANHOP_DATA_MIRROR"
 TIMEOUT_S = 60

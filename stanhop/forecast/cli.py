@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from stanhop.checkpoint import CheckpointError
 from stanhop.data import NAN_POLICIES, DataError, DataWarning, to_long
 from stanhop.data.memory_windows import windows_from_csv
+from stanhop.files.checkpoint import CheckpointError
 from stanhop.forecast.files import STDOUT, atomic_open, check_output, default_output
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
 from stanhop.model.memory import attach_memory
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> None:
 
 def _check_bits(text: str) -> None:
     # Imported here: the quantisation package is slow to import.
-    from stanhop.quant.bits import BitWidths
+    from stanhop.evaluation.bits import BitWidths
 
     try:
         BitWidths.parse(text)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from stanhop.atomic import atomic_open as _atomic_open
+from stanhop.files.atomic import atomic_open as _atomic_open
 from stanhop.forecast.forecaster import ForecastError
 
 STDOUT = "-"
@@ -40,7 +40,7 @@ def check_output(path: Path, inputs: list[Path], force: bool, option: str) -> No
 
 @contextmanager
 def atomic_open(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
-    """:func:`stanhop.atomic.atomic_open`, with a failure to write as a ForecastError."""
+    """:func:`stanhop.files.atomic.atomic_open`, with a failure to write as a ForecastError."""
     try:
         with _atomic_open(path, mode, **kwargs) as f:
             yield f

@@ -11,7 +11,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from stanhop.checkpoint import CheckpointError, load_checkpoint
 from stanhop.data import (
     DataError,
     Scaler,
@@ -20,6 +19,7 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.files.checkpoint import CheckpointError, load_checkpoint
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
 
@@ -106,7 +106,7 @@ class Forecaster:
         ``map_location`` (as for ``torch.load``) says where the model runs, so ``"cpu"``
         (the default) also loads a GPU-trained checkpoint on a machine without a GPU.
 
-        Raises :class:`~stanhop.checkpoint.CheckpointError` for a checkpoint that is
+        Raises :class:`~stanhop.files.checkpoint.CheckpointError` for a checkpoint that is
         missing, damaged or not a stanhop checkpoint.
         """
         checkpoint = load_checkpoint(path, map_location)
@@ -230,12 +230,12 @@ class Forecaster:
         max_windows: int = CALIBRATION_WINDOWS,
     ) -> Forecaster:
         """This forecaster with its model replaced by the simulated-integer copy of the
-        quantisation evaluation (:class:`~stanhop.quant.SimulatedQuantModel`), whose
+        quantisation evaluation (:class:`~stanhop.evaluation.SimulatedQuantModel`), whose
         activation ranges are calibrated on the last ``max_windows`` windows of
         ``history`` (a frame from :meth:`read_history`). This forecaster is unchanged."""
         # Imported here: the quantisation backend is slow to import and most forecasts
         # never need it.
-        from stanhop.quant import SimulatedQuantModel
+        from stanhop.evaluation import SimulatedQuantModel
 
         values = self.scaler.transform(history.to_numpy(dtype=np.float64))
         series = torch.as_tensor(values, dtype=torch.float32)

@@ -1,4 +1,5 @@
-"""Compare runs: ``python -m stanhop.report DIR... [-o OUT] [--bits W8A8] [--baseline softmax]``.
+"""Compare runs:
+``python -m stanhop.evaluation.report DIR... [-o OUT] [--bits W8A8] [--baseline softmax]``.
 
 Reads the ``metrics.json`` and ``config.yaml`` of every run found under the given folders
 (a Hydra multirun folder included), groups runs by variant (the ``hopfield=`` option for
@@ -20,8 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
-from stanhop.atomic import atomic_open
-from stanhop.quant.bits import BitWidths
+from stanhop.evaluation.bits import BitWidths
+from stanhop.files.atomic import atomic_open
 
 
 class ReportError(ValueError):
@@ -139,7 +140,9 @@ def plot(summary: pd.DataFrame, bits: BitWidths, path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stanhop.report", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stanhop.evaluation.report", description=__doc__
+    )
     parser.add_argument("dirs", nargs="+", type=Path, help="run or multirun folders")
     parser.add_argument("-o", "--output", type=Path, help="folder for report.md/png")
     parser.add_argument("--bits", default="W8A8", help="quantised columns to show (W8A8)")

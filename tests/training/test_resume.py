@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from stanhop.checkpoint import CheckpointError
-from stanhop.checkpoint_io import AtomicCheckpointIO
-from stanhop.train import train
+from stanhop.files.checkpoint import CheckpointError
+from stanhop.training.checkpoint_io import AtomicCheckpointIO
+from stanhop.training.train import train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BATCHES_PER_EPOCH = 30
 # A tiny deterministic run of three epochs with last.ckpt every 3 steps.
 RUN = [

@@ -14,15 +14,15 @@ from typing import Any
 
 import torch
 
-from stanhop.model.registry import registrar
-from stanhop.quant.backend import (
+from stanhop.evaluation.backend import (
     FakeQuantize,
     MinMaxObserver,
     MovingAverageMinMaxObserver,
     PerChannelMinMaxObserver,
     UniformQuantizationObserverBase,
 )
-from stanhop.quant.bits import BitWidths
+from stanhop.evaluation.bits import BitWidths
+from stanhop.model.registry import registrar
 
 
 class CurrentMinMaxObserver(MinMaxObserver):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from stanhop.data import make_synthetic
 from stanhop.forecast.cli import main as forecast
-from stanhop.train import train
+from stanhop.training.train import train
 
 
 def fingerprint(path: Path) -> tuple[str, int, int]:

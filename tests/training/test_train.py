@@ -14,10 +14,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from stanhop.lit import LitForecaster
-from stanhop.train import train
+from stanhop.training.lit import LitForecaster
+from stanhop.training.train import train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HOPFIELD_OPTIONS = sorted(p.stem for p in (ROOT / "conf" / "hopfield").glob("*.yaml"))
 
 

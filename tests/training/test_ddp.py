@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # dropout 0: the processes draw different dropout masks than a single process would.
 COMMON = ["debug=fast", "model.dropout=0", "trainer.accelerator=cpu"]
 # The weights end up about 1e-7 relative apart (the all-reduced gradient is summed in

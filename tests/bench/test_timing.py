@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 import torch
+from timing import measure, median_seconds, retrieval_paths, step_functions
 
-from stanhop.benchmark import measure, median_seconds, retrieval_paths, step_functions
 from stanhop.model import build_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = {
     "name": "stanhop",
     "n_series": 3,

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from stanhop.atomic import atomic_open
+from stanhop.files.atomic import atomic_open
 
 KIND_COLOURS = {
     "hopfield": "tab:red",

@@ -12,11 +12,11 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from stanhop.callbacks.outliers import reduce_recorder
-from stanhop.quant.bits import BitWidths
-from stanhop.quant.observers import ESTIMATORS
-from stanhop.quant.outliers import OutlierRecorder, aggregate
-from stanhop.quant.simulate import SimulatedQuantModel, detached_copy
+from stanhop.evaluation.bits import BitWidths
+from stanhop.evaluation.observers import ESTIMATORS
+from stanhop.evaluation.outlier_metrics import reduce_recorder
+from stanhop.evaluation.outliers import OutlierRecorder, aggregate
+from stanhop.evaluation.simulate import SimulatedQuantModel, detached_copy
 
 
 def _whole_batch(trainer: L.Trainer, x: torch.Tensor) -> torch.Tensor:

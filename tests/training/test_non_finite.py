@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from stanhop.callbacks import NonFiniteLossError, StopOnNonFinite
-from stanhop.checkpoint import load_checkpoint
-from stanhop.train import train
+from stanhop.files.checkpoint import load_checkpoint
+from stanhop.training.finite_loss import NonFiniteLossError, StopOnNonFinite
+from stanhop.training.train import train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Adam moves every weight by about lr per step whatever the gradient, so after a few
 # steps of lr 1e30 the activations overflow float32 and the loss turns inf, then NaN.
 DIVERGING = ("debug=fast", "logger=none", "optimizer.lr=1e30", "trainer.limit_train_batches=8")

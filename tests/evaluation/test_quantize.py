@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from stanhop.model import build_model
-from stanhop.quant import (
+from stanhop.evaluation import (
     ESTIMATORS,
     BitWidths,
     SimulatedQuantModel,
     activation_quantizer,
     weight_quantizer,
 )
+from stanhop.model import build_model
 
 TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
 TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "e_layers": 2, "factor": 2}

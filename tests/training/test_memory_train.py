@@ -12,9 +12,9 @@ from hydra.utils import instantiate
 
 from stanhop.data import DataError, make_synthetic
 from stanhop.data.memory_windows import memory_windows, windows_from_csv
-from stanhop.lit import LitForecaster
 from stanhop.model.memory import MemoryConfig
-from stanhop.train import train
+from stanhop.training.lit import LitForecaster
+from stanhop.training.train import train
 
 FAST = ("debug=fast", "logger=none", "memory.size=8")
 EVENTS = ("data.source.recurring_events=3", "data.source.n_steps=2000")

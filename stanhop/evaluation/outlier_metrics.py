@@ -7,9 +7,9 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.loggers import WandbLogger
 
-from stanhop.quant.outliers import OutlierRecorder, aggregate
-from stanhop.quant.report_files import write_outlier_files
-from stanhop.wandb_dashboard import log_outlier_table
+from stanhop.evaluation.outliers import OutlierRecorder, aggregate
+from stanhop.evaluation.report_files import write_outlier_files
+from stanhop.evaluation.wandb_dashboard import log_outlier_table
 
 
 def reduce_recorder(trainer: L.Trainer, recorder: OutlierRecorder) -> None:

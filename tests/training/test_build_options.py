@@ -11,9 +11,9 @@ import torch
 from hydra.utils import instantiate
 from torch.testing import assert_close
 
-from stanhop.lit import LitForecaster
 from stanhop.model import DLinear, build_model
-from stanhop.train import build_module, train
+from stanhop.training.lit import LitForecaster
+from stanhop.training.train import build_module, train
 
 # debug=fast shrinks STanHop-Net's options, which DLinear does not have, so DLinear runs
 # are shrunk here instead.

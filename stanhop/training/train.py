@@ -16,12 +16,12 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from stanhop.atomic import atomic_open
-from stanhop.checkpoint_io import AtomicCheckpointIO
-from stanhop.lit import LitForecaster
-from stanhop.memory_setup import setup_memory
+from stanhop.evaluation.wandb_dashboard import finish_runs, prepare_runs
+from stanhop.files.atomic import atomic_open
 from stanhop.model import MODELS
-from stanhop.wandb_dashboard import finish_runs, prepare_runs
+from stanhop.training.checkpoint_io import AtomicCheckpointIO
+from stanhop.training.lit import LitForecaster
+from stanhop.training.memory_setup import setup_memory
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:

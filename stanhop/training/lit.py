@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stanhop.checkpoint import make_plain
 from stanhop.data import Scaler
+from stanhop.files.checkpoint import make_plain
 from stanhop.model import build_model
 from stanhop.model.memory import tune_memory_only
 

@@ -4,7 +4,7 @@ only as tensors and plain values.
 A checkpoint is written to a temporary file and renamed into place, so killing a run at
 any moment leaves the previous ``last.ckpt`` whole. Reading — to resume a run, or to
 validate and test the best checkpoint — goes through
-:func:`stanhop.checkpoint.load_checkpoint` (``weights_only=True``, one-line errors for
+:func:`stanhop.files.checkpoint.load_checkpoint` (``weights_only=True``, one-line errors for
 damaged, pickled or foreign files).
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from stanhop.atomic import atomic_open
-from stanhop.checkpoint import load_checkpoint
+from stanhop.files.atomic import atomic_open
+from stanhop.files.checkpoint import load_checkpoint
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

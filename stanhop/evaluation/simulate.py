@@ -18,12 +18,12 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from stanhop.evaluation.backend import FakeQuantize
+from stanhop.evaluation.bits import BitWidths
+from stanhop.evaluation.observers import activation_quantizer, weight_quantizer
 from stanhop.model.blocks import ResidualAdd
 from stanhop.model.hopfield import use_reference_retrieval
 from stanhop.model.normalizers import NORMALIZERS
-from stanhop.quant.backend import FakeQuantize
-from stanhop.quant.bits import BitWidths
-from stanhop.quant.observers import activation_quantizer, weight_quantizer
 
 # Modules whose output is quantised (besides every Linear's input and output).
 OUTPUT_QUANTIZED: tuple[type[nn.Module], ...] = (nn.LayerNorm, ResidualAdd, *NORMALIZERS.values())

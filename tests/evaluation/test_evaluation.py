@@ -15,15 +15,15 @@ import torch
 from hydra import compose, initialize_config_dir
 from lightning.pytorch import Trainer
 
-from stanhop.callbacks import QuantizationEvaluation
-from stanhop.lit import LitForecaster
-from stanhop.quant import BitWidths
-from stanhop.report import load_runs, summarise
-from stanhop.report import main as report_main
-from stanhop.train import train
-from stanhop.wandb_dashboard import has_api_key
+from stanhop.evaluation import BitWidths
+from stanhop.evaluation.quant_evaluation import QuantizationEvaluation
+from stanhop.evaluation.report import load_runs, summarise
+from stanhop.evaluation.report import main as report_main
+from stanhop.evaluation.wandb_dashboard import has_api_key
+from stanhop.training.lit import LitForecaster
+from stanhop.training.train import train
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 RUNS = {"softmax-1": ("softmax", 1), "softmax-2": ("softmax", 2), "outeffhop-1": ("outeffhop", 1)}
 
 

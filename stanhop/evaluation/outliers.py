@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from stanhop.quant.taps import NOT_PER_SAMPLE, find_taps
+from stanhop.evaluation.taps import NOT_PER_SAMPLE, find_taps
 
 KURTOSIS_EPS = 1e-6
 # How many activation values of each tap are kept for a histogram of the worst tap.
