@@ -43,7 +43,7 @@ from hydra.utils import instantiate
 
 from stanhop.data.memory_windows import cut_windows, overlapping_starts
 from stanhop.data.synthetic import event_window_flags
-from stanhop.model.memory import attach_memory
+from stanhop.forecast.memory import attach_memory
 from stanhop.training.lit import LitForecaster
 from stanhop.training.train import train
 

@@ -1,5 +1,5 @@
-"""Observers and ``FakeQuantize`` from torchao's PT2E toolkit, or from ``torch.ao`` where
-torchao is not installed (or cannot be imported against this torch)."""
+"""Observers and ``FakeQuantize`` from torchao's PT2E toolkit (a required dependency), the
+one place that imports them."""
 
 from __future__ import annotations
 
@@ -22,26 +22,16 @@ def _quiet(*loggers: str) -> Iterator[None]:
             logger.setLevel(level)
 
 
-try:
-    with _quiet("torchao", "torch.utils._pytree"):
-        from torchao.quantization.pt2e import (
-            FakeQuantize,
-            MinMaxObserver,
-            MovingAverageMinMaxObserver,
-            PerChannelMinMaxObserver,
-            UniformQuantizationObserverBase,
-        )
-    BACKEND = "torchao.quantization.pt2e"
-except Exception:  # any import failure means: use the torch.ao copy
-    from torch.ao.quantization import (
+with _quiet("torchao", "torch.utils._pytree"):
+    from torchao.quantization.pt2e import (
         FakeQuantize,
         MinMaxObserver,
         MovingAverageMinMaxObserver,
         PerChannelMinMaxObserver,
+        UniformQuantizationObserverBase,
     )
-    from torch.ao.quantization.observer import UniformQuantizationObserverBase
 
-    BACKEND = "torch.ao.quantization"
+BACKEND = "torchao.quantization.pt2e"
 
 __all__ = [
     "BACKEND",

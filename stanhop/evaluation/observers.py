@@ -1,8 +1,8 @@
 """Range estimators for activations, chosen by name.
 
 ``running_minmax`` (the default), ``minmax`` and the fake-quantiser itself come from
-the quantisation backend (torchao PT2E or ``torch.ao``). The percentile, latest-batch
-and MSE estimators of Bondarenko et al. (2023) are not in either library, so they are
+the quantisation backend (torchao PT2E). The percentile, latest-batch
+and MSE estimators of Bondarenko et al. (2023) are not in torchao, so they are
 written here on the backend's observer base class, which supplies the scale/zero-point
 arithmetic.
 """

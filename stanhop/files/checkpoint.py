@@ -29,6 +29,10 @@ _HPARAMS_TYPE_KEYS = ("hparams_type", "datamodule_hparams_type")
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
 _ATOMS = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device)
 
+# LitForecaster holds the plain model as its attribute ``model``, so the model's weights
+# are the entries of a checkpoint's ``state_dict`` under this prefix.
+MODEL_PREFIX = "model."
+
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, unreadable or not a stanhop checkpoint, described in
@@ -85,6 +89,16 @@ def make_plain(checkpoint: dict[str, Any]) -> None:
     for key, value in checkpoint.items():
         checkpoint[key] = to_plain(value, key)
     checkpoint[FORMAT_KEY] = FORMAT
+
+
+def model_weights(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain model's weights in a checkpoint's ``state_dict`` (LitForecaster's
+    ``model.`` entries, prefix removed), ready for the model's ``load_state_dict``."""
+    return {
+        key.removeprefix(MODEL_PREFIX): value
+        for key, value in state_dict.items()
+        if key.startswith(MODEL_PREFIX)
+    }
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:

@@ -17,10 +17,11 @@ from typing import NoReturn
 
 from stanhop.data import NAN_POLICIES, DataError, DataWarning, to_long
 from stanhop.data.memory_windows import windows_from_csv
+from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
-from stanhop.forecast.files import STDOUT, atomic_open, check_output, default_output
+from stanhop.forecast.files import STDOUT, check_output, default_output, writing
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
-from stanhop.model.memory import attach_memory
+from stanhop.forecast.memory import attach_memory
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
 # written); anything else is a bug and keeps its traceback.
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> None:
     if output is None:
         table.to_csv(sys.stdout, index=index)
     else:
-        with atomic_open(output, "w", newline="") as f:
+        with writing(output), atomic_open(output, "w", newline="") as f:
             table.to_csv(f, index=index)
         _say(
             f"wrote {output}: {len(forecast)} steps of {forecast.shape[1]} series, "

@@ -19,7 +19,7 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
-from stanhop.files.checkpoint import CheckpointError, load_checkpoint
+from stanhop.files.checkpoint import CheckpointError, load_checkpoint, model_weights
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
 
@@ -111,12 +111,7 @@ class Forecaster:
         """
         checkpoint = load_checkpoint(path, map_location)
         hparams = checkpoint["hyper_parameters"]
-        prefix = "model."
-        weights = {
-            key.removeprefix(prefix): value
-            for key, value in checkpoint["state_dict"].items()
-            if key.startswith(prefix)
-        }
+        weights = model_weights(checkpoint["state_dict"])
         if not weights:
             raise CheckpointError(
                 f"{path}: not a stanhop checkpoint (its state_dict has no model weights); "

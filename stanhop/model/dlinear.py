@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stanhop.model.shapes import check_input
+
 
 @dataclass
 class DLinearConfig:
@@ -91,10 +93,6 @@ class DLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
         cfg = self.cfg
-        if x.ndim != 3 or x.shape[1:] != (cfg.in_len, cfg.n_series):
-            raise ValueError(
-                f"expected input of shape (batch, {cfg.in_len}, {cfg.n_series}), "
-                f"got {tuple(x.shape)}"
-            )
+        check_input(x, cfg.in_len, cfg.n_series)
         seasonal, trend = decompose(x, cfg.kernel_size)
         return self.seasonal(seasonal) + self.trend(trend)

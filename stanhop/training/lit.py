@@ -13,7 +13,7 @@ from torch import nn
 from stanhop.data import Scaler
 from stanhop.files.checkpoint import make_plain
 from stanhop.model import build_model
-from stanhop.model.memory import tune_memory_only
+from stanhop.training.memory_setup import tune_memory_only
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]

@@ -1,8 +1,10 @@
 """Give a training run the external memory ``cfg.memory`` asks for (``conf/memory/``):
-the backbone weights to start from, and the memory windows from their source."""
+the backbone weights to start from, the memory windows from their source, and, for
+``memory.freeze_backbone``, gradients to the memory alone."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,10 @@ import torch
 from torch import nn
 
 from stanhop.data.memory_windows import memory_windows
+from stanhop.files.checkpoint import model_weights
 from stanhop.model.memory import WindowMemory
 
-_MODEL, _MEMORY = "model.", "memory."
+_MEMORY = "memory."
 
 
 def load_backbone(model: nn.Module, path: str | Path) -> None:
@@ -23,9 +26,7 @@ def load_backbone(model: nn.Module, path: str | Path) -> None:
         raise FileNotFoundError(f"memory.backbone_ckpt={path}: file not found; give a .ckpt path")
     state = torch.load(path, map_location="cpu", weights_only=True).get("state_dict", {})
     backbone = {
-        key.removeprefix(_MODEL): value
-        for key, value in state.items()
-        if key.startswith(_MODEL) and not key.startswith(_MODEL + _MEMORY)
+        key: value for key, value in model_weights(state).items() if not key.startswith(_MEMORY)
     }
     try:
         missing, unexpected = model.load_state_dict(backbone, strict=False)
@@ -57,3 +58,22 @@ def setup_memory(model: nn.Module, memory: Any, datamodule: Any) -> None:
     if isinstance(model.memory, WindowMemory):
         windows = memory_windows(memory.source, datamodule, memory.size, memory.seed)
         model.memory.set_windows(windows)
+
+
+def memory_parameters(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
+    """The named parameters of ``model.memory`` (the bank, retrieval and gate), named as
+    in ``model.named_parameters()``."""
+    return ((name, param) for name, param in model.named_parameters() if name.startswith("memory."))
+
+
+def tune_memory_only(model: nn.Module) -> None:
+    """Stop gradients to everything of ``model`` but its memory, so that training (with
+    an optimiser over the parameters that require a gradient) tunes the memory alone."""
+    tuned = {name for name, _ in memory_parameters(model)}
+    if not tuned:
+        raise ValueError(
+            "memory.freeze_backbone=true but the model has no trainable memory; "
+            "choose memory=tune_and_play or memory=plug_and_play"
+        )
+    for name, param in model.named_parameters():
+        param.requires_grad_(name in tuned)

@@ -11,19 +11,6 @@ from timing import measure, median_seconds, retrieval_paths, step_functions
 from stanhop.model import build_model
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = {
-    "name": "stanhop",
-    "n_series": 3,
-    "in_len": 24,
-    "out_len": 12,
-    "seg_len": 6,
-    "d_model": 16,
-    "d_ff": 32,
-    "n_heads": 2,
-    "factor": 3,
-    "e_layers": 1,
-    "dropout": 0.0,
-}
 
 
 def test_timed_functions_take_turns_and_each_gets_its_median() -> None:
@@ -34,9 +21,9 @@ def test_timed_functions_take_turns_and_each_gets_its_median() -> None:
     assert set(result) == {"a", "b"} and all(t >= 0 for t in result.values())
 
 
-def test_train_step_is_a_real_optimiser_step_and_inference_changes_nothing() -> None:
+def test_train_step_is_a_real_optimiser_step_and_inference_changes_nothing(tiny_spec) -> None:
     torch.manual_seed(0)
-    model = build_model(TINY)
+    model = build_model(tiny_spec)
     x, y = torch.randn(4, 24, 3), torch.randn(4, 12, 3)
     train_step, infer = step_functions(model, x, y)
     before = [p.detach().clone() for p in model.parameters()]
@@ -50,16 +37,18 @@ def test_train_step_is_a_real_optimiser_step_and_inference_changes_nothing() -> 
     assert torch.nn.functional.mse_loss(model(x), y).item() < loss0
 
 
-def test_measure_compares_paths_only_where_the_normaliser_has_a_fused_one() -> None:
-    fused = measure({**TINY, "hopfield": {"normalizer": "softmax1"}}, batch=2, steps=1, warmup=1)
+def test_measure_compares_paths_only_where_the_normaliser_has_a_fused_one(tiny_spec) -> None:
+    fused = measure(
+        {**tiny_spec, "hopfield": {"normalizer": "softmax1"}}, batch=2, steps=1, warmup=1
+    )
     assert fused["retrieval"] == "fused"
     for key in ("train_step_s", "infer_s", "reference_train_step_s", "train_speedup"):
         assert fused[key] > 0, key
     assert fused["peak_rss_mib"] >= fused["rss_before_mib"] > 0
-    entmax = measure({**TINY, "hopfield": {"normalizer": "entmax15"}}, batch=2, steps=1)
+    entmax = measure({**tiny_spec, "hopfield": {"normalizer": "entmax15"}}, batch=2, steps=1)
     assert entmax["retrieval"] == "reference"
     assert "train_speedup" not in entmax
-    paths = retrieval_paths(build_model({**TINY, "hopfield": {"fused": False}}))
+    paths = retrieval_paths(build_model({**tiny_spec, "hopfield": {"fused": False}}))
     assert paths and set(paths) == {"reference"}
 
 

@@ -9,9 +9,6 @@ import torch
 from stanhop.evaluation import OutlierRecorder, aggregate, find_taps, inf_norm, kurtosis
 from stanhop.model import build_model
 
-TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
-TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "e_layers": 2, "factor": 2}
-
 
 def numpy_kurtosis(x: np.ndarray) -> float:
     centred = x - x.mean()
@@ -37,8 +34,8 @@ def test_kurtosis_of_gaussian_is_three_and_of_an_outlier_is_large():
     assert kurtosis(spiky).item() > 1000
 
 
-def test_every_tap_kind_is_found():
-    model = build_model(TINY)
+def test_every_tap_kind_is_found(tiny_spec):
+    model = build_model(tiny_spec)
     kinds = {kind for _, kind in find_taps(model).values()}
     assert kinds == {"hopfield", "mlp", "layernorm", "residual"}
 
@@ -50,9 +47,9 @@ def run_recorder(model, batches):
     return {row["tap"]: row for row in recorder.table()}
 
 
-def test_streamed_average_equals_one_shot_and_a_naive_per_sample_loop():
+def test_streamed_average_equals_one_shot_and_a_naive_per_sample_loop(tiny_spec):
     torch.manual_seed(0)
-    model = build_model(TINY).eval()
+    model = build_model(tiny_spec).eval()
     x = torch.randn(10, 24, 3)
     streamed = run_recorder(model, x.split([2, 3, 5]))
     one_shot = run_recorder(model, [x])
@@ -77,8 +74,8 @@ def test_streamed_average_equals_one_shot_and_a_naive_per_sample_loop():
     assert streamed[tap]["inf_norm"] == pytest.approx(expected_n, rel=1e-5)
 
 
-def test_hooks_are_removed_and_outputs_unchanged():
-    model = build_model(TINY).eval()
+def test_hooks_are_removed_and_outputs_unchanged(tiny_spec):
+    model = build_model(tiny_spec).eval()
     x = torch.randn(4, 24, 3)
     before = model(x)
     with OutlierRecorder(model):
@@ -103,15 +100,17 @@ def test_aggregates_over_taps():
 
 
 @pytest.mark.parametrize("size", [4, 8])  # 8 = twice the batch: would reshape silently
-def test_a_memory_model_records_the_samples_activations_only(size):
+def test_a_memory_model_records_the_samples_activations_only(size, tiny_spec):
     """The memory embeds its K windows through the model's own tapped embedding: those
     are not activations of the batch's samples, and a closed gate changes nothing, so the
     statistics equal those of the same model without memory."""
-    plain = build_model(TINY).eval()
-    with_memory = build_model(TINY | {"memory": {"name": "plug_and_play", "size": size}}).eval()
+    plain = build_model(tiny_spec).eval()
+    with_memory = build_model(
+        tiny_spec | {"memory": {"name": "plug_and_play", "size": size}}
+    ).eval()
     with_memory.load_state_dict(plain.state_dict(), strict=False)
-    with_memory.memory.set_windows(torch.randn(size, TINY["in_len"], TINY["n_series"]))
-    x = torch.randn(4, TINY["in_len"], TINY["n_series"])
+    with_memory.memory.set_windows(torch.randn(size, tiny_spec["in_len"], tiny_spec["n_series"]))
+    x = torch.randn(4, tiny_spec["in_len"], tiny_spec["n_series"])
     tables = []
     for model in (plain, with_memory):
         with OutlierRecorder(model) as recorder, torch.no_grad():

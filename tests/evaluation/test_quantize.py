@@ -15,9 +15,6 @@ from stanhop.evaluation import (
 )
 from stanhop.model import build_model
 
-TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
-TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "e_layers": 2, "factor": 2}
-
 
 def test_bit_widths_parse_and_ranges():
     bits = BitWidths.parse("W8A6")
@@ -102,18 +99,18 @@ def calibrated(model, bits, estimator="running_minmax", batches=None):
 
 
 @pytest.mark.parametrize("estimator", sorted(ESTIMATORS))
-def test_sixteen_bits_is_float_within_1e3_for_every_estimator(estimator):
+def test_sixteen_bits_is_float_within_1e3_for_every_estimator(estimator, tiny_spec):
     torch.manual_seed(0)
-    model = build_model(TINY).eval()
+    model = build_model(tiny_spec).eval()
     x = torch.randn(8, 24, 3)
     # Calibrated on the very inputs, so no value is clipped and only rounding remains.
     quantized = calibrated(model, "W16A16", estimator, batches=[x, x])
     assert (quantized(x) - model(x)).abs().max().item() < 1e-3
 
 
-def test_fewer_bits_more_error_and_original_untouched():
+def test_fewer_bits_more_error_and_original_untouched(tiny_spec):
     torch.manual_seed(0)
-    model = build_model(TINY).eval()
+    model = build_model(tiny_spec).eval()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     x = torch.randn(32, 24, 3)
     reference = model(x)
@@ -128,8 +125,8 @@ def test_fewer_bits_more_error_and_original_untouched():
     assert torch.equal(model(x), reference)
 
 
-def test_every_quantisation_point_is_covered():
-    model = build_model(TINY)
+def test_every_quantisation_point_is_covered(tiny_spec):
+    model = build_model(tiny_spec)
     quantized = SimulatedQuantModel(model, "W8A8")
     keys = set(quantized.activation_quantizers)
     linears = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
@@ -139,8 +136,8 @@ def test_every_quantisation_point_is_covered():
     assert "embed_norm:out" in keys
 
 
-def test_uncalibrated_model_refuses_to_run():
-    quantized = SimulatedQuantModel(build_model(TINY), "W8A8")
+def test_uncalibrated_model_refuses_to_run(tiny_spec):
+    quantized = SimulatedQuantModel(build_model(tiny_spec), "W8A8")
     with pytest.raises(RuntimeError, match="calibrate"):
         quantized(torch.randn(1, 24, 3))
     with pytest.raises(ValueError, match="at least one batch"):
