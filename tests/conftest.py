@@ -78,6 +78,13 @@ def compose_train(out_dir: Path, data_dir: Path, *overrides: str) -> DictConfig:
         )
 
 
+@pytest.fixture(scope="session")
+def composer() -> Callable[..., DictConfig]:
+    """:func:`compose_train` itself, for fixtures wider than a test (``compose_cfg`` is
+    tied to one test's ``tmp_path``)."""
+    return compose_train
+
+
 @pytest.fixture
 def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose ``conf/train.yaml`` with overrides, writing outputs under ``tmp_path``."""

@@ -84,6 +84,9 @@ class TimeLinear(nn.Module):
 class DLinear(nn.Module):
     """DLinear forecaster: (b, in_len, c) history → (b, out_len, c) forecast."""
 
+    # No external memory: the trainer refuses memory options other than none.
+    supports_memory = False
+
     def __init__(self, cfg: DLinearConfig) -> None:
         super().__init__()
         self.cfg = cfg

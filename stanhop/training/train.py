@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from stanhop.evaluation.wandb_dashboard import finish_runs, prepare_runs
 from stanhop.files.atomic import atomic_open
-from stanhop.model import MODELS
+from stanhop.model import model_class, model_spec
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
@@ -68,23 +68,23 @@ def _keep_csv_logs(loggers: list[Any]) -> None:
 def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     """The LightningModule for ``cfg``, sized to the series of a set-up datamodule.
 
-    ``model.compile`` says how to run the model, not what it is: it stays out of the
-    checkpoint's hyperparameters, and compiling in place keeps the parameter names, so a
-    checkpoint loads the same with or without it.
+    ``cfg.model`` instantiates the model's config (``n_series`` comes from the data);
+    its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
+    ``cfg.compile`` says how to run the model, not what it is: compiling in place keeps
+    the parameter names, so a checkpoint loads the same with or without it.
     """
-    model = OmegaConf.to_container(cfg.model, resolve=True)
-    compile_model = model.pop("compile", False)
-    model["n_series"] = datamodule.n_series
-    # Only some models (STanHop-Net) have an external memory; an unknown name is reported
-    # by build_model.
-    config_cls, _ = MODELS.get(model.get("name"), (None, None))
-    has_memory = config_cls is not None and "memory" in {f.name for f in fields(config_cls)}
-    if has_memory:
-        model["memory"] = {"name": cfg.memory.name, "size": cfg.memory.size}
-    elif cfg.memory.name != "none":
-        raise ValueError(f"model={model['name']} has no external memory; use memory=none")
+    try:
+        config = instantiate(cfg.model, n_series=datamodule.n_series)
+    except InstantiationException as err:  # the config's own one-line error, unwrapped
+        if isinstance(err.__cause__, ValueError):
+            raise err.__cause__ from None
+        raise
+    spec = model_spec(config)
+    supports_memory = model_class(spec["name"]).supports_memory
+    if not supports_memory and cfg.memory.name != "none":
+        raise ValueError(f"model={spec['name']} has no external memory; use memory=none")
     module = LitForecaster(
-        model=model,
+        model=spec,
         scaler=datamodule.scaler.to_dict(),
         series_names=list(datamodule.series_names),
         freq=datamodule.freq,
@@ -93,9 +93,9 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         freeze_backbone=cfg.memory.freeze_backbone,
     )
-    if has_memory:
+    if supports_memory:
         setup_memory(module.model, cfg.memory, datamodule)
-    if compile_model:
+    if cfg.get("compile"):
         module.model.compile()
     return module
 

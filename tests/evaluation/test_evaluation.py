@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from lightning.pytorch import Trainer
 
 from stanhop.evaluation import BitWidths
@@ -23,24 +22,13 @@ from stanhop.evaluation.wandb_dashboard import has_api_key
 from stanhop.training.lit import LitForecaster
 from stanhop.training.train import train
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 RUNS = {"softmax-1": ("softmax", 1), "softmax-2": ("softmax", 2), "outeffhop-1": ("outeffhop", 1)}
 
 
-def compose_run(out: Path, *overrides: str):
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return compose(
-            "train",
-            overrides=[
-                f"paths.output_dir={out}",
-                f"paths.data_dir={out.parent / 'data'}",
-                *overrides,
-            ],
-        )
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Path, dict]]]:
+def runs(
+    tmp_path_factory: pytest.TempPathFactory, composer
+) -> Iterator[dict[str, tuple[Path, dict]]]:
     root = tmp_path_factory.mktemp("runs")
     # Offline whatever this machine's credentials: tests must not reach the network.
     saved = {key: os.environ.get(key) for key in ("WANDB_MODE", "WANDB_SILENT")}
@@ -52,7 +40,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[P
         overrides += ["callbacks.quantization.bit_widths=[W8A8,W4A4]"]
         if name == "softmax-1":
             overrides += ["logger=wandb", "callbacks.outliers.every_n_val_epochs=1"]
-        result[name] = (out, train(compose_run(out, *overrides)))
+        result[name] = (out, train(composer(out, out.parent / "data", *overrides)))
     yield result
     for key, value in saved.items():
         if value is None:
@@ -95,9 +83,9 @@ def test_outlier_files_agree_with_the_aggregates(runs):
     assert (out / "outliers.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_quantisation_callback_leaves_trained_weights_unchanged(runs):
+def test_quantisation_callback_leaves_trained_weights_unchanged(runs, composer):
     out, _ = runs["softmax-2"]
-    cfg = compose_run(out, "debug=fast", "hopfield=softmax", "seed=2")
+    cfg = composer(out, out.parent / "data", "debug=fast", "hopfield=softmax", "seed=2")
     from hydra.utils import instantiate
 
     datamodule = instantiate(cfg.data)

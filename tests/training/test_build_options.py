@@ -1,4 +1,4 @@
-"""model=dlinear and model.compile through the real config, datamodule and trainer."""
+"""model=dlinear and compile through the real config, datamodule and trainer."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_compile_flag_compiles_in_place_and_stays_out_of_the_hyperparameters(
 ) -> None:
     modules = []
     for flag in ("false", "true"):
-        cfg = compose_cfg("debug=fast", "logger=none", f"model.compile={flag}")
+        cfg = compose_cfg("debug=fast", "logger=none", f"compile={flag}")
         dm = instantiate(cfg.data)
         dm.setup()
         modules.append(build_module(cfg, dm))
@@ -80,7 +80,7 @@ def test_compile_flag_compiles_in_place_and_stays_out_of_the_hyperparameters(
 def test_compiled_dlinear_training_run_matches_the_plain_one(compose_cfg, tmp_path) -> None:
     plain = train(compose_cfg(*DLINEAR_FAST))
     compiled_dir = f"paths.output_dir={tmp_path / 'compiled'}"
-    compiled = train(compose_cfg(*DLINEAR_FAST, "model.compile=true", compiled_dir))
+    compiled = train(compose_cfg(*DLINEAR_FAST, "compile=true", compiled_dir))
     for key in ("val/mse", "test/mse", "test/mae"):
         assert compiled[key] == pytest.approx(plain[key], rel=1e-4), key
 
