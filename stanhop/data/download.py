@@ -94,7 +94,7 @@ def _store(stream: BinaryIO, target: Path, bench: Benchmark, source: str) -> Non
         if bench.sha256 is None:
             warnings.warn(
                 f"{bench.filename} from {source} has sha256 {got}; no checksum is pinned for "
-                f"{bench.name} in stanhop/data/registry.py — pin this one to detect changes",
+                f"{bench.name} in stanhop/data/benchmarks.py — pin this one to detect changes",
                 stacklevel=3,
             )
         elif got != bench.sha256:

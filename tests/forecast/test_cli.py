@@ -330,6 +330,7 @@ print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
 
 
 @pytest.mark.slow  # writes an 80 MB CSV and runs three Python processes, ~30 s
+@pytest.mark.slow  # writes and forecasts from a CSV of a million rows
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
 @pytest.mark.filterwarnings("ignore:.*ignoring 4 column")  # the model has 3 of the 7 series
 def test_a_million_rows_forecast_in_bounded_memory(synthetic_run, tmp_path) -> None:

@@ -77,6 +77,7 @@ def test_compile_flag_compiles_in_place_and_stays_out_of_the_hyperparameters(
     assert list(compiled.state_dict()) == list(plain.state_dict())
 
 
+@pytest.mark.slow  # torch.compile takes tens of seconds on a cold cache
 def test_compiled_dlinear_training_run_matches_the_plain_one(compose_cfg, tmp_path) -> None:
     plain = train(compose_cfg(*DLINEAR_FAST))
     compiled_dir = f"paths.output_dir={tmp_path / 'compiled'}"

@@ -80,6 +80,7 @@ def test_csv_data_on_etth1(compose_cfg, shared_csv) -> None:
     assert math.isfinite(metrics["test/mse"])
 
 
+@pytest.mark.slow  # the published-width model on ETTh1
 def test_etth1_benchmark_with_published_settings_through_the_mirror(
     compose_cfg, shared_csv, monkeypatch
 ):
