@@ -1,6 +1,6 @@
 """Train, validate and test a forecaster: `python train.py [group=option ...] [key=value ...]`.
 
-The configuration lives in conf/ (see README.md); the work is done by stanhop.train.train.
+The configuration lives in conf/ (see README.md); the work is done by stanhop.training.train.train.
 """
 
 import os
@@ -13,7 +13,7 @@ from omegaconf.errors import MissingMandatoryValue
 from rich.console import Console
 from rich.table import Table
 
-from stanhop.train import train
+from stanhop.training.train import train
 
 # Mistakes in data or settings: reported in one line, exit status 2, no traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, MissingMandatoryValue)

@@ -32,7 +32,7 @@ def train_checkpoint(csv: Path, out_dir: Path) -> Path:
     """The best checkpoint of the default config trained on two batches of ``csv``."""
     from hydra import compose, initialize_config_dir
 
-    from stanhop.train import train
+    from stanhop.training.train import train
 
     with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
         cfg = compose(

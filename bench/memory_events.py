@@ -43,9 +43,9 @@ from hydra.utils import instantiate
 
 from stanhop.data.memory_windows import cut_windows, overlapping_starts
 from stanhop.data.synthetic import event_window_flags
-from stanhop.lit import LitForecaster
-from stanhop.model.memory import attach_memory
-from stanhop.train import train
+from stanhop.forecast.memory import attach_memory
+from stanhop.training.lit import LitForecaster
+from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -24,8 +24,7 @@ from typing import Any
 
 import torch
 from omegaconf import OmegaConf
-
-from stanhop.benchmark import measure
+from timing import measure  # bench/timing.py: this script's folder is on sys.path
 
 # --precision → Lightning's name
 PRECISIONS = {"auto": "auto", "32": "32-true", "bf16": "bf16-mixed"}

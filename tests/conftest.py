@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # The tests' models are tiny: one thread per process is as fast, and on a machine whose
 # cores are busy (CI runners, training subprocesses beside pytest) several threads per
@@ -21,7 +22,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from stanhop.data import make_synthetic
-from stanhop.train import train
+from stanhop.model import STanHopConfig
+from stanhop.training.train import train
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
@@ -29,6 +31,28 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
 # The benchmark CSVs handed to developers and CI; tests that need them skip without.
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+# The one tiny STanHop-Net of the unit tests: quick on one thread, yet two scales, two
+# heads, cross-series pooling and a memory-sized input (4 segments of 6 steps).
+TINY_STANHOP: dict[str, Any] = {"n_series": 3, "in_len": 24, "out_len": 12, "seg_len": 6}
+TINY_STANHOP |= {"d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3}
+
+
+@pytest.fixture
+def tiny_spec() -> dict[str, Any]:
+    """The tiny STanHop-Net as a ``build_model`` spec (a fresh dict for every test)."""
+    return {"name": "stanhop", **TINY_STANHOP}
+
+
+@pytest.fixture
+def tiny_config() -> Callable[..., STanHopConfig]:
+    """The tiny STanHop-Net's config, with ``overrides`` of its fields."""
+
+    def _config(**overrides: Any) -> STanHopConfig:
+        return STanHopConfig(**{**TINY_STANHOP, **overrides})
+
+    return _config
 
 
 @pytest.fixture
@@ -52,6 +76,13 @@ def compose_train(out_dir: Path, data_dir: Path, *overrides: str) -> DictConfig:
             "train",
             overrides=[f"paths.output_dir={out_dir}", f"paths.data_dir={data_dir}", *overrides],
         )
+
+
+@pytest.fixture(scope="session")
+def composer() -> Callable[..., DictConfig]:
+    """:func:`compose_train` itself, for fixtures wider than a test (``compose_cfg`` is
+    tied to one test's ``tmp_path``)."""
+    return compose_train
 
 
 @pytest.fixture

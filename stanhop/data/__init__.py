@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from stanhop.data.csv import NAN_POLICIES, infer_freq, parse_wide_frame, read_wide_csv
+from stanhop.data.benchmarks import BENCHMARKS, Benchmark, get_benchmark
+from stanhop.data.csv import parse_wide_frame, read_wide_csv
 from stanhop.data.download import MIRROR_ENV, download, sha256_of
 from stanhop.data.errors import DataError, DataWarning
+from stanhop.data.freq import infer_freq
 from stanhop.data.long import parse_long_frame, read_long_csv, to_long
-from stanhop.data.registry import BENCHMARKS, Benchmark, get_benchmark
 from stanhop.data.scaler import Scaler
 from stanhop.data.sources import BenchmarkSource, CSVSource, Source, SyntheticSource
 from stanhop.data.splits import Split, check_lengths
 from stanhop.data.synthetic import make_synthetic
+from stanhop.data.validate import NAN_POLICIES
 from stanhop.data.windows import WindowDataset
 
 __all__ = [

@@ -10,8 +10,8 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from stanhop.data.csv import infer_freq
 from stanhop.data.errors import DataError
+from stanhop.data.freq import infer_freq
 from stanhop.data.loader import ResumableLoader, own_generator
 from stanhop.data.scaler import Scaler
 from stanhop.data.sources import CSVSource, Source

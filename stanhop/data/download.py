@@ -13,9 +13,9 @@ import warnings
 from pathlib import Path
 from typing import BinaryIO
 
-from stanhop.atomic import atomic_open
+from stanhop.data.benchmarks import Benchmark, get_benchmark
 from stanhop.data.errors import DataError
-from stanhop.data.registry import Benchmark, get_benchmark
+from stanhop.files.atomic import atomic_open
 
 MIRROR_ENV = "STANHOP_DATA_MIRROR"
 TIMEOUT_S = 60
@@ -94,7 +94,7 @@ def _store(stream: BinaryIO, target: Path, bench: Benchmark, source: str) -> Non
         if bench.sha256 is None:
             warnings.warn(
                 f"{bench.filename} from {source} has sha256 {got}; no checksum is pinned for "
-                f"{bench.name} in stanhop/data/registry.py — pin this one to detect changes",
+                f"{bench.name} in stanhop/data/benchmarks.py — pin this one to detect changes",
                 stacklevel=3,
             )
         elif got != bench.sha256:

@@ -9,21 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from stanhop.data.csv import (
-    Locator,
-    _fill_nans,
-    _header,
-    _line,
-    _parse_numbers,
-    _read,
-    _row,
+from stanhop.data.errors import DataError
+from stanhop.data.messages import Locator, line_of, listing, quoted, row_of
+from stanhop.data.reading import read_header, read_table
+from stanhop.data.validate import (
     check_nan_policy,
-    listing,
-    quoted,
+    fill_nans,
+    parse_numbers,
     select_series,
     to_timestamps,
 )
-from stanhop.data.errors import DataError
 
 ID, TIME, VALUE = "unique_id", "ds", "y"
 LONG_COLUMNS = (ID, TIME, VALUE)
@@ -38,10 +33,10 @@ def read_long_csv(
     by ``nan_policy`` as in :func:`~stanhop.data.read_wide_csv`; ``series`` too."""
     check_nan_policy(nan_policy, path)
     path = Path(path)
-    columns = _header(path)
+    columns = read_header(path)
     _check_columns(columns, path)
-    raw = _read(path, dtype={ID: str, TIME: str}, usecols=list(LONG_COLUMNS))
-    return parse_long_frame(raw, path, nan_policy, series, where=_line)
+    raw = read_table(path, dtype={ID: str, TIME: str}, usecols=list(LONG_COLUMNS))
+    return parse_long_frame(raw, path, nan_policy, series, where=line_of)
 
 
 def parse_long_frame(
@@ -54,7 +49,7 @@ def parse_long_frame(
     """:func:`read_long_csv` for a table already in memory; ``source`` names it in
     messages and ``where(label)`` locates a row (default: ``row <label>``)."""
     check_nan_policy(nan_policy, source)
-    where = where or _row
+    where = where or row_of
     raw = raw.set_axis([str(c) for c in raw.columns], axis=1)
     _check_columns(list(raw.columns), source)
     raw = raw[list(LONG_COLUMNS)].dropna(how="all")
@@ -73,7 +68,7 @@ def parse_long_frame(
     else:
         series = list(dict.fromkeys(ids))
     stamps = to_timestamps(raw[TIME], source, TIME, where)
-    values = _parse_numbers(raw[[VALUE]], source, where)[:, 0]
+    values = parse_numbers(raw[[VALUE]], source, where)[:, 0]
     dup = pd.DataFrame({ID: ids, TIME: stamps}).duplicated()
     if dup.any():
         label = dup.index[dup.argmax()]
@@ -87,7 +82,7 @@ def parse_long_frame(
     frame = frame.reindex(columns=list(series)).astype("float64")
     frame.columns.name = None
     frame.index = pd.DatetimeIndex(frame.index, name=TIME)
-    return _fill_nans(frame, source, nan_policy)
+    return fill_nans(frame, source, nan_policy)
 
 
 def to_long(frame: pd.DataFrame) -> pd.DataFrame:

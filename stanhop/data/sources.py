@@ -11,9 +11,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from stanhop.data.benchmarks import get_benchmark
 from stanhop.data.csv import read_wide_csv
 from stanhop.data.download import download
-from stanhop.data.registry import get_benchmark
 from stanhop.data.splits import Split
 from stanhop.data.synthetic import make_synthetic, recurring_event_rows
 

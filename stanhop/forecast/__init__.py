@@ -2,7 +2,7 @@
 formats, future timestamps, output files and plots (:mod:`stanhop.forecast.plot`, which
 imports matplotlib), and the ``stanhop-forecast`` command (:mod:`stanhop.forecast.cli`)."""
 
-from stanhop.checkpoint import CheckpointError
+from stanhop.files.checkpoint import CheckpointError
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
 from stanhop.forecast.timestamps import future_index
 

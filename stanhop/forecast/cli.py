@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from stanhop.checkpoint import CheckpointError
 from stanhop.data import NAN_POLICIES, DataError, DataWarning, to_long
 from stanhop.data.memory_windows import windows_from_csv
-from stanhop.forecast.files import STDOUT, atomic_open, check_output, default_output
+from stanhop.files.atomic import atomic_open
+from stanhop.files.checkpoint import CheckpointError
+from stanhop.forecast.files import STDOUT, check_output, default_output, writing
 from stanhop.forecast.forecaster import INPUT_FORMATS, PRECISIONS, Forecaster, ForecastError
-from stanhop.model.memory import attach_memory
+from stanhop.forecast.memory import attach_memory
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
 # written); anything else is a bug and keeps its traceback.
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> None:
     if output is None:
         table.to_csv(sys.stdout, index=index)
     else:
-        with atomic_open(output, "w", newline="") as f:
+        with writing(output), atomic_open(output, "w", newline="") as f:
             table.to_csv(f, index=index)
         _say(
             f"wrote {output}: {len(forecast)} steps of {forecast.shape[1]} series, "
@@ -190,7 +191,7 @@ def run(args: argparse.Namespace) -> None:
 
 def _check_bits(text: str) -> None:
     # Imported here: the quantisation package is slow to import.
-    from stanhop.quant.bits import BitWidths
+    from stanhop.evaluation.bits import BitWidths
 
     try:
         BitWidths.parse(text)

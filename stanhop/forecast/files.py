@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
-from stanhop.atomic import atomic_open as _atomic_open
 from stanhop.forecast.forecaster import ForecastError
 
 STDOUT = "-"
@@ -39,11 +37,11 @@ def check_output(path: Path, inputs: list[Path], force: bool, option: str) -> No
 
 
 @contextmanager
-def atomic_open(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
-    """:func:`stanhop.atomic.atomic_open`, with a failure to write as a ForecastError."""
+def writing(path: Path) -> Iterator[None]:
+    """Report a failure to write ``path`` inside the block (an ``OSError``, e.g. from
+    :func:`stanhop.files.atomic.atomic_open`) as a one-line ForecastError."""
     try:
-        with _atomic_open(path, mode, **kwargs) as f:
-            yield f
+        yield
     except OSError as err:
         raise ForecastError(
             f"{path}: cannot write there ({err.strerror}); check that the folder exists and "

@@ -11,7 +11,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from stanhop.checkpoint import CheckpointError, load_checkpoint
 from stanhop.data import (
     DataError,
     Scaler,
@@ -20,9 +19,10 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.files.checkpoint import CheckpointError, load_checkpoint, model_weights
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
-from stanhop.precision import BF16_MIXED, resolve_precision
+from stanhop.training.precision import BF16_MIXED, resolve_precision
 
 History = str | Path | pd.DataFrame
 # The name of a history given as a DataFrame, in messages.
@@ -124,18 +124,13 @@ class Forecaster:
         (matrix products under bf16 autocast) or ``auto`` (bf16 where the hardware
         multiplies it natively, see :mod:`stanhop.precision`).
 
-        Raises :class:`~stanhop.checkpoint.CheckpointError` for a checkpoint that is
+        Raises :class:`~stanhop.files.checkpoint.CheckpointError` for a checkpoint that is
         missing, damaged or not a stanhop checkpoint.
         """
         check_precision(precision)
         checkpoint = load_checkpoint(path, map_location)
         hparams = checkpoint["hyper_parameters"]
-        prefix = "model."
-        weights = {
-            key.removeprefix(prefix): value
-            for key, value in checkpoint["state_dict"].items()
-            if key.startswith(prefix)
-        }
+        weights = model_weights(checkpoint["state_dict"])
         if not weights:
             raise CheckpointError(
                 f"{path}: not a stanhop checkpoint (its state_dict has no model weights); "
@@ -250,12 +245,12 @@ class Forecaster:
         max_windows: int = CALIBRATION_WINDOWS,
     ) -> Forecaster:
         """This forecaster with its model replaced by the simulated-integer copy of the
-        quantisation evaluation (:class:`~stanhop.quant.SimulatedQuantModel`), whose
+        quantisation evaluation (:class:`~stanhop.evaluation.SimulatedQuantModel`), whose
         activation ranges are calibrated on the last ``max_windows`` windows of
         ``history`` (a frame from :meth:`read_history`). This forecaster is unchanged."""
         # Imported here: the quantisation backend is slow to import and most forecasts
         # never need it.
-        from stanhop.quant import SimulatedQuantModel
+        from stanhop.evaluation import SimulatedQuantModel
 
         values = self.scaler.transform(history.to_numpy(dtype=np.float64))
         series = torch.as_tensor(values, dtype=torch.float32)

@@ -14,7 +14,8 @@ from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
-from stanhop.forecast.files import atomic_open
+from stanhop.files.atomic import atomic_open
+from stanhop.forecast.files import writing
 from stanhop.forecast.forecaster import ForecastError
 
 # More panels than this are too small to read; the CSV output holds every series.
@@ -80,5 +81,5 @@ def plot_format(path: Path) -> str:
 def save_figure(fig: Figure, path: Path, dpi: int = 110) -> None:
     """Write ``fig`` to ``path`` atomically, in the format of its suffix."""
     fmt = plot_format(path)
-    with atomic_open(path, "wb") as f:
+    with writing(path), atomic_open(path, "wb") as f:
         fig.savefig(f, format=fmt, dpi=dpi)

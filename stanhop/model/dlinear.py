@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stanhop.model.shapes import check_input
+
 
 @dataclass
 class DLinearConfig:
@@ -82,6 +84,9 @@ class TimeLinear(nn.Module):
 class DLinear(nn.Module):
     """DLinear forecaster: (b, in_len, c) history → (b, out_len, c) forecast."""
 
+    # No external memory: the trainer refuses memory options other than none.
+    supports_memory = False
+
     def __init__(self, cfg: DLinearConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -91,10 +96,6 @@ class DLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
         cfg = self.cfg
-        if x.ndim != 3 or x.shape[1:] != (cfg.in_len, cfg.n_series):
-            raise ValueError(
-                f"expected input of shape (batch, {cfg.in_len}, {cfg.n_series}), "
-                f"got {tuple(x.shape)}"
-            )
+        check_input(x, cfg.in_len, cfg.n_series)
         seasonal, trend = decompose(x, cfg.kernel_size)
         return self.seasonal(seasonal) + self.trend(trend)

@@ -24,7 +24,7 @@ from torch import nn
 
 from stanhop.model.dropout import Dropout
 from stanhop.model.normalizers import NORMALIZERS, Normalizer, build_normalizer
-from stanhop.model.registry import registrar
+from stanhop.model.registrar import registrar
 
 
 def retrieve(

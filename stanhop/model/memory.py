@@ -11,16 +11,16 @@ opens the gate:
 
 - ``none``: the encoder input passes through.
 - ``plug_and_play``: the windows are a buffer, not trained. They can be swapped at any
-  time without a weight update (:func:`attach_memory`), e.g. for windows of past
-  events; the retrieval and gate are trained with the model.
+  time without a weight update (:func:`stanhop.forecast.memory.attach_memory`), e.g. for
+  windows of past events; the retrieval and gate are trained with the model.
 - ``tune_and_play``: the windows are a learnable bank, initialised from training
-  windows and trained with the model or alone (:func:`tune_memory_only`).
+  windows and trained with the model or alone
+  (:func:`stanhop.training.memory_setup.tune_memory_only`).
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from einops import rearrange
 from torch import nn
 
 from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
-from stanhop.model.registry import registrar
+from stanhop.model.registrar import registrar
 
 MEMORIES: dict[str, type[nn.Module]] = {}
 register_memory = registrar(MEMORIES, "memory")
@@ -190,56 +190,6 @@ class TuneAndPlayMemory(WindowMemory):
             )
         with torch.no_grad():
             self.windows.copy_(windows)
-
-
-def memory_parameters(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
-    """The named parameters of ``model.memory`` (the bank, retrieval and gate), named as
-    in ``model.named_parameters()``."""
-    return ((name, param) for name, param in model.named_parameters() if name.startswith("memory."))
-
-
-def tune_memory_only(model: nn.Module) -> None:
-    """Stop gradients to everything of ``model`` but its memory, so that training (with
-    an optimiser over the parameters that require a gradient) tunes the memory alone."""
-    tuned = {name for name, _ in memory_parameters(model)}
-    if not tuned:
-        raise ValueError(
-            "memory.freeze_backbone=true but the model has no trainable memory; "
-            "choose memory=tune_and_play or memory=plug_and_play"
-        )
-    for name, param in model.named_parameters():
-        param.requires_grad_(name in tuned)
-
-
-def attach_memory(model: nn.Module, windows: torch.Tensor) -> nn.Module:
-    """Give a trained STanHop-Net the memory ``windows`` (K, in_len, c), standardised
-    like its inputs, with no weight update; returns ``model``.
-
-    A model trained with ``plug_and_play`` keeps its learned retrieval and gate and only
-    swaps its windows. A model trained without memory gets a new ``plug_and_play``
-    module whose gate is closed, so its forecasts stay as they were (with a warning):
-    using a memory needs a gate trained with one. A ``tune_and_play`` bank is learned,
-    so it is not overwritten (a ``ValueError``).
-    """
-    cfg = model.cfg
-    check_windows(windows, cfg.in_len, cfg.n_series)  # before anything is changed
-    if isinstance(model.memory, TuneAndPlayMemory):
-        raise ValueError(
-            "this model's tune_and_play memory is a learned bank; attach memory windows to a "
-            "model trained with memory=plug_and_play (or memory=none)"
-        )
-    if not isinstance(model.memory, PlugAndPlayMemory):
-        warnings.warn(
-            "the model was trained without memory: its new plug_and_play gate is closed, so "
-            "the forecast is unchanged; train with memory=plug_and_play to use memory",
-            stacklevel=2,
-        )
-        cfg.memory = MemoryConfig("plug_and_play", size=len(windows))
-        reference = next(model.parameters())
-        memory = build_memory(cfg).to(reference.device, reference.dtype)
-        model.memory = memory.train(model.training)
-    model.memory.set_windows(windows)
-    return model
 
 
 def build_memory(cfg: Any) -> nn.Module:

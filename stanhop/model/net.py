@@ -18,6 +18,7 @@ from torch import nn
 from stanhop.model.blocks import DecoderLayer, EncoderScale, SegmentMerging, STanHopBlock
 from stanhop.model.hopfield import HopfieldConfig
 from stanhop.model.memory import MemoryConfig, build_memory
+from stanhop.model.shapes import check_input
 
 
 @dataclass
@@ -71,6 +72,9 @@ class STanHopConfig:
 class STanHopNet(nn.Module):
     """STanHop-Net forecaster: (b, in_len, c) history → (b, out_len, c) forecast."""
 
+    # An external memory on the encoder input (stanhop.model.memory, conf/memory/).
+    supports_memory = True
+
     def __init__(self, cfg: STanHopConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -101,11 +105,7 @@ class STanHopNet(nn.Module):
     def embed_windows(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder input: ``x``: (b, in_len, c) → embedded segments (b, c, s, d)."""
         cfg = self.cfg
-        if x.ndim != 3 or x.shape[1:] != (cfg.in_len, cfg.n_series):
-            raise ValueError(
-                f"expected input of shape (batch, {cfg.in_len}, {cfg.n_series}), "
-                f"got {tuple(x.shape)}"
-            )
+        check_input(x, cfg.in_len, cfg.n_series)
         pad = cfg.in_segments * cfg.seg_len - cfg.in_len
         if pad:
             # Pad at the front by repeating the first step, so the newest data stays aligned.

@@ -16,7 +16,7 @@ import torch
 from entmax import entmax15, entmax_bisect, sparsemax
 from torch import nn
 
-from stanhop.model.registry import registrar
+from stanhop.model.registrar import registrar
 
 
 class Normalizer(nn.Module):

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stanhop.data import DataError, read_wide_csv
-from stanhop.data import csv as csv_module
+from stanhop.data import DataError, read_wide_csv, reading
 from stanhop.data.tail import count_lines, read_tail_lines
 
 
@@ -111,7 +110,7 @@ def test_count_lines_counts_line_ends_before_an_offset(tmp_path) -> None:
 @pytest.fixture
 def any_size_is_large(monkeypatch) -> None:
     """Every file counts as large, so small test files are read from their end."""
-    monkeypatch.setattr(csv_module, "TAIL_MIN_BYTES", 0)
+    monkeypatch.setattr(reading, "TAIL_MIN_BYTES", 0)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -175,6 +174,6 @@ def test_quoted_fields_that_span_lines_read_the_whole_file(tmp_path) -> None:
 
 def test_small_files_are_read_whole(tmp_path) -> None:
     path = write(tmp_path, with_cell(csv_text(1000), 5, "abc"))
-    assert path.stat().st_size < csv_module.TAIL_MIN_BYTES
+    assert path.stat().st_size < reading.TAIL_MIN_BYTES
     with pytest.raises(DataError, match="at line 5;"):
         read_wide_csv(path, last=30)

@@ -17,7 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from stanhop import Forecaster
-from stanhop.checkpoint import FORMAT, FORMAT_KEY, CheckpointError, make_plain, to_plain
+from stanhop.files.checkpoint import FORMAT, FORMAT_KEY, CheckpointError, make_plain, to_plain
 
 
 def leaves(obj: Any) -> Iterator[Any]:

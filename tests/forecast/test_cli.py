@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 
 from stanhop import Forecaster
-from stanhop.data import DataError, to_long
-from stanhop.data import csv as csv_module
+from stanhop.data import DataError, reading, to_long
 from stanhop.forecast.cli import main
 from stanhop.forecast.forecaster import CALIBRATION_WINDOWS
 
@@ -284,7 +283,7 @@ def test_errors_and_warnings_after_reading_name_the_input(synthetic_run, tmp_pat
 
 
 def test_a_large_file_is_read_from_its_end_only(synthetic_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(csv_module, "TAIL_MIN_BYTES", 0)  # every file counts as large
+    monkeypatch.setattr(reading, "TAIL_MIN_BYTES", 0)  # every file counts as large
     path = tmp_path / "history.csv"
     # a bad cell far above the rows a forecast uses is not read, so not an error
     with_cell(5, 1, "oops")(synthetic_run.frame).to_csv(path)
@@ -331,6 +330,7 @@ print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
 
 
 @pytest.mark.slow  # writes an 80 MB CSV and runs three Python processes, ~30 s
+@pytest.mark.slow  # writes and forecasts from a CSV of a million rows
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
 @pytest.mark.filterwarnings("ignore:.*ignoring 4 column")  # the model has 3 of the 7 series
 def test_a_million_rows_forecast_in_bounded_memory(synthetic_run, tmp_path) -> None:

@@ -41,9 +41,9 @@ from stanhop.data import (
     make_synthetic,
     read_long_csv,
     read_wide_csv,
+    reading,
     to_long,
 )
-from stanhop.data import csv as csv_module
 from stanhop.forecast.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -353,7 +353,7 @@ def test_wide_reader_gives_a_frame_or_a_one_line_error(
     path = write(tmp_path_factory.mktemp("wide"), data)
     full = read_or_error(lambda: read_wide_csv(path, date_column, nan_policy, series))
     # The same file read from its end only (any size counts as large here).
-    with mock.patch.object(csv_module, "TAIL_MIN_BYTES", 0):
+    with mock.patch.object(reading, "TAIL_MIN_BYTES", 0):
         tail = read_or_error(
             lambda: read_wide_csv(path, date_column, nan_policy, series, last=last)
         )
@@ -441,7 +441,7 @@ def test_forecast_command_gives_a_forecast_or_one_error_line(
     argv += ["--format", "long"] if long else []
     argv += ["--horizon", str(horizon)] if horizon else []
     # tail: the file counts as large, so a wide one is read from its end
-    large = mock.patch.object(csv_module, "TAIL_MIN_BYTES", 0) if tail else contextlib.nullcontext()
+    large = mock.patch.object(reading, "TAIL_MIN_BYTES", 0) if tail else contextlib.nullcontext()
     with large:
         code, stderr = run_main(argv)
     check_stderr(stderr, code, source)

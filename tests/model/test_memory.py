@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import pytest
 import torch
@@ -13,33 +12,18 @@ from stanhop.model import HopfieldConfig, STanHopConfig, STanHopNet
 from stanhop.model.memory import (
     MEMORIES,
     MemoryConfig,
-    PlugAndPlayMemory,
     WindowMemory,
-    attach_memory,
-    tune_memory_only,
 )
 
 IN_LEN, N_SERIES = 24, 3
 
 
-def tiny(memory: str = "none", size: int = 5, n_heads: int = 2, **hopfield) -> STanHopConfig:
-    return STanHopConfig(
-        n_series=N_SERIES,
-        in_len=IN_LEN,
-        out_len=12,
-        seg_len=6,
-        d_model=16,
-        d_ff=32,
-        n_heads=n_heads,
-        factor=3,
-        hopfield=HopfieldConfig(**hopfield),
-        memory=MemoryConfig(memory, size),
-    )
-
-
-def with_memory(memory: str, backbone: STanHopNet, windows: torch.Tensor) -> STanHopNet:
-    """A model with ``memory`` whose backbone weights are ``backbone``'s."""
-    model = STanHopNet(tiny(memory, size=len(windows)))
+def with_memory(
+    cfg: STanHopConfig, name: str, backbone: STanHopNet, windows: torch.Tensor
+) -> STanHopNet:
+    """A model of ``cfg`` with memory ``name`` whose backbone weights are ``backbone``'s."""
+    cfg.memory = MemoryConfig(name, size=len(windows))
+    model = STanHopNet(cfg)
     missing, unexpected = model.load_state_dict(backbone.state_dict(), strict=False)
     assert all(key.startswith("memory.") for key in missing) and not unexpected
     model.memory.set_windows(windows)
@@ -56,9 +40,9 @@ def identity_retrieval(memory: WindowMemory) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(MEMORIES))
-def test_every_memory_keeps_the_output_shape(name: str) -> None:
+def test_every_memory_keeps_the_output_shape(name: str, tiny_config) -> None:
     torch.manual_seed(0)
-    model = STanHopNet(tiny(name))
+    model = STanHopNet(tiny_config(memory=MemoryConfig(name, 5)))
     if isinstance(model.memory, WindowMemory):
         model.memory.set_windows(torch.randn(5, IN_LEN, N_SERIES))
     out = model(torch.randn(2, IN_LEN, N_SERIES))
@@ -66,10 +50,10 @@ def test_every_memory_keeps_the_output_shape(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["plug_and_play", "tune_and_play"])
-def test_closed_gate_gives_exactly_the_output_without_memory(name: str) -> None:
+def test_closed_gate_gives_exactly_the_output_without_memory(name: str, tiny_config) -> None:
     torch.manual_seed(0)
-    backbone = STanHopNet(tiny()).eval()
-    model = with_memory(name, backbone, torch.randn(5, IN_LEN, N_SERIES))
+    backbone = STanHopNet(tiny_config()).eval()
+    model = with_memory(tiny_config(), name, backbone, torch.randn(5, IN_LEN, N_SERIES))
     x = torch.randn(4, IN_LEN, N_SERIES)
     with torch.no_grad():
         assert not torch.equal(
@@ -79,20 +63,28 @@ def test_closed_gate_gives_exactly_the_output_without_memory(name: str) -> None:
         assert torch.equal(model(x), backbone(x))
 
 
-def test_the_closed_gate_still_gets_a_gradient() -> None:
+def test_the_closed_gate_still_gets_a_gradient(tiny_config) -> None:
     torch.manual_seed(0)
-    model = STanHopNet(tiny("plug_and_play"))
+    model = STanHopNet(tiny_config(memory=MemoryConfig("plug_and_play", 5)))
     model.memory.set_windows(torch.randn(5, IN_LEN, N_SERIES))
     model(torch.randn(2, IN_LEN, N_SERIES)).square().mean().backward()
     assert model.memory.gate.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("normalizer", ["softmax1", "softmax"])
-def test_a_query_equal_to_a_stored_window_retrieves_that_window(normalizer: str) -> None:
+def test_a_query_equal_to_a_stored_window_retrieves_that_window(
+    normalizer: str, tiny_config
+) -> None:
     # One head: the LayerNorm-ed embeddings all have norm √d, so by Cauchy–Schwarz a
     # segment scores highest against itself, and a sharp β puts all weight there.
     torch.manual_seed(0)
-    model = STanHopNet(tiny("plug_and_play", n_heads=1, normalizer=normalizer, beta=50.0)).eval()
+    model = STanHopNet(
+        tiny_config(
+            memory=MemoryConfig("plug_and_play", 5),
+            n_heads=1,
+            hopfield=HopfieldConfig(normalizer=normalizer, beta=50.0),
+        )
+    ).eval()
     identity_retrieval(model.memory)
     windows = torch.randn(5, IN_LEN, N_SERIES)
     model.memory.set_windows(windows)
@@ -102,13 +94,18 @@ def test_a_query_equal_to_a_stored_window_retrieves_that_window(normalizer: str)
     assert_close(retrieved, expected, atol=1e-4, rtol=0)
 
 
-def test_softmax1_retrieves_nothing_for_a_query_far_from_every_memory() -> None:
+def test_softmax1_retrieves_nothing_for_a_query_far_from_every_memory(tiny_config) -> None:
     """Every stored pattern is one vector u (a constant embedding); with the pattern
     projection set to all ones, the retrieval per head is the total retrieval weight,
     which softmax₁ makes n·e^x / (1 + n·e^x) for n stored patterns scoring x each."""
     torch.manual_seed(0)
     beta, n_heads, d = 0.5, 2, 16
-    model = STanHopNet(tiny("plug_and_play", normalizer="softmax1", beta=beta)).eval()
+    model = STanHopNet(
+        tiny_config(
+            memory=MemoryConfig("plug_and_play", 5),
+            hopfield=HopfieldConfig(normalizer="softmax1", beta=beta),
+        )
+    ).eval()
     identity_retrieval(model.memory)
     with torch.no_grad():
         model.embed.weight.zero_()
@@ -141,8 +138,10 @@ def test_softmax1_retrieves_nothing_for_a_query_far_from_every_memory() -> None:
     ],
 )
 @pytest.mark.parametrize("name", ["plug_and_play", "tune_and_play"])
-def test_memory_of_the_wrong_shape_is_a_one_line_error(name: str, shape: tuple[int, ...]) -> None:
-    model = STanHopNet(tiny(name))
+def test_memory_of_the_wrong_shape_is_a_one_line_error(
+    name: str, shape: tuple[int, ...], tiny_config
+) -> None:
+    model = STanHopNet(tiny_config(memory=MemoryConfig(name, 5)))
     with pytest.raises(
         ValueError, match=r"memory windows must have shape \(K, in_len=24, series=3\)"
     ) as err:
@@ -150,101 +149,41 @@ def test_memory_of_the_wrong_shape_is_a_one_line_error(name: str, shape: tuple[i
     assert "\n" not in str(err.value)
 
 
-def test_non_finite_memory_and_a_bank_of_the_wrong_size_are_errors() -> None:
+def test_non_finite_memory_and_a_bank_of_the_wrong_size_are_errors(tiny_config) -> None:
     windows = torch.randn(5, IN_LEN, N_SERIES)
     windows[1, 2, 0] = math.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
-        STanHopNet(tiny("plug_and_play")).memory.set_windows(windows)
+        STanHopNet(tiny_config(memory=MemoryConfig("plug_and_play", 5))).memory.set_windows(windows)
     with pytest.raises(ValueError, match=r"holds memory.size=5 windows, got 4"):
-        STanHopNet(tiny("tune_and_play")).memory.set_windows(torch.randn(4, IN_LEN, N_SERIES))
+        STanHopNet(tiny_config(memory=MemoryConfig("tune_and_play", 5))).memory.set_windows(
+            torch.randn(4, IN_LEN, N_SERIES)
+        )
     with pytest.raises(ValueError, match="unknown memory 'episodic'"):
         MemoryConfig("episodic")
 
 
-def test_tuning_with_a_frozen_backbone_changes_only_memory_and_gate() -> None:
+def test_plug_and_play_windows_round_trip_through_a_weights_only_load(
+    tmp_path, tiny_config
+) -> None:
     torch.manual_seed(0)
-    model = STanHopNet(tiny("tune_and_play"))
-    model.memory.set_windows(torch.randn(5, IN_LEN, N_SERIES))
-    tune_memory_only(model)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    optimizer = torch.optim.Adam((p for p in model.parameters() if p.requires_grad), lr=1e-2)
-    for _ in range(3):
-        optimizer.zero_grad()
-        x, y = torch.randn(8, IN_LEN, N_SERIES), torch.randn(8, 12, N_SERIES)
-        torch.nn.functional.mse_loss(model(x), y).backward()
-        optimizer.step()
-    after = model.state_dict()
-    changed = {k for k in before if not torch.equal(before[k], after[k])}
-    tuned = {k for k in before if k.startswith("memory.")}
-    assert changed == tuned  # every memory tensor moved, nothing else did
-    assert {"memory.windows", "memory.gate.weight"} <= changed
-
-
-def test_a_model_without_memory_cannot_tune_memory_only() -> None:
-    with pytest.raises(ValueError, match="no trainable memory"):
-        tune_memory_only(STanHopNet(tiny()))
-
-
-def test_plug_and_play_windows_round_trip_through_a_weights_only_load(tmp_path) -> None:
-    torch.manual_seed(0)
-    model = STanHopNet(tiny("plug_and_play", size=5)).eval()
+    model = STanHopNet(tiny_config(memory=MemoryConfig("plug_and_play", 5))).eval()
     model.memory.set_windows(torch.randn(9, IN_LEN, N_SERIES))  # any K, not just size
     torch.save(model.state_dict(), tmp_path / "model.pt")
     state = torch.load(tmp_path / "model.pt", weights_only=True)
-    again = STanHopNet(tiny("plug_and_play", size=5)).eval()
+    again = STanHopNet(tiny_config(memory=MemoryConfig("plug_and_play", 5))).eval()
     again.load_state_dict(state)
     x = torch.randn(2, IN_LEN, N_SERIES)
     assert torch.equal(again.memory.windows, model.memory.windows)
     assert torch.equal(again(x), model(x))
 
 
-def test_attach_memory_swaps_windows_without_touching_weights() -> None:
-    torch.manual_seed(0)
-    model = STanHopNet(tiny("plug_and_play")).eval()
-    model.memory.set_windows(torch.randn(5, IN_LEN, N_SERIES))
-    with torch.no_grad():
-        model.memory.gate.weight.copy_(torch.eye(16))  # as if trained: the gate is open
-    weights = {k: v.clone() for k, v in model.state_dict().items() if k != "memory.windows"}
-    x = torch.randn(2, IN_LEN, N_SERIES)
-    before = model(x)
-    events = torch.randn(3, IN_LEN, N_SERIES)
-    assert attach_memory(model, events) is model
-    assert torch.equal(model.memory.windows, events)
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in weights.items())
-    assert not torch.equal(model(x), before)
-
-
-def test_attach_memory_to_a_model_trained_without_memory_changes_nothing() -> None:
-    torch.manual_seed(0)
-    model = STanHopNet(tiny()).eval()
-    x = torch.randn(2, IN_LEN, N_SERIES)
-    before = model(x)
-    with pytest.warns(UserWarning, match="gate is closed"):
-        attach_memory(model, torch.randn(4, IN_LEN, N_SERIES))
-    assert isinstance(model.memory, PlugAndPlayMemory) and not model.memory.training
-    assert model.cfg.memory == MemoryConfig("plug_and_play", 4)
-    assert torch.equal(model(x), before)
-
-
-def test_attach_memory_of_the_wrong_shape_leaves_the_model_as_it_was() -> None:
-    model = STanHopNet(tiny())
-    with pytest.raises(ValueError, match="memory windows must have shape"):
-        attach_memory(model, torch.randn(4, IN_LEN, N_SERIES + 2))
-    assert model.cfg.memory.name == "none" and not isinstance(model.memory, WindowMemory)
-
-
-def test_attach_memory_refuses_to_overwrite_a_learned_bank() -> None:
-    model = STanHopNet(tiny("tune_and_play"))
-    with warnings.catch_warnings(), pytest.raises(ValueError, match="learned bank"):
-        warnings.simplefilter("error")
-        attach_memory(model, torch.randn(5, IN_LEN, N_SERIES))
-
-
 @pytest.mark.parametrize("name", ["plug_and_play", "tune_and_play"])
-def test_a_seed_gives_the_backbone_the_same_initial_weights_with_or_without_memory(name) -> None:
+def test_a_seed_gives_the_backbone_the_same_initial_weights_with_or_without_memory(
+    name, tiny_config
+) -> None:
     torch.manual_seed(3)
-    plain = STanHopNet(tiny()).state_dict()
+    plain = STanHopNet(tiny_config()).state_dict()
     torch.manual_seed(3)
-    with_mem = STanHopNet(tiny(name)).state_dict()
+    with_mem = STanHopNet(tiny_config(memory=MemoryConfig(name, 5))).state_dict()
     assert set(with_mem) - set(plain) == {k for k in with_mem if k.startswith("memory.")}
     assert all(torch.equal(plain[k], with_mem[k]) for k in plain)

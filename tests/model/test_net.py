@@ -2,14 +2,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from stanhop.model import MODELS, STanHopConfig, STanHopNet, build_model
-
-
-def tiny(**overrides) -> STanHopConfig:
-    base = dict(
-        n_series=3, in_len=24, out_len=12, seg_len=6, d_model=16, d_ff=32, n_heads=2, factor=3
-    )
-    return STanHopConfig(**{**base, **overrides})
+from stanhop.model import MODELS, STanHopNet, build_model
 
 
 @pytest.mark.parametrize(
@@ -23,8 +16,8 @@ def tiny(**overrides) -> STanHopConfig:
         (168, 48, 6, 2, 7, 3),
     ],
 )
-def test_output_shape(in_len, out_len, seg_len, win_size, n_series, e_layers) -> None:
-    cfg = tiny(
+def test_output_shape(in_len, out_len, seg_len, win_size, n_series, e_layers, tiny_config) -> None:
+    cfg = tiny_config(
         in_len=in_len,
         out_len=out_len,
         seg_len=seg_len,
@@ -38,47 +31,40 @@ def test_output_shape(in_len, out_len, seg_len, win_size, n_series, e_layers) ->
     assert torch.isfinite(out).all()
 
 
-def test_every_parameter_is_initialised_finite() -> None:
-    for seed in range(5):
-        torch.manual_seed(seed)
-        model = STanHopNet(tiny(e_layers=3))
-        assert all(torch.isfinite(p).all() for p in model.parameters())
-
-
-def test_front_padding_repeats_the_first_step() -> None:
+def test_front_padding_repeats_the_first_step(tiny_config) -> None:
     torch.manual_seed(0)
-    short = STanHopNet(tiny(in_len=20)).eval()  # 20 steps are padded to 4 segments of 6
-    full = STanHopNet(tiny(in_len=24)).eval()
+    short = STanHopNet(tiny_config(in_len=20)).eval()  # 20 steps are padded to 4 segments of 6
+    full = STanHopNet(tiny_config(in_len=24)).eval()
     full.load_state_dict(short.state_dict())
     x = torch.randn(2, 20, 3)
     padded = torch.cat([x[:, :1].expand(-1, 4, -1), x], dim=1)
     assert_close(short(x), full(padded))
 
 
-def test_batch_elements_are_independent() -> None:
+def test_batch_elements_are_independent(tiny_config) -> None:
     torch.manual_seed(0)
-    model = STanHopNet(tiny()).eval()
+    model = STanHopNet(tiny_config()).eval()
     x = torch.randn(4, 24, 3)
     assert_close(model(x)[1:2], model(x[1:2]))
 
 
-def test_wrong_input_shape_is_a_clear_error() -> None:
-    model = STanHopNet(tiny())
+def test_wrong_input_shape_is_a_clear_error(tiny_config) -> None:
+    model = STanHopNet(tiny_config())
     with pytest.raises(ValueError, match=r"expected input of shape \(batch, 24, 3\)"):
         model(torch.randn(2, 24, 4))
 
 
-def test_config_validation() -> None:
+def test_config_validation(tiny_config) -> None:
     with pytest.raises(ValueError, match="divisible"):
-        tiny(d_model=10, n_heads=4)
+        tiny_config(d_model=10, n_heads=4)
     with pytest.raises(ValueError, match="seg_len"):
-        tiny(seg_len=0)
+        tiny_config(seg_len=0)
     with pytest.raises(ValueError, match="unknown model"):
         build_model({"name": "transformer"})
 
 
-def test_build_model_from_plain_dict_round_trips_the_config() -> None:
-    cfg = tiny(hopfield={"normalizer": "entmax", "normalizer_kwargs": {"alpha_init": 1.3}})
+def test_build_model_from_plain_dict_round_trips_the_config(tiny_config) -> None:
+    cfg = tiny_config(hopfield={"normalizer": "entmax", "normalizer_kwargs": {"alpha_init": 1.3}})
     model = build_model({"name": "stanhop", **cfg.to_dict()})
     assert isinstance(model, MODELS["stanhop"][1])
     assert model.cfg == cfg

@@ -1,0 +1,139 @@
+"""Timing and memory of one model's training step and inference batch, for ``bench/``.
+
+Figures, not tests: :func:`measure` times the same work the trainer does (forward, MSE
+loss, backward, Adam step; an inference batch under ``torch.no_grad``) on random data of
+the model's shape, and reads the process's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import copy
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from stanhop.model import build_model, use_reference_path
+from stanhop.model.hopfield import HopfieldLayer
+from stanhop.training.precision import BF16_MIXED, FP32, resolve_precision
+
+
+def peak_rss_mib() -> float:
+    """The largest resident set size of this process so far, in MiB (Linux: KiB units)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median_seconds(fns: dict[str, Callable[[], Any]], steps: int) -> dict[str, float]:
+    """Median wall time of ``steps`` calls of each function, the functions taking turns so
+    that a neighbour's load on a shared machine slows them alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(steps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def retrieval_paths(model: nn.Module) -> list[str]:
+    """The retrieval path of every Hopfield layer of ``model``, in module order."""
+    return [m.retrieval for m in model.modules() if isinstance(m, HopfieldLayer)]
+
+
+def step_functions(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    bf16: bool = False,
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A training step (forward, MSE, backward, Adam) and an inference batch of ``model``,
+    under bf16 autocast with ``bf16`` (as Lightning's ``bf16-mixed`` runs them)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    device = x.device.type
+
+    def train_step() -> None:
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+            pred = model(x)
+        F.mse_loss(pred.float(), y).backward()
+        optimizer.step()
+
+    def infer() -> None:
+        model.eval()
+        with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+            model(x)
+
+    return train_step, infer
+
+
+def measure(
+    spec: dict[str, Any],
+    batch: int,
+    steps: int = 10,
+    warmup: int = 2,
+    precision: str = "auto",
+    compare_reference: bool = True,
+    compile_model: bool = False,
+    seed: int = 0,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Median training-step and inference-batch time, and peak memory, of the model that
+    ``spec`` (a :func:`build_model` dict) describes, on a random batch of ``batch`` windows.
+
+    The model runs as training runs it by default: at ``precision`` (``auto`` resolves
+    as ``trainer.precision=auto`` does, see :mod:`stanhop.precision`), its fast path
+    (stacked projections, cheap dropout masks, the fused kernel where it pays). With
+    ``compare_reference`` a copy on the plain path (:func:`use_reference_path`) in fp32 is
+    timed in turn with it,
+    giving ``reference_*`` times and ``*_speedup`` = reference / default. ``peak_rss_mib``
+    is read after the default path's ``warmup`` steps, before the copy runs;
+    ``rss_before_mib`` is the peak before the model was built, so the difference is what
+    the model and its steps took.
+    """
+    resolved, _ = resolve_precision(precision, "cuda" if device == "cuda" else "cpu")
+    if resolved not in (BF16_MIXED, FP32):
+        raise ValueError(f"precision {precision!r}: choose auto, 32-true or bf16-mixed")
+    torch.manual_seed(seed)
+    rss_before = peak_rss_mib()
+    model = build_model(spec).to(device)
+    if compile_model:
+        model.compile()
+    x = torch.randn(batch, spec["in_len"], spec["n_series"], device=device)
+    y = torch.randn(batch, spec["out_len"], spec["n_series"], device=device)
+    train_fns, infer_fns = {}, {}
+    train_fns["model"], infer_fns["model"] = step_functions(
+        model, x, y, bf16=resolved == BF16_MIXED
+    )
+    for _ in range(warmup):
+        train_fns["model"]()
+        infer_fns["model"]()
+    result: dict[str, Any] = {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "precision": resolved,
+        "retrieval": "fused" if "fused" in retrieval_paths(model) else "reference",
+        "peak_rss_mib": peak_rss_mib(),
+        "rss_before_mib": rss_before,
+    }
+    if compare_reference:
+        reference = copy.deepcopy(model)
+        use_reference_path(reference)
+        train_fns["reference"], infer_fns["reference"] = step_functions(reference, x, y)
+        for _ in range(warmup):
+            train_fns["reference"]()
+            infer_fns["reference"]()
+    train_s = median_seconds(train_fns, steps)
+    infer_s = median_seconds(infer_fns, steps)
+    result["train_step_s"] = train_s["model"]
+    result["infer_s"] = infer_s["model"]
+    if "reference" in train_s:
+        result["reference_train_step_s"] = train_s["reference"]
+        result["reference_infer_s"] = infer_s["reference"]
+        result["train_speedup"] = train_s["reference"] / train_s["model"]
+        result["infer_speedup"] = infer_s["reference"] / infer_s["model"]
+    return result

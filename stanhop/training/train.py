@@ -1,0 +1,193 @@
+"""``train(cfg) -> metrics``: fit, validate and test one configuration. Hydra-free apart
+from ``instantiate``, so tests and other tools call it with a composed config."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+
+from stanhop.evaluation.wandb_dashboard import finish_runs, prepare_runs
+from stanhop.files.atomic import atomic_open
+from stanhop.model import model_class, model_spec
+from stanhop.training.checkpoint_io import AtomicCheckpointIO
+from stanhop.training.lit import LitForecaster
+from stanhop.training.memory_setup import setup_memory
+from stanhop.training.precision import AUTO, resolve_precision
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON through a temporary file and a rename, so a reader never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    """Instantiate each entry of a name → config mapping, skipping entries set to null."""
+    if not group:
+        return []
+    return [instantiate(entry) for entry in group.values() if entry is not None]
+
+
+def _resolve_ckpt_path(ckpt_path: str | None, output_dir: Path) -> str | None:
+    if ckpt_path != "last":
+        return ckpt_path
+    last = output_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        raise FileNotFoundError(
+            f"ckpt_path=last but {last} does not exist; rerun with the same hydra.run.dir "
+            "as the interrupted run, or give a checkpoint path"
+        )
+    return str(last)
+
+
+def _keep_csv_logs(loggers: list[Any]) -> None:
+    """Lightning's CSVLogger deletes an existing ``metrics.csv`` when it starts; a resumed
+    run moves the interrupted run's log aside (``metrics.part1.csv``, …) instead."""
+    for logger in loggers:
+        if not isinstance(logger, CSVLogger):
+            continue
+        log = Path(logger.log_dir) / "metrics.csv"
+        if log.is_file():
+            part = 1
+            while (kept := log.with_name(f"metrics.part{part}.csv")).exists():
+                part += 1
+            log.rename(kept)
+
+
+def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
+    """The LightningModule for ``cfg``, sized to the series of a set-up datamodule.
+
+    ``cfg.model`` instantiates the model's config (``n_series`` comes from the data);
+    its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
+    ``cfg.compile`` says how to run the model, not what it is: compiling in place keeps
+    the parameter names, so a checkpoint loads the same with or without it.
+    """
+    try:
+        config = instantiate(cfg.model, n_series=datamodule.n_series)
+    except InstantiationException as err:  # the config's own one-line error, unwrapped
+        if isinstance(err.__cause__, ValueError):
+            raise err.__cause__ from None
+        raise
+    spec = model_spec(config)
+    supports_memory = model_class(spec["name"]).supports_memory
+    if not supports_memory and cfg.memory.name != "none":
+        raise ValueError(f"model={spec['name']} has no external memory; use memory=none")
+    module = LitForecaster(
+        model=spec,
+        scaler=datamodule.scaler.to_dict(),
+        series_names=list(datamodule.series_names),
+        freq=datamodule.freq,
+        last_train_timestamp=datamodule.last_train_timestamp,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        freeze_backbone=cfg.memory.freeze_backbone,
+    )
+    if supports_memory:
+        setup_memory(module.model, cfg.memory, datamodule)
+    if cfg.get("compile"):
+        module.model.compile()
+    return module
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit on the training split, then evaluate the best checkpoint on validation and
+    test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
+    ``cfg.paths.output_dir`` (from the first process only, under DDP) and returns the
+    metrics."""
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    # Under DDP every process runs train(); only the first writes the run's files.
+    if rank_zero_only.rank == 0:
+        with atomic_open(output_dir / "config.yaml") as f:
+            OmegaConf.save(cfg, f, resolve=True)
+    L.seed_everything(cfg.seed, workers=True)
+
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup()
+    module = build_module(cfg, datamodule)
+
+    loggers = _instantiate_all(cfg.get("logger"))
+    if cfg.get("ckpt_path") and rank_zero_only.rank == 0:
+        _keep_csv_logs(loggers)
+    failed = True
+    try:
+        prepare_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
+        precision, reason = resolve_precision(
+            cfg.trainer.get("precision", AUTO), cfg.trainer.get("accelerator", "auto")
+        )
+        rank_zero_info(reason)
+        trainer = instantiate(
+            cfg.trainer,
+            precision=precision,
+            callbacks=_instantiate_all(cfg.get("callbacks")),
+            logger=loggers or False,
+            plugins=[AtomicCheckpointIO()],
+        )
+        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir)
+        failed = False
+    finally:
+        finish_runs(loggers, failed)
+    if trainer.is_global_zero:
+        write_json_atomic(output_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _fit_and_evaluate(
+    trainer: L.Trainer, module: LitForecaster, datamodule: Any, cfg: DictConfig, output_dir: Path
+) -> dict[str, float]:
+    """Fit, then validate and test the best checkpoint (the final weights without one).
+    The test pass also runs the evaluation callbacks (outliers, quantisation)."""
+    start = time.perf_counter()
+    trainer.fit(
+        module,
+        datamodule=datamodule,
+        ckpt_path=_resolve_ckpt_path(cfg.get("ckpt_path"), output_dir),
+    )
+    fit_seconds = time.perf_counter() - start
+
+    best = [
+        callback.best_model_path
+        for callback in trainer.checkpoint_callbacks
+        if isinstance(callback, ModelCheckpoint) and callback.monitor and callback.best_model_path
+    ]
+    ckpt = best[0] if best else None
+    metrics: dict[str, float] = {}
+    for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
+        metrics.update(results)
+    for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
+        metrics.update(results)
+    metrics = {key: float(value) for key, value in metrics.items()}
+    metrics["train/epochs"] = float(trainer.current_epoch)
+    metrics["train/fit_seconds"] = fit_seconds
+    share = data_wait_share(trainer.profiler)
+    if share is not None:
+        metrics["train/data_wait_share"] = share
+    return metrics
+
+
+# The actions Lightning's training loop reports to the profiler: fetching the next batch,
+# and one training step (forward, backward, optimiser step).
+_FETCH = "[_TrainingEpochLoop].train_dataloader_next"
+_STEP = "run_training_batch"
+
+
+def data_wait_share(profiler: Any) -> float | None:
+    """The share of the training loop's time spent waiting for batches: fetch time over
+    fetch plus step time, from a profiler that records durations (Lightning's
+    ``SimpleProfiler``); None for one that does not, or before any step."""
+    durations = getattr(profiler, "recorded_durations", None) or {}
+    wait, step = sum(durations.get(_FETCH, [])), sum(durations.get(_STEP, []))
+    return wait / (wait + step) if wait + step > 0 else None

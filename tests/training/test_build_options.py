@@ -1,0 +1,123 @@
+"""model=dlinear and compile through the real config, datamodule and trainer."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from torch.testing import assert_close
+
+from stanhop.model import DLinear, build_model
+from stanhop.training.lit import LitForecaster
+from stanhop.training.train import build_module, train
+
+# debug=fast shrinks STanHop-Net's options, which DLinear does not have, so DLinear runs
+# are shrunk here instead.
+DLINEAR_FAST = (
+    "model=dlinear",
+    "model.kernel_size=5",
+    "logger=none",
+    "callbacks.progress_bar=null",
+    "data.in_len=48",
+    "data.out_len=12",
+    "data.batch_size=8",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=4",
+    "trainer.limit_val_batches=2",
+    "trainer.limit_test_batches=1.0",
+    "+trainer.enable_model_summary=false",
+)
+
+
+def test_dlinear_trains_tests_and_reloads_through_the_same_module(compose_cfg) -> None:
+    cfg = compose_cfg(*DLINEAR_FAST)
+    metrics = train(cfg)
+    for key in ("val/mse", "test/mse", "test/mae", "test/mse_orig"):
+        assert math.isfinite(metrics[key]), key
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "best.ckpt"
+    loaded = LitForecaster.load_from_checkpoint(ckpt, map_location="cpu").eval()
+    assert isinstance(loaded.model, DLinear)
+    assert "compile" not in loaded.hparams.model
+
+    dm = instantiate(cfg.data)
+    dm.setup()
+    sq, n = 0.0, 0
+    with torch.no_grad():
+        for x, y in dm.test_dataloader():
+            sq += ((loaded(x) - y) ** 2).sum().item()
+            n += y.numel()
+    assert sq / n == pytest.approx(metrics["test/mse"], rel=1e-4)
+
+
+def test_dlinear_rejects_options_of_another_model(compose_cfg) -> None:
+    cfg = compose_cfg(*DLINEAR_FAST, "+model.seg_len=6")
+    with pytest.raises(ValueError, match=r"model=dlinear has no option model\.seg_len"):
+        train(cfg)
+
+
+def test_compile_flag_compiles_in_place_and_stays_out_of_the_hyperparameters(
+    compose_cfg,
+) -> None:
+    modules = []
+    for flag in ("false", "true"):
+        cfg = compose_cfg("debug=fast", "logger=none", f"compile={flag}")
+        dm = instantiate(cfg.data)
+        dm.setup()
+        modules.append(build_module(cfg, dm))
+    plain, compiled = modules
+    assert plain.model._compiled_call_impl is None
+    assert compiled.model._compiled_call_impl is not None
+    assert "compile" not in compiled.hparams.model
+    assert compiled.hparams.model == plain.hparams.model
+    # Compiled in place: the checkpoint's parameter names are those of the plain model.
+    assert list(compiled.state_dict()) == list(plain.state_dict())
+
+
+@pytest.mark.slow  # torch.compile takes tens of seconds on a cold cache
+def test_compiled_dlinear_training_run_matches_the_plain_one(compose_cfg, tmp_path) -> None:
+    plain = train(compose_cfg(*DLINEAR_FAST))
+    compiled_dir = f"paths.output_dir={tmp_path / 'compiled'}"
+    compiled = train(compose_cfg(*DLINEAR_FAST, "compile=true", compiled_dir))
+    for key in ("val/mse", "test/mse", "test/mae"):
+        assert compiled[key] == pytest.approx(plain[key], rel=1e-4), key
+
+
+@pytest.mark.slow
+def test_compiled_stanhop_gives_the_same_outputs_and_gradients() -> None:
+    torch.manual_seed(0)
+    spec = {
+        "name": "stanhop",
+        "n_series": 2,
+        "in_len": 12,
+        "out_len": 6,
+        "seg_len": 6,
+        "d_model": 8,
+        "d_ff": 16,
+        "n_heads": 2,
+        "factor": 2,
+        "e_layers": 1,
+        "dropout": 0.0,
+    }
+    model = build_model(spec)
+    compiled = copy.deepcopy(model)
+    compiled.compile()
+    x = torch.randn(3, 12, 2)
+    outs = [m(x) for m in (model, compiled)]
+    assert_close(outs[1], outs[0])
+    for out in outs:
+        out.square().sum().backward()
+    for p, q in zip(model.parameters(), compiled.parameters(), strict=True):
+        assert_close(q.grad, p.grad, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_bf16_mixed_precision_trains(compose_cfg) -> None:
+    """bf16 autocast through the fused path (on CPU here, where bf16 is slower than
+    float32; the same flag on a GPU)."""
+    cfg = compose_cfg("debug=fast", "logger=none", "+trainer.precision=bf16-mixed")
+    metrics = train(cfg)
+    assert math.isfinite(metrics["test/mse"])
