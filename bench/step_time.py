@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
             f"default / reference: train step x{1 / result['train_speedup']:.2f}, "
             f"inference x{1 / result['infer_speedup']:.2f}"
         )
+    if args.compile:
+        print(f"compilation and {args.warmup} warm-up steps: {result['warmup_s']:.1f}s")
     print(
         f"peak RSS {result['peak_rss_mib']:.0f} MiB "
         f"({result['peak_rss_mib'] - result['rss_before_mib']:.0f} MiB above the process "

@@ -9,8 +9,7 @@ multiple of 2⁻¹⁶ (``p = 0.2`` becomes 13107/65536 = 0.1999969…), and kept
 scaled by the exact inverse of that probability, so the expectation is unchanged.
 
 On other devices (CUDA's dropout kernel already draws and applies the mask in one fused
-pass) and under ``torch.compile`` (which generates the mask inside the kernels around it)
-it is ``torch.nn.functional.dropout``.
+pass) it is ``torch.nn.functional.dropout``.
 """
 
 from __future__ import annotations
@@ -31,6 +30,22 @@ def keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor
     # from = the smallest int64 and to = None draws all 64 bits (torch's full-range path)
     uniforms = words.random_(-(1 << 63), None).view(torch.int16)[:n].view(shape)
     return uniforms >= _LOWEST + round(p * _LEVELS)
+
+
+# The mask as an opaque operator to torch.compile: the graph keeps this cheap draw instead
+# of generating its own random numbers (which inductor's CPU kernels do several times more
+# slowly than eager ``bernoulli_``), and fuses the multiplications around it. The tag
+# marks it as random, so the compiled backward saves the mask instead of drawing it again.
+@torch.library.custom_op(
+    "stanhop::keep_mask", mutates_args=(), tags=(torch.Tag.nondeterministic_seeded,)
+)
+def _keep_mask_like(x: torch.Tensor, p: float) -> torch.Tensor:
+    return keep_mask(x.shape, p, x.device)
+
+
+@_keep_mask_like.register_fake
+def _(x: torch.Tensor, p: float) -> torch.Tensor:
+    return torch.empty_like(x, dtype=torch.bool)
 
 
 def drop_fraction(p: float) -> float:
@@ -56,10 +71,10 @@ class Dropout(nn.Module):
         """``x``: (...) → (...)."""
         if not self.training or self.p == 0.0:
             return x
-        if self.bernoulli or x.device.type != "cpu" or torch.compiler.is_compiling():
+        if self.bernoulli or x.device.type != "cpu":
             return F.dropout(x, self.p, training=True)
         scale = 1.0 / (1.0 - drop_fraction(self.p))
-        return x * keep_mask(x.shape, self.p, x.device).to(x.dtype).mul_(scale)
+        return x * _keep_mask_like(x.detach(), self.p).to(x.dtype).mul_(scale)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
