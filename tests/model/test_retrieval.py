@@ -36,6 +36,21 @@ MODEL_SHAPES = [
 ]  # fmt: skip
 
 
+def assert_same_outputs_and_gradients(a: torch.nn.Module, b: torch.nn.Module, shape) -> None:
+    """Models ``a`` and ``b`` (7 series, ``shape``'s lengths) give the same forecast and
+    the same gradient of every parameter for one random batch."""
+    x = torch.randn(2, shape["in_len"], 7)
+    y = torch.randn(2, shape["out_len"], 7)
+    outs = []
+    for model in (a, b):
+        out = model(x)
+        torch.nn.functional.mse_loss(out, y).backward()
+        outs.append(out)
+    assert_close(outs[0], outs[1], **TOL)
+    for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
+        assert_close(p.grad, q.grad, **TOL, msg=lambda m, name=name: f"{name}: {m}")
+
+
 def test_fused_support_is_declared_by_the_normaliser() -> None:
     assert FUSABLE == ["softmax", "softmax1"]
     for name, cls in NORMALIZERS.items():
@@ -89,16 +104,7 @@ def test_fused_model_matches_reference_model_for_every_shape_it_uses(normalizer,
         m.retrieval == "reference" for m in reference.modules() if isinstance(m, HopfieldLayer)
     )
 
-    x = torch.randn(2, shape["in_len"], 7)
-    y = torch.randn(2, shape["out_len"], 7)
-    outs = []
-    for model in (fused, reference):
-        out = model(x)
-        torch.nn.functional.mse_loss(out, y).backward()
-        outs.append(out)
-    assert_close(outs[0], outs[1], **TOL)
-    for (name, p), q in zip(fused.named_parameters(), reference.parameters(), strict=True):
-        assert_close(p.grad, q.grad, **TOL, msg=lambda m, name=name: f"{name}: {m}")
+    assert_same_outputs_and_gradients(fused, reference, shape)
 
 
 def test_reference_path_calls_the_normaliser_module_of_every_layer() -> None:
@@ -175,13 +181,4 @@ def test_fast_path_matches_the_plain_path_in_value_and_gradient(hopfield, shape)
     layers = [m for m in plain.modules() if isinstance(m, HopfieldLayer)]
     assert layers and not any(m.stack_projections for m in layers)
     assert all(m.bernoulli for m in plain.modules() if isinstance(m, Dropout))
-    x = torch.randn(2, shape["in_len"], 7)
-    y = torch.randn(2, shape["out_len"], 7)
-    outs = []
-    for model in (fast, plain):
-        out = model(x)
-        torch.nn.functional.mse_loss(out, y).backward()
-        outs.append(out)
-    assert_close(outs[0], outs[1], **TOL)
-    for (name, p), q in zip(fast.named_parameters(), plain.parameters(), strict=True):
-        assert_close(p.grad, q.grad, **TOL, msg=lambda m, name=name: f"{name}: {m}")
+    assert_same_outputs_and_gradients(fast, plain, shape)
