@@ -7,7 +7,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from stanhop.model import build_model, model_spec
+from stanhop.model import HopfieldConfig, build_model, model_spec
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -48,3 +48,20 @@ def test_other_groups_compose(compose_cfg, group: str) -> None:
 def test_every_experiment_gives_a_model_config(compose_cfg, option: str) -> None:
     cfg = compose_cfg(f"experiment={option}")
     assert model_spec(instantiate(cfg.model, n_series=7))["in_len"] == cfg.data.in_len
+
+
+def test_hopfield_files_hold_only_choices_and_the_schema_gives_every_key(compose_cfg) -> None:
+    """The files of conf/hopfield/ set nothing HopfieldConfig already defaults to, and
+    under the schema any of its keys can be set on the command line, type-checked."""
+    defaults = OmegaConf.structured(HopfieldConfig)
+    for path in sorted((CONF_DIR / "hopfield").glob("*.yaml")):
+        chosen = OmegaConf.load(path)
+        repeated = [k for k in chosen if k != "name" and chosen[k] == defaults[k]]
+        assert not repeated, f"{path.name} repeats defaults {repeated}"
+        cfg = compose_cfg(f"hopfield={path.stem}", "hopfield.gate=per_token")
+        assert cfg.hopfield.name == path.stem and cfg.hopfield.gate == "per_token"
+        assert set(cfg.hopfield) == set(defaults)
+    with pytest.raises(Exception, match="gatee"):
+        compose_cfg("hopfield.gatee=per_token")
+    with pytest.raises(Exception, match="gate_init"):
+        compose_cfg("hopfield.gate_init=wide")

@@ -23,6 +23,11 @@ from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
 from stanhop.training.precision import AUTO, resolve_precision
+from stanhop.training.schema import register_schemas
+
+
+# Before any composition: every caller of train() composes conf/train.yaml first.
+register_schemas()
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
