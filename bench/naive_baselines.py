@@ -19,6 +19,8 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from stanhop.training.schema import register_schemas
+
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--period", type=int, default=24, help="season length in steps")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=etth1")
     args = parser.parse_args()
+    register_schemas()
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
         cfg = compose("train", overrides=["paths.output_dir=unused", *args.overrides])
     dm = instantiate(cfg.data)
