@@ -111,7 +111,8 @@ class STanHopNet(nn.Module):
             # Pad at the front by repeating the first step, so the newest data stays aligned.
             x = torch.cat([x[:, :1].expand(-1, pad, -1), x], dim=1)
         segments = rearrange(x, "b (s l) c -> b c s l", l=cfg.seg_len)
-        return self.embed_norm(self.embed(segments) + self.enc_pos)
+        embedded = self.embed(segments)  # bf16 under bf16 autocast
+        return self.embed_norm(embedded + self.enc_pos.to(embedded.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
@@ -122,10 +123,10 @@ class STanHopNet(nn.Module):
         for scale in self.encoder:
             scales.append(scale(scales[-1]))
 
-        dec = self.dec_pos.expand(enc.shape[0], -1, -1, -1)  # (b, c, s_out, d)
+        dec = self.dec_pos.to(enc.dtype).expand(enc.shape[0], -1, -1, -1)  # (b, c, s_out, d)
         forecast = 0
         for layer, memory in zip(self.decoder, scales, strict=True):
             dec, prediction = layer(dec, memory)
-            forecast = forecast + prediction  # (b, c, s_out, seg_len)
+            forecast = forecast + prediction.float()  # (b, c, s_out, seg_len)
         out = rearrange(forecast, "b c s l -> b (s l) c")
         return out[:, : self.cfg.out_len]
