@@ -63,11 +63,15 @@ def step_functions(
             pred = model(x)
         F.mse_loss(pred.float(), y).backward()
         optimizer.step()
+        if x.is_cuda:  # kernels run asynchronously: time them, not their launch
+            torch.cuda.synchronize()
 
     def infer() -> None:
         model.eval()
         with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             model(x)
+        if x.is_cuda:
+            torch.cuda.synchronize()
 
     return train_step, infer
 
@@ -87,7 +91,7 @@ def measure(
     ``spec`` (a :func:`build_model` dict) describes, on a random batch of ``batch`` windows.
 
     The model runs as training runs it by default: at ``precision`` (``auto`` resolves
-    as ``trainer.precision=auto`` does, see :mod:`stanhop.precision`), its fast path
+    as ``trainer.precision=auto`` does, see :mod:`stanhop.training.precision`), its fast path
     (stacked projections, cheap dropout masks, the fused kernel where it pays). With
     ``compare_reference`` a copy on the plain path (:func:`use_reference_path`) in fp32 is
     timed in turn with it,
@@ -126,6 +130,8 @@ def measure(
         "peak_rss_mib": peak_rss_mib(),
         "rss_before_mib": rss_before,
     }
+    if device == "cuda":
+        result["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
     if reference is not None:
         use_reference_path(reference)
         train_fns["reference"], infer_fns["reference"] = step_functions(reference, x, y)

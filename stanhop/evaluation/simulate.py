@@ -22,7 +22,7 @@ from stanhop.evaluation.backend import FakeQuantize
 from stanhop.evaluation.bits import BitWidths
 from stanhop.evaluation.observers import activation_quantizer, weight_quantizer
 from stanhop.model.blocks import ResidualAdd
-from stanhop.model.hopfield import use_reference_retrieval
+from stanhop.model.hopfield import use_reference_path
 from stanhop.model.normalizers import NORMALIZERS
 
 # Modules whose output is quantised (besides every Linear's input and output).
@@ -78,8 +78,10 @@ class SimulatedQuantModel(nn.Module):
         super().__init__()
         self.bits = BitWidths.parse(bits) if isinstance(bits, str) else bits
         self.model = detached_copy(model)
-        # The retrieval weights are a quantisation point, so they must be materialised.
-        use_reference_retrieval(self.model)
+        # The plain path: every Linear runs its own forward (the fast path stacks the
+        # projections that read one tensor into one product, past their hooks) and the
+        # retrieval weights, a quantisation point, are materialised.
+        use_reference_path(self.model)
         device = next(self.model.parameters()).device
         self.activation_quantizers = nn.ModuleDict()
 

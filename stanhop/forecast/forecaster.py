@@ -108,6 +108,13 @@ class Forecaster:
         check_precision(precision)
         self.model = model.eval()
         self.precision = precision
+        device = next(model.parameters()).device
+        if precision == "auto":
+            resolved = resolve_precision("auto", device.type)[0]
+            precision = "bf16" if resolved == BF16_MIXED else "32"
+        # Matrix products under bf16 autocast (``bf16``, or ``auto`` on hardware that
+        # multiplies bf16 natively).
+        self._bf16 = precision == "bf16"
         self.scaler = scaler
         self.series_names = [str(s) for s in series_names]
         self.in_len, self.out_len = int(in_len), int(out_len)
@@ -122,7 +129,7 @@ class Forecaster:
         (the default) also loads a GPU-trained checkpoint on a machine without a GPU.
         ``precision``: ``32`` (the default, reproducible to the last digit), ``bf16``
         (matrix products under bf16 autocast) or ``auto`` (bf16 where the hardware
-        multiplies it natively, see :mod:`stanhop.precision`).
+        multiplies it natively, see :mod:`stanhop.training.precision`).
 
         Raises :class:`~stanhop.files.checkpoint.CheckpointError` for a checkpoint that is
         missing, damaged or not a stanhop checkpoint.
@@ -275,13 +282,9 @@ class Forecaster:
         """``window`` (in_len, c) in original units → forecast (out_len, c), float64."""
         device = next(self.model.parameters()).device
         x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32, device=device)
-        precision = self.precision
-        if precision == "auto":
-            precision = "bf16" if resolve_precision("auto", device.type)[0] == BF16_MIXED else "32"
-        bf16 = precision == "bf16"
         with (
             torch.inference_mode(),
-            torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16),
+            torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16),
         ):
             y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, c)
         return self.scaler.inverse_transform(y.to("cpu", torch.float64).numpy())

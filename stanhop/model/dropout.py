@@ -45,7 +45,7 @@ def _keep_mask_like(x: torch.Tensor, p: float) -> torch.Tensor:
 
 @_keep_mask_like.register_fake
 def _(x: torch.Tensor, p: float) -> torch.Tensor:
-    return torch.empty_like(x, dtype=torch.bool)
+    return torch.empty(x.shape, dtype=torch.bool, device=x.device)
 
 
 def drop_fraction(p: float) -> float:
@@ -62,7 +62,7 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= drop_fraction(p) < 1.0:
+        if not (0.0 <= p < 1.0 and drop_fraction(p) < 1.0):
             raise ValueError(f"dropout must lie in [0, 1), got {p}")
         self.p = p
         self.bernoulli = False
@@ -74,7 +74,8 @@ class Dropout(nn.Module):
         if self.bernoulli or x.device.type != "cpu":
             return F.dropout(x, self.p, training=True)
         scale = 1.0 / (1.0 - drop_fraction(self.p))
-        return x * _keep_mask_like(x.detach(), self.p).to(x.dtype).mul_(scale)
+        # The scale multiplies x itself, so it is not rounded to x's dtype first.
+        return x.mul(scale).mul_(_keep_mask_like(x.detach(), self.p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

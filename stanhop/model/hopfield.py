@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -97,9 +98,10 @@ def retrieve_fused(
     beta: float,
     dropout: Dropout,
 ) -> torch.Tensor:
-    """:func:`retrieve_sdpa` where it is the faster path: always on CUDA; on a CPU for
-    retrievals of at least :data:`CPU_FUSED_MIN_SCORES` scores per head without dropout,
-    :func:`retrieve` otherwise.
+    """:func:`retrieve_sdpa` where it is the faster path: always off the CPU (CUDA's flash
+    and memory-efficient kernels); on a CPU for retrievals of at least
+    :data:`CPU_FUSED_MIN_SCORES` scores per head without dropout, :func:`retrieve`
+    otherwise.
 
     ``state``: (b, h, n, e), ``stored``: (b, h, m, e), ``projected``: (b, h, m, e)
     → retrieved (b, h, n, e).
@@ -175,7 +177,7 @@ class HopfieldConfig:
 
     name: str = "custom"
     normalizer: str = "softmax1"
-    normalizer_kwargs: dict[str, float] = field(default_factory=dict)
+    normalizer_kwargs: dict[str, Any] = field(default_factory=dict)
     gate: str = "none"
     gate_init: float = 0.25
     beta: float | None = None

@@ -111,7 +111,9 @@ class STanHopNet(nn.Module):
             # Pad at the front by repeating the first step, so the newest data stays aligned.
             x = torch.cat([x[:, :1].expand(-1, pad, -1), x], dim=1)
         segments = rearrange(x, "b (s l) c -> b c s l", l=cfg.seg_len)
-        embedded = self.embed(segments)  # bf16 under bf16 autocast
+        # bf16 under bf16 autocast on a CPU: the positional parameters follow, so the residual
+        # stream stays bf16 there (CUDA's autocast runs LayerNorm in fp32 regardless).
+        embedded = self.embed(segments)
         return self.embed_norm(embedded + self.enc_pos.to(embedded.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -127,6 +129,9 @@ class STanHopNet(nn.Module):
         forecast = 0
         for layer, memory in zip(self.decoder, scales, strict=True):
             dec, prediction = layer(dec, memory)
-            forecast = forecast + prediction.float()  # (b, c, s_out, seg_len)
+            # Summed in fp32 at least, also when the layers run in bf16.
+            forecast = forecast + prediction.to(
+                torch.promote_types(prediction.dtype, torch.float32)
+            )
         out = rearrange(forecast, "b c s l -> b (s l) c")
         return out[:, : self.cfg.out_len]

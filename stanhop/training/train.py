@@ -25,7 +25,6 @@ from stanhop.training.memory_setup import setup_memory
 from stanhop.training.precision import AUTO, resolve_precision
 from stanhop.training.schema import register_schemas
 
-
 # Before any composition: every caller of train() composes conf/train.yaml first.
 register_schemas()
 
@@ -183,9 +182,10 @@ def _fit_and_evaluate(
     return metrics
 
 
-# The actions Lightning's training loop reports to the profiler: fetching the next batch,
-# and one training step (forward, backward, optimiser step).
-_FETCH = "[_TrainingEpochLoop].train_dataloader_next"
+# The actions Lightning's training loop reports to the profiler: fetching the next batch
+# ("[<loop class>].train_dataloader_next"), and one training step (forward, backward,
+# optimiser step).
+_FETCH = ".train_dataloader_next"
 _STEP = "run_training_batch"
 
 
@@ -194,5 +194,6 @@ def data_wait_share(profiler: Any) -> float | None:
     fetch plus step time, from a profiler that records durations (Lightning's
     ``SimpleProfiler``); None for one that does not, or before any step."""
     durations = getattr(profiler, "recorded_durations", None) or {}
-    wait, step = sum(durations.get(_FETCH, [])), sum(durations.get(_STEP, []))
+    wait = sum(sum(times) for action, times in durations.items() if action.endswith(_FETCH))
+    step = sum(durations.get(_STEP, []))
     return wait / (wait + step) if wait + step > 0 else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -134,6 +136,15 @@ def test_every_quantisation_point_is_covered(tiny_spec):
     assert "encoder/0/block/temporal/normalizer:out" in keys
     assert "encoder/0/block/temporal_res/add:out" in keys
     assert "embed_norm:out" in keys
+
+
+def test_calibration_reaches_every_quantisation_point(tiny_spec):
+    """Every observer sees data: a Linear whose forward the model skips (e.g. projections
+    stacked into one product) would keep its default range and warn."""
+    quantized = SimulatedQuantModel(build_model(tiny_spec), "W8A8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quantized.calibrate([torch.randn(2, 24, 3)])
 
 
 def test_uncalibrated_model_refuses_to_run(tiny_spec):

@@ -244,10 +244,10 @@ def test_bf16_forecast_is_close_to_fp32_and_auto_follows_the_hardware(
     # bf16 keeps 8 significant bits: differences of a few parts in a thousand of the data's
     # scale, never zero.
     assert 0 < difference < 0.02 * scale
-    auto = Forecaster.load(synthetic_run.ckpt, precision="auto")
     for native, expected in ((True, bf16), (False, reference)):
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda n=native: n)
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda n=native: n)
+        auto = Forecaster.load(synthetic_run.ckpt, precision="auto")
         pd.testing.assert_frame_equal(auto.predict(synthetic_run.csv), expected)
 
 

@@ -105,3 +105,12 @@ def test_bf16_run_reports_fp32_test_metrics_of_the_fp32_weights(compose_cfg) -> 
 
     assert metrics["test/mse"] == pytest.approx(mse(bf16=False), rel=1e-5)
     assert metrics["test/mse"] != pytest.approx(mse(bf16=True), rel=1e-5)
+
+
+def test_a_true_precision_evaluates_in_the_weights_own_dtype(compose_cfg) -> None:
+    """64-true converts weights and batches to fp64: evaluation must follow, not force fp32."""
+    cfg = compose_cfg(
+        "debug=fast", "logger=none", "trainer.precision=64-true", "callbacks.quantization=null"
+    )
+    metrics = train(cfg)
+    assert metrics["test/mse"] > 0 and metrics["val/mse"] > 0
