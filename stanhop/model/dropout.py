@@ -74,8 +74,11 @@ class Dropout(nn.Module):
         if self.bernoulli or x.device.type != "cpu":
             return F.dropout(x, self.p, training=True)
         scale = 1.0 / (1.0 - drop_fraction(self.p))
-        # The scale multiplies x itself, so it is not rounded to x's dtype first.
-        return x.mul(scale).mul_(_keep_mask_like(x.detach(), self.p))
+        # The mask in x's dtype (a bool mask makes the backward's product take a slow,
+        # type-promoting path); the scale applied to the product, so it is not rounded to
+        # x's dtype first.
+        keep = _keep_mask_like(x.detach(), self.p).to(x.dtype)
+        return (x * keep).mul_(scale)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
