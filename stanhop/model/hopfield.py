@@ -81,13 +81,13 @@ def retrieve_sdpa(
     )
 
 
-# On a CPU the fused kernel pays off only for large retrievals: per head, 28 × 28 scores
-# took 2× longer through it than on the reference path in bf16 and 7 × 10 scores 3×
-# longer, while 60 × 60 took 0.56× and 120 × 120 0.38× (inference, one thread, an
-# AVX512-BF16 CPU). With dropout on, torch's CPU kernel runs its unfused math path anyway,
-# drawing the mask with bernoulli_; the reference path is the same maths with the cheaper
-# mask of stanhop.model.dropout.
-CPU_FUSED_MIN_SCORES = 2048
+# On a CPU the fused kernel pays off only for large retrievals (bench/retrieval.py, one
+# thread, an AVX512-BF16 CPU, inference): per head, 28 × 28 scores took 1.3× (fp32) and
+# 1.9× (bf16) as long through it as on the reference path, 7 × 10 scores 2.6× and 3.1×,
+# 60 × 60 about the same (1.2×, 0.9×) and 120 × 120 0.7× and 0.4×. With dropout on,
+# torch's CPU kernel runs its unfused math path anyway, drawing the mask with bernoulli_;
+# the reference path is the same maths with the cheaper mask of stanhop.model.dropout.
+CPU_FUSED_MIN_SCORES = 4096
 
 
 def retrieve_fused(
