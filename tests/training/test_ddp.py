@@ -14,7 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # dropout 0: the processes draw different dropout masks than a single process would.
-COMMON = ["debug=fast", "model.dropout=0", "trainer.accelerator=cpu"]
+# fp32: in bf16 the matrix products of batches of 4 and of 8 round differently (about
+# 2e-5 relative on the metrics), which would hide the 1e-7 that this test checks.
+COMMON = ["debug=fast", "model.dropout=0", "trainer.accelerator=cpu", "trainer.precision=32-true"]
 # The weights end up about 1e-7 relative apart (the all-reduced gradient is summed in
 # another order than one process's): measured at most 1.5e-7 relative apart on float
 # metrics, 1e-5 leaves room for other CPUs. Quantisation rounds, so such a difference can
@@ -69,7 +71,8 @@ def metrics(cwd: Path) -> dict[str, float]:
 @pytest.mark.slow  # two training runs in subprocesses (three processes), about a minute
 def test_ddp_matches_one_process_with_the_whole_batch(runs: dict[str, Path]) -> None:
     ddp, single = metrics(runs["ddp"]), metrics(runs["single"])
-    del ddp["train/fit_seconds"], single["train/fit_seconds"]
+    for timing in ("train/fit_seconds", "train/data_wait_share"):
+        del ddp[timing], single[timing]
     assert ddp.keys() == single.keys()
     for prefix in ("val/", "test/", "outliers/", "quant/w8a8/"):
         assert any(key.startswith(prefix) for key in ddp), prefix
