@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from einops import rearrange
 from torch import nn
 
 from stanhop.model.dropout import Dropout
-from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer, HopfieldPooling
+from stanhop.model.hopfield import HopfieldLayer, HopfieldPooling
+
+if TYPE_CHECKING:  # net.py, which holds the config, builds these blocks
+    from stanhop.model.net import STanHopConfig
 
 
 class ResidualAdd(nn.Module):
@@ -55,25 +60,18 @@ class STanHopBlock(nn.Module):
        directly, so cost grows linearly with the number of series.
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        d_ff: int,
-        n_heads: int,
-        factor: int,
-        cfg: HopfieldConfig,
-        dropout: float,
-    ) -> None:
+    def __init__(self, cfg: STanHopConfig) -> None:
         super().__init__()
-        self.temporal = HopfieldLayer(d_model, n_heads, cfg, dropout)
-        self.temporal_res = PostNormResidual(d_model, dropout)
-        self.temporal_mlp = MLP(d_model, d_ff, dropout)
-        self.temporal_mlp_res = PostNormResidual(d_model, dropout)
-        self.pooling = HopfieldPooling(d_model, n_heads, factor, cfg, dropout)
-        self.cross = HopfieldLayer(d_model, n_heads, cfg, dropout)
-        self.cross_res = PostNormResidual(d_model, dropout)
-        self.cross_mlp = MLP(d_model, d_ff, dropout)
-        self.cross_mlp_res = PostNormResidual(d_model, dropout)
+        d, h, hopfield, dropout = cfg.d_model, cfg.n_heads, cfg.hopfield, cfg.dropout
+        self.temporal = HopfieldLayer(d, h, hopfield, dropout)
+        self.temporal_res = PostNormResidual(d, dropout)
+        self.temporal_mlp = MLP(d, cfg.d_ff, dropout)
+        self.temporal_mlp_res = PostNormResidual(d, dropout)
+        self.pooling = HopfieldPooling(d, h, cfg.factor, hopfield, dropout)
+        self.cross = HopfieldLayer(d, h, hopfield, dropout)
+        self.cross_res = PostNormResidual(d, dropout)
+        self.cross_mlp = MLP(d, cfg.d_ff, dropout)
+        self.cross_mlp_res = PostNormResidual(d, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, c, s, d) → (b, c, s, d)."""
@@ -128,23 +126,15 @@ class DecoderLayer(nn.Module):
     """Decoder layer for one scale: a STanHop block over the decoder positions, a
     retrieval from the matching encoder scale, an MLP, and a per-segment prediction."""
 
-    def __init__(
-        self,
-        d_model: int,
-        d_ff: int,
-        n_heads: int,
-        factor: int,
-        seg_len: int,
-        cfg: HopfieldConfig,
-        dropout: float,
-    ) -> None:
+    def __init__(self, cfg: STanHopConfig) -> None:
         super().__init__()
-        self.block = STanHopBlock(d_model, d_ff, n_heads, factor, cfg, dropout)
-        self.cross = HopfieldLayer(d_model, n_heads, cfg, dropout)
-        self.cross_res = PostNormResidual(d_model, dropout)
-        self.mlp = MLP(d_model, d_ff, dropout)
-        self.mlp_res = PostNormResidual(d_model, dropout)
-        self.predict = nn.Linear(d_model, seg_len)
+        d, dropout = cfg.d_model, cfg.dropout
+        self.block = STanHopBlock(cfg)
+        self.cross = HopfieldLayer(d, cfg.n_heads, cfg.hopfield, dropout)
+        self.cross_res = PostNormResidual(d, dropout)
+        self.mlp = MLP(d, cfg.d_ff, dropout)
+        self.mlp_res = PostNormResidual(d, dropout)
+        self.predict = nn.Linear(d, cfg.seg_len)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x``: (b, c, s_out, d), ``memory``: (b, c, s_in, d)

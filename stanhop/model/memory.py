@@ -22,14 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from einops import rearrange
 from torch import nn
 
-from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
+from stanhop.model.hopfield import HopfieldLayer
 from stanhop.model.registrar import registrar
+
+if TYPE_CHECKING:  # net.py, which holds the config, builds the memory
+    from stanhop.model.net import STanHopConfig
 
 MEMORIES: dict[str, type[nn.Module]] = {}
 register_memory = registrar(MEMORIES, "memory")
@@ -72,16 +75,7 @@ def check_windows(windows: torch.Tensor, in_len: int, n_series: int) -> None:
 class NoMemory(nn.Module):
     """No memory: the encoder input passes through unchanged."""
 
-    def __init__(
-        self,
-        cfg: MemoryConfig,
-        n_series: int,
-        in_len: int,
-        d_model: int,
-        n_heads: int,
-        hopfield: HopfieldConfig,
-        dropout: float,
-    ) -> None:
+    def __init__(self, cfg: STanHopConfig) -> None:
         super().__init__()
 
     def forward(self, enc: torch.Tensor, embed: Embedding) -> torch.Tensor:
@@ -112,20 +106,11 @@ class WindowMemory(nn.Module):
 
     windows: torch.Tensor
 
-    def __init__(
-        self,
-        cfg: MemoryConfig,
-        n_series: int,
-        in_len: int,
-        d_model: int,
-        n_heads: int,
-        hopfield: HopfieldConfig,
-        dropout: float,
-    ) -> None:
+    def __init__(self, cfg: STanHopConfig) -> None:
         super().__init__()
-        self.in_len, self.n_series = in_len, n_series
-        self.retrieval = HopfieldLayer(d_model, n_heads, hopfield, dropout)
-        self.gate = ZeroGate(d_model)
+        self.in_len, self.n_series = cfg.in_len, cfg.n_series
+        self.retrieval = HopfieldLayer(cfg.d_model, cfg.n_heads, cfg.hopfield, cfg.dropout)
+        self.gate = ZeroGate(cfg.d_model)
 
     def set_windows(self, windows: torch.Tensor) -> None:
         """Store ``windows`` (K, in_len, c), standardised like the model's inputs."""
@@ -155,10 +140,10 @@ class PlugAndPlayMemory(WindowMemory):
     """Train-less memory: the windows are a buffer (saved with the model, never
     trained) of any size ``K``; :meth:`set_windows` swaps them at any time."""
 
-    def __init__(self, cfg: MemoryConfig, n_series: int, in_len: int, *args: Any) -> None:
-        super().__init__(cfg, n_series, in_len, *args)
+    def __init__(self, cfg: STanHopConfig) -> None:
+        super().__init__(cfg)
         # Zeros until set_windows; a checkpoint restores the windows it was saved with.
-        self.register_buffer("windows", torch.zeros(cfg.size, in_len, n_series))
+        self.register_buffer("windows", torch.zeros(cfg.memory.size, cfg.in_len, cfg.n_series))
 
     def set_windows(self, windows: torch.Tensor) -> None:
         check_windows(windows, self.in_len, self.n_series)
@@ -177,9 +162,9 @@ class TuneAndPlayMemory(WindowMemory):
     """Task-aware memory: a learnable bank of exactly ``cfg.size`` windows, initialised
     with :meth:`set_windows` (from training windows) and then trained."""
 
-    def __init__(self, cfg: MemoryConfig, n_series: int, in_len: int, *args: Any) -> None:
-        super().__init__(cfg, n_series, in_len, *args)
-        self.windows = nn.Parameter(torch.zeros(cfg.size, in_len, n_series))
+    def __init__(self, cfg: STanHopConfig) -> None:
+        super().__init__(cfg)
+        self.windows = nn.Parameter(torch.zeros(cfg.memory.size, cfg.in_len, cfg.n_series))
 
     def set_windows(self, windows: torch.Tensor) -> None:
         check_windows(windows, self.in_len, self.n_series)
@@ -192,15 +177,6 @@ class TuneAndPlayMemory(WindowMemory):
             self.windows.copy_(windows)
 
 
-def build_memory(cfg: Any) -> nn.Module:
-    """The memory module ``cfg.memory`` names, sized for a model config ``cfg``
-    (a :class:`~stanhop.model.STanHopConfig`)."""
-    return MEMORIES[cfg.memory.name](
-        cfg.memory,
-        cfg.n_series,
-        cfg.in_len,
-        cfg.d_model,
-        cfg.n_heads,
-        cfg.hopfield,
-        cfg.dropout,
-    )
+def build_memory(cfg: STanHopConfig) -> nn.Module:
+    """The memory module ``cfg.memory`` names, sized for the model config ``cfg``."""
+    return MEMORIES[cfg.memory.name](cfg)

@@ -78,26 +78,20 @@ class STanHopNet(nn.Module):
     def __init__(self, cfg: STanHopConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        d, h = cfg.d_model, cfg.n_heads
+        d = cfg.d_model
         self.embed = nn.Linear(cfg.seg_len, d)
         self.enc_pos = nn.Parameter(torch.randn(1, cfg.n_series, cfg.in_segments, d))
         self.embed_norm = nn.LayerNorm(d)
-
-        def block() -> STanHopBlock:
-            return STanHopBlock(d, cfg.d_ff, h, cfg.factor, cfg.hopfield, cfg.dropout)
 
         # The first scale works on the embedded segments as they are; later ones merge.
         merges = [nn.Identity()] + [
             SegmentMerging(d, cfg.win_size) if cfg.win_size > 1 else nn.Identity()
             for _ in range(cfg.e_layers - 1)
         ]
-        self.encoder = nn.ModuleList(EncoderScale(merge, block()) for merge in merges)
+        self.encoder = nn.ModuleList(EncoderScale(merge, STanHopBlock(cfg)) for merge in merges)
 
         self.dec_pos = nn.Parameter(torch.randn(1, cfg.n_series, cfg.out_segments, d))
-        self.decoder = nn.ModuleList(
-            DecoderLayer(d, cfg.d_ff, h, cfg.factor, cfg.seg_len, cfg.hopfield, cfg.dropout)
-            for _ in range(cfg.e_layers + 1)
-        )
+        self.decoder = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.e_layers + 1))
         # External memory on the encoder input (stanhop.model.memory); "none" passes it on.
         # Built last, so a seed gives the backbone the same initial weights with or without.
         self.memory = build_memory(cfg)
