@@ -26,8 +26,8 @@ import torch
 from omegaconf import OmegaConf
 from timing import measure  # bench/timing.py: this script's folder is on sys.path
 
-# --precision → Lightning's name
-PRECISIONS = {"auto": "auto", "32": "32-true", "bf16": "bf16-mixed"}
+from stanhop.training.precision import SHORT_NAMES
+
 HOPFIELD_DIR = Path(__file__).resolve().parents[1] / "conf" / "hopfield"
 # Settings that only one of the models has, left out of the other's report.
 STANHOP_ONLY = {"hopfield", "seg_len", "d_model", "d_ff", "heads", "e_layers", "win_size"}
@@ -85,7 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     p.add_argument(
         "--precision",
-        choices=sorted(PRECISIONS),
+        choices=sorted(SHORT_NAMES),
         default="auto",
         help="of the default path (auto: bf16 where the hardware multiplies it natively)",
     )
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         batch=args.batch,
         steps=args.steps,
         warmup=args.warmup,
-        precision=PRECISIONS[args.precision],
+        precision=SHORT_NAMES[args.precision],
         compare_reference=not args.no_reference,
         compile_model=args.compile,
         device=args.device,

@@ -100,7 +100,7 @@ def measure(
     ``rss_before_mib`` is the peak before the model was built, so the difference is what
     the model and its steps took.
     """
-    resolved, _ = resolve_precision(precision, "cuda" if device == "cuda" else "cpu")
+    resolved, _ = resolve_precision(precision, device)
     if resolved not in (BF16_MIXED, FP32):
         raise ValueError(f"precision {precision!r}: choose auto, 32-true or bf16-mixed")
     torch.manual_seed(seed)

@@ -22,13 +22,13 @@ from stanhop.data import (
 from stanhop.files.checkpoint import CheckpointError, load_checkpoint, model_weights
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
-from stanhop.training.precision import BF16_MIXED, resolve_precision
+from stanhop.training.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
 
 History = str | Path | pd.DataFrame
 # The name of a history given as a DataFrame, in messages.
 FRAME_SOURCE = "DataFrame"
 # Forecast precisions: fp32, bf16 autocast, or bf16 where the hardware runs it natively.
-PRECISIONS = ("32", "bf16", "auto")
+PRECISIONS = tuple(SHORT_NAMES)
 # How many windows of the history calibrate a quantized model's activation ranges.
 CALIBRATION_WINDOWS = 512
 
@@ -107,14 +107,10 @@ class Forecaster:
             raise ValueError("the scaler needs one mean and one std per series name")
         check_precision(precision)
         self.model = model.eval()
-        self.precision = precision
-        device = next(model.parameters()).device
-        if precision == "auto":
-            resolved = resolve_precision("auto", device.type)[0]
-            precision = "bf16" if resolved == BF16_MIXED else "32"
         # Matrix products under bf16 autocast (``bf16``, or ``auto`` on hardware that
         # multiplies bf16 natively).
-        self._bf16 = precision == "bf16"
+        device = next(model.parameters()).device
+        self._bf16 = resolve_precision(SHORT_NAMES[precision], device.type)[0] == BF16_MIXED
         self.scaler = scaler
         self.series_names = [str(s) for s in series_names]
         self.in_len, self.out_len = int(in_len), int(out_len)

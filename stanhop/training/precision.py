@@ -15,6 +15,9 @@ import torch
 AUTO = "auto"
 BF16_MIXED = "bf16-mixed"
 FP32 = "32-true"
+# The short names of the command-line tools (forecast.py --precision, bench/step_time.py)
+# for Lightning's.
+SHORT_NAMES = {"32": FP32, "bf16": BF16_MIXED, "auto": AUTO}
 
 
 @dataclass(frozen=True)
