@@ -8,6 +8,10 @@ epochs and wall time of every trained run.
     python bench/accuracy.py --csv my.csv --in-len 96 --horizons 24 --split 0.7 0.1 0.2
     python bench/accuracy.py --json                 # also every run as JSON
 
+Results go to ``--out``/results.json after every run. Started again with the same
+``--out`` (after a crash, or with more ``--models`` or ``--seeds``), it reuses the runs
+already there and adds the missing ones; the budget and overrides must be the same.
+
 Every run is ``train(cfg)`` of the real configuration, so windows, splits, metrics and
 early stopping are those of ``python train.py``; test MSE/MAE are on the standardised
 scale, mean ± sample standard deviation over the seeds.
@@ -266,6 +270,32 @@ def datasets_of(args: argparse.Namespace) -> list[Dataset]:
     return chosen
 
 
+def load_previous(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of an earlier invocation writing to the same results file, if it used
+    the same budget and overrides; a one-line exit otherwise."""
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text())
+    if previous.get("settings") != settings:
+        sys.exit(
+            f"error: {path} holds runs made with other settings ({previous.get('settings')}); "
+            "give another --out, or the same --max-epochs, --batches and --override"
+        )
+    return previous["runs"]
+
+
+def save(path: Path, settings: dict[str, Any], runs: list[dict[str, Any]], naive: dict,
+         comparisons: list[dict[str, Any]]) -> dict[str, Any]:
+    naive_json = {f"{label}_h{h}": v for (label, h), v in naive.items()}
+    result = {"settings": settings, "runs": runs, "naive": naive_json,
+              "comparisons": comparisons}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(path)
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.threads:
@@ -273,15 +303,21 @@ def main(argv: list[str] | None = None) -> None:
     register_schemas()
     budget = [f"trainer.max_epochs={args.max_epochs}",
               f"trainer.limit_train_batches={args.batches}", "data.batch_size=32"]
+    settings = {"max_epochs": args.max_epochs, "batches": args.batches,
+                "override": list(args.override)}
+    results = args.out / "results.json"
+    runs = load_previous(results, settings)
+    done = {(r["data"], r["horizon"], r["model"], r["seed"]) for r in runs}
     models = [m for m in args.models if m in STANHOP_MODELS]
     models += list(DLINEAR_CONFIGS) if "dlinear" in args.models else []
-    runs: list[dict[str, Any]] = []
     naive = {}
     for ds in datasets_of(args):
         for horizon in ds.horizons:
             naive[(ds.label, horizon)] = naive_errors(ds, horizon)
             for model in models:
                 for seed in args.seeds:
+                    if (ds.label, horizon, model, seed) in done:
+                        continue
                     overrides = run_overrides(ds, horizon, model, seed, budget, args.out)
                     cfg = compose_cfg([*overrides, *args.override])
                     start = time.perf_counter()
@@ -291,21 +327,23 @@ def main(argv: list[str] | None = None) -> None:
                     run |= {k: metrics[k] for k in ("test/mse", "test/mae", "train/epochs")}
                     run |= {"val/mse": metrics["val/mse"], "wall_s": wall}
                     runs.append(run)
+                    save(results, settings, runs, naive, [])
                     print(
                         f"{ds.label} h={horizon} {model} seed={seed}: val/mse "
                         f"{run['val/mse']:.4f} test/mse {run['test/mse']:.4f} "
                         f"({run['train/epochs']} epochs, {wall:.0f} s)", flush=True,
                     )
-    table, comparisons = summarise(runs, naive)
+    # the table of the datasets asked for, with the runs of earlier invocations
+    chosen = {(ds.label, h) for ds in datasets_of(args) for h in ds.horizons}
+    table, comparisons = summarise(
+        [r for r in runs if (r["data"], r["horizon"]) in chosen], naive
+    )
     print(f"\nseeds {args.seeds}, at most {args.max_epochs} epochs x {args.batches} batches, "
           f"threads {torch.get_num_threads()}")
     print(table)
     print()
     print(comparison_lines(comparisons))
-    args.out.mkdir(parents=True, exist_ok=True)
-    naive_json = {f"{label}_h{h}": v for (label, h), v in naive.items()}
-    result = {"runs": runs, "naive": naive_json, "comparisons": comparisons}
-    (args.out / "results.json").write_text(json.dumps(result, indent=2))
+    result = save(results, settings, runs, naive, comparisons)
     if args.json:
         print(json.dumps(result))
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from accuracy import comparison_lines, pick_dlinear, summarise
+from accuracy import comparison_lines, load_previous, pick_dlinear, save, summarise
 
 from stanhop.data import make_synthetic
 
@@ -64,3 +64,13 @@ def test_a_users_csv_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     assert set(result["naive"]["mine.csv_h12"]) == {"persistence", "seasonal naive (24)"}
     assert "| mine.csv | 12 | outeffhop |" in done.stdout
     assert "OutEffHop below DLinear in" in done.stdout
+
+
+def test_a_second_invocation_reuses_runs_of_the_same_settings_only(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    settings = {"max_epochs": 6, "batches": 100, "override": []}
+    assert load_previous(path, settings) == []
+    save(path, settings, RUNS, {}, [])
+    assert load_previous(path, settings) == RUNS
+    with pytest.raises(SystemExit, match="other settings"):
+        load_previous(path, settings | {"batches": 50})
