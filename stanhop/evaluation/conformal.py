@@ -157,9 +157,7 @@ def model_abs_errors(
     return np.concatenate(errors)
 
 
-def coverage_counts(
-    y: torch.Tensor, pred: torch.Tensor, radius: torch.Tensor
-) -> tuple[int, int]:
+def coverage_counts(y: torch.Tensor, pred: torch.Tensor, radius: torch.Tensor) -> tuple[int, int]:
     """How many of the values ``y`` (b, out_len, c) lie within ``pred ± radius``
     (``radius`` (out_len, c)), and how many values there are."""
     inside = (y - pred).abs() <= radius
