@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from pathlib import Path
 
@@ -169,3 +170,26 @@ def test_console_script_and_module_point_at_main() -> None:
     module, name = re.search(r'^stanhop-evaluate = "([\w.]+):(\w+)"$', text, re.M).groups()
     assert getattr(importlib.import_module(module), name) is main
     assert importlib.import_module("stanhop.evaluate").main is main
+
+
+def test_the_test_split_reproduces_the_runs_test_metrics(synthetic_run, tmp_path, capsys):
+    """Scored from the test split's first forecast step to the end of the data, the
+    backtest's windows are the run's test windows (debug=fast tests on all of them), so
+    its figures are the run's."""
+    from stanhop.data import from_csv
+
+    datamodule = from_csv(synthetic_run.csv, in_len=48, out_len=12)
+    datamodule.setup()
+    first = datamodule.bounds["test"][0] + 48
+    start = str(synthetic_run.frame.index[first])
+    out = tmp_path / "bt.csv"
+    assert main([str(synthetic_run.ckpt), str(synthetic_run.csv), "--start", start,
+                 "--out", str(out)]) == 0  # fmt: skip
+    windows = pd.read_csv(out)
+    metrics = json.loads((synthetic_run.ckpt.parents[1] / "metrics.json").read_text())
+    assert len(windows) == len(datamodule.datasets["test"])
+    assert windows["model_mse"].mean() == pytest.approx(metrics["test/mse"], rel=1e-5)
+    assert windows["model_mae_orig"].mean() == pytest.approx(metrics["test/mae_orig"], rel=1e-5)
+    naive = metrics["test/seasonal_naive_mse"]
+    assert windows["seasonal_naive_mse"].mean() == pytest.approx(naive, rel=1e-5)
+    assert windows["coverage_80"].mean() == pytest.approx(metrics["test/coverage_80"], rel=1e-5)
