@@ -23,9 +23,13 @@ import torch
 
 from stanhop.files.atomic import atomic_open
 
-# Bumped when the layout of hyper_parameters changes in a way old readers cannot follow.
+# Bumped when the layout of hyper_parameters, or the meaning of a model's weights, changes
+# in a way old readers cannot follow. Format 2: STanHop-Net follows the authors' block
+# (one LayerNorm per block, pooling over learned patterns, values from the keys); its
+# weights of format 1 would load into the wrong places.
 FORMAT_KEY = "stanhop_format"
-FORMAT = 1
+FORMAT = 2
+STANHOP_SINCE = 2
 REQUIRED_HPARAMS = ("model", "scaler", "series_names")
 # Lightning's marker of OmegaConf hyperparameters: a class, which make_plain makes moot.
 _HPARAMS_TYPE_KEYS = ("hparams_type", "datamodule_hparams_type")
@@ -166,11 +170,18 @@ def _check_contents(checkpoint: Any, path: Path) -> None:
             f"{path}: not a stanhop checkpoint (it has no {', '.join(lacking)}); give a "
             "checkpoint written by stanhop's train.py"
         )
-    version = checkpoint.get(FORMAT_KEY, FORMAT)
+    version = checkpoint.get(FORMAT_KEY, 1)
     if not isinstance(version, int) or version > FORMAT:
         raise CheckpointError(
             f"{path}: written in checkpoint format {version!r}, newer than this stanhop "
             f"reads ({FORMAT}); upgrade stanhop"
+        )
+    model = hparams["model"]
+    if version < STANHOP_SINCE and isinstance(model, dict) and model.get("name") == "stanhop":
+        raise CheckpointError(
+            f"{path}: a STanHop-Net of checkpoint format {version}, whose block layout this "
+            "stanhop no longer builds; retrain it with this version (DLinear checkpoints "
+            "still load)"
         )
 
 

@@ -131,7 +131,9 @@ class LitForecaster(L.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)
+        # Stepped after every epoch; a plateau schedule reads the validation MSE (the
+        # others ignore "monitor").
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val/mse"},
         }
