@@ -13,6 +13,7 @@ from omegaconf.errors import MissingMandatoryValue
 from rich.console import Console
 from rich.table import Table
 
+from stanhop.evaluation.baseline_metrics import verdict
 from stanhop.training.train import train
 
 # Mistakes in data or settings: reported in one line, exit status 2, no traceback.
@@ -54,6 +55,9 @@ def main(cfg: DictConfig) -> float | None:
         table.add_row(key, f"{value:.6g}")
     console = Console()
     console.print(table)
+    line = verdict(metrics)
+    if line:
+        print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
     console.print(f"written to {cfg.paths.output_dir}/metrics.json", soft_wrap=True)
     # Returned so Hydra sweepers that optimise a value can use it.
     return metrics.get("val/mse")

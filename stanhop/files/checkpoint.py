@@ -5,7 +5,8 @@ int, float, str, and lists, tuples, sets and dicts of them), so
 ``torch.load(path, weights_only=True)`` reads it without unpickling arbitrary objects —
 which could run code. ``hyper_parameters`` holds all a forecast needs besides the
 weights: ``model`` (the spec for :func:`stanhop.model.build_model`), ``scaler`` (per-series
-``mean`` and ``std``), ``series_names``, ``freq`` and ``last_train_timestamp``.
+``mean`` and ``std``), ``series_names``, ``freq`` and ``last_train_timestamp``. The
+optional top-level ``intervals`` holds the calibrated prediction intervals.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from stanhop.files.atomic import atomic_open
 
 # Bumped when the layout of hyper_parameters, or the meaning of a model's weights, changes
 # in a way old readers cannot follow. Format 2: STanHop-Net follows the authors' block
@@ -180,3 +183,17 @@ def _check_contents(checkpoint: Any, path: Path) -> None:
             "stanhop no longer builds; retrain it with this version (DLinear checkpoints "
             "still load)"
         )
+
+
+# The prediction intervals a training run calibrated (see stanhop.evaluation.conformal),
+# a top-level entry: checkpoints written before them simply lack it.
+INTERVALS_KEY = "intervals"
+
+
+def add_to_checkpoint(path: Path, key: str, value: Any) -> None:
+    """Set the top-level entry ``key`` of the checkpoint file ``path`` to ``value``
+    (tensors and plain values), rewriting the file atomically."""
+    checkpoint = load_checkpoint(path)
+    checkpoint[key] = to_plain(value, key)
+    with atomic_open(path, "wb") as f:
+        torch.save(checkpoint, f)
