@@ -44,12 +44,11 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from stanhop.evaluation.baselines import persistence, seasonal_naive
 from stanhop.training.schema import register_schemas
 from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from naive_baselines import persistence, seasonal_naive  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -89,9 +88,10 @@ QUIET = (
     "callbacks.progress_bar=null",
     "+trainer.enable_progress_bar=false",
     "+trainer.enable_model_summary=false",
-    # accuracy only: the outlier and INT8 evaluations are other benchmarks
+    # accuracy only: the outlier, INT8 and interval evaluations are other benchmarks
     "callbacks.outliers=null",
     "callbacks.quantization=null",
+    "callbacks.intervals=null",
     "callbacks.step_checkpoint=null",
 )
 
@@ -117,7 +117,11 @@ def run_overrides(
         chosen = ["model=dlinear", *DLINEAR_RECIPE, *DLINEAR_CONFIGS[model]]
     name = f"{ds.label}_h{horizon}_{model}_seed{seed}"
     return [
-        *data_overrides(ds, horizon), *chosen, *budget, f"seed={seed}", *QUIET,
+        *data_overrides(ds, horizon),
+        *chosen,
+        *budget,
+        f"seed={seed}",
+        *QUIET,
         f"paths.output_dir={out / name}",
     ]
 
@@ -130,9 +134,7 @@ def naive_errors(ds: Dataset, horizon: int) -> dict[str, dict[str, float]]:
     dm.setup()
     forecasts = {"persistence": lambda x: persistence(x, horizon)}
     if ds.period is not None:
-        forecasts[f"seasonal naive ({ds.period})"] = lambda x: seasonal_naive(
-            x, horizon, ds.period
-        )
+        forecasts[f"seasonal naive ({ds.period})"] = lambda x: seasonal_naive(x, horizon, ds.period)
     sums = {name: [0.0, 0.0] for name in forecasts}
     n = 0
     for x, y in dm.test_dataloader():
@@ -197,15 +199,22 @@ def summarise(
         if ours and chosen:
             theirs = mean([r for r in group if r["model"] == chosen], "test/mse")
             comparisons.append(
-                {"data": label, "horizon": horizon, "outeffhop": mean(ours, "test/mse"),
-                 "dlinear": theirs, "dlinear_config": chosen}
+                {
+                    "data": label,
+                    "horizon": horizon,
+                    "outeffhop": mean(ours, "test/mse"),
+                    "dlinear": theirs,
+                    "dlinear_config": chosen,
+                }
             )
     return "\n".join(lines), comparisons
 
 
 def comparison_lines(comparisons: list[dict[str, Any]]) -> str:
-    lines = ["| data | horizon | OutEffHop test MSE | DLinear test MSE | OutEffHop vs DLinear |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| data | horizon | OutEffHop test MSE | DLinear test MSE | OutEffHop vs DLinear |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     changes = []
     for c in comparisons:
         change = c["outeffhop"] / c["dlinear"] - 1
@@ -231,7 +240,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seg-len", type=int, default=12, help="STanHop segment length for --csv")
     p.add_argument("--period", type=int, default=None, help="season of --csv in steps")
     p.add_argument(
-        "--split", nargs=3, metavar=("TRAIN", "VAL", "TEST"),
+        "--split",
+        nargs=3,
+        metavar=("TRAIN", "VAL", "TEST"),
         help="split of --csv: three ratios (0.7 0.1 0.2) or three row counts",
     )
     p.add_argument("--horizons", nargs="+", type=int, help="default: each dataset's")
@@ -259,10 +270,13 @@ def datasets_of(args: argparse.Namespace) -> list[Dataset]:
     if args.csv is not None:
         data = ["data=csv", f"data.path={args.csv.resolve()}"]
         if args.split is not None:
-            data += [f"data.split={{train: {args.split[0]}, val: {args.split[1]}, "
-                     f"test: {args.split[2]}}}"]
-        chosen = [Dataset(args.csv.name, tuple(data), args.in_len, (24,), args.seg_len,
-                          args.period)]
+            data += [
+                f"data.split={{train: {args.split[0]}, val: {args.split[1]}, "
+                f"test: {args.split[2]}}}"
+            ]
+        chosen = [
+            Dataset(args.csv.name, tuple(data), args.in_len, (24,), args.seg_len, args.period)
+        ]
     else:
         chosen = [DATASETS[name] for name in args.datasets]
     if args.horizons:
@@ -284,11 +298,15 @@ def load_previous(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
     return previous["runs"]
 
 
-def save(path: Path, settings: dict[str, Any], runs: list[dict[str, Any]], naive: dict,
-         comparisons: list[dict[str, Any]]) -> dict[str, Any]:
+def save(
+    path: Path,
+    settings: dict[str, Any],
+    runs: list[dict[str, Any]],
+    naive: dict,
+    comparisons: list[dict[str, Any]],
+) -> dict[str, Any]:
     naive_json = {f"{label}_h{h}": v for (label, h), v in naive.items()}
-    result = {"settings": settings, "runs": runs, "naive": naive_json,
-              "comparisons": comparisons}
+    result = {"settings": settings, "runs": runs, "naive": naive_json, "comparisons": comparisons}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2))
@@ -301,10 +319,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     register_schemas()
-    budget = [f"trainer.max_epochs={args.max_epochs}",
-              f"trainer.limit_train_batches={args.batches}", "data.batch_size=32"]
-    settings = {"max_epochs": args.max_epochs, "batches": args.batches,
-                "override": list(args.override)}
+    budget = [
+        f"trainer.max_epochs={args.max_epochs}",
+        f"trainer.limit_train_batches={args.batches}",
+        "data.batch_size=32",
+    ]
+    settings = {
+        "max_epochs": args.max_epochs,
+        "batches": args.batches,
+        "override": list(args.override),
+    }
     results = args.out / "results.json"
     runs = load_previous(results, settings)
     done = {(r["data"], r["horizon"], r["model"], r["seed"]) for r in runs}
@@ -331,15 +355,16 @@ def main(argv: list[str] | None = None) -> None:
                     print(
                         f"{ds.label} h={horizon} {model} seed={seed}: val/mse "
                         f"{run['val/mse']:.4f} test/mse {run['test/mse']:.4f} "
-                        f"({run['train/epochs']} epochs, {wall:.0f} s)", flush=True,
+                        f"({run['train/epochs']} epochs, {wall:.0f} s)",
+                        flush=True,
                     )
     # the table of the datasets asked for, with the runs of earlier invocations
     chosen = {(ds.label, h) for ds in datasets_of(args) for h in ds.horizons}
-    table, comparisons = summarise(
-        [r for r in runs if (r["data"], r["horizon"]) in chosen], naive
+    table, comparisons = summarise([r for r in runs if (r["data"], r["horizon"]) in chosen], naive)
+    print(
+        f"\nseeds {args.seeds}, at most {args.max_epochs} epochs x {args.batches} batches, "
+        f"threads {torch.get_num_threads()}"
     )
-    print(f"\nseeds {args.seeds}, at most {args.max_epochs} epochs x {args.batches} batches, "
-          f"threads {torch.get_num_threads()}")
     print(table)
     print()
     print(comparison_lines(comparisons))

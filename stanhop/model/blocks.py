@@ -57,7 +57,9 @@ class MLP(nn.Module):
 
     def __init__(self, d_model: int, d_hidden: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(d_model, d_hidden), nn.GELU(), nn.Linear(d_hidden, d_model))
+        self.net = nn.Sequential(
+            nn.Linear(d_model, d_hidden), nn.GELU(), nn.Linear(d_hidden, d_model)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (..., d) → (..., d)."""

@@ -8,7 +8,10 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, S
 
 
 def warmup_cosine(
-    optimizer: Optimizer, warmup_epochs: int, max_epochs: int, start_factor: float = 0.1,
+    optimizer: Optimizer,
+    warmup_epochs: int,
+    max_epochs: int,
+    start_factor: float = 0.1,
     min_factor: float = 0.01,
 ) -> LRScheduler:
     """Linear warm-up from ``start_factor``·lr over ``warmup_epochs``, then cosine decay to

@@ -18,15 +18,27 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(model: str, seed: int, val: float, test: float) -> dict:
-    return {"data": "d", "horizon": 24, "model": model, "seed": seed, "val/mse": val,
-            "test/mse": test, "test/mae": test / 2, "train/epochs": 3.0, "wall_s": 10.0}
+    return {
+        "data": "d",
+        "horizon": 24,
+        "model": model,
+        "seed": seed,
+        "val/mse": val,
+        "test/mse": test,
+        "test/mae": test / 2,
+        "train/epochs": 3.0,
+        "wall_s": 10.0,
+    }
 
 
 RUNS = [
-    run("outeffhop", 1, 0.30, 0.40), run("outeffhop", 2, 0.32, 0.44),
+    run("outeffhop", 1, 0.30, 0.40),
+    run("outeffhop", 2, 0.32, 0.44),
     # lower validation MSE, higher test MSE: validation decides
-    run("dlinear", 1, 0.20, 0.50), run("dlinear", 2, 0.22, 0.52),
-    run("dlinear+revin", 1, 0.25, 0.30), run("dlinear+revin", 2, 0.27, 0.34),
+    run("dlinear", 1, 0.20, 0.50),
+    run("dlinear", 2, 0.22, 0.52),
+    run("dlinear+revin", 1, 0.25, 0.30),
+    run("dlinear+revin", 2, 0.27, 0.34),
 ]
 
 
@@ -37,8 +49,15 @@ def test_dlinear_is_chosen_by_mean_validation_mse_never_by_test() -> None:
 def test_the_table_compares_outeffhop_with_the_chosen_dlinear_by_their_means() -> None:
     naive = {("d", 24): {"persistence": {"test/mse": 1.0, "test/mae": 0.8}}}
     table, comparisons = summarise(RUNS, naive)
-    assert comparisons == [{"data": "d", "horizon": 24, "outeffhop": pytest.approx(0.42),
-                            "dlinear": pytest.approx(0.51), "dlinear_config": "dlinear"}]
+    assert comparisons == [
+        {
+            "data": "d",
+            "horizon": 24,
+            "outeffhop": pytest.approx(0.42),
+            "dlinear": pytest.approx(0.51),
+            "dlinear_config": "dlinear",
+        }
+    ]
     assert "| d | 24 | dlinear (chosen on validation) | 0.5100 ± 0.0141 |" in table
     assert "| d | 24 | dlinear+revin (not chosen) |" in table
     assert "| d | 24 | persistence | 1.0000 | 0.8000 | – | – | – |" in table
@@ -52,10 +71,35 @@ def test_a_users_csv_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     csv = tmp_path / "mine.csv"
     make_synthetic(n_series=2, n_steps=24 * 30, seed=4).to_csv(csv)
     out = tmp_path / "out"
-    cmd = [sys.executable, str(ROOT / "bench" / "accuracy.py"), "--csv", str(csv),
-           "--in-len", "48", "--seg-len", "6", "--period", "24", "--horizons", "12",
-           "--split", "0.6", "0.2", "0.2", "--seeds", "1", "--max-epochs", "1",
-           "--batches", "2", "--models", "outeffhop", "dlinear", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench" / "accuracy.py"),
+        "--csv",
+        str(csv),
+        "--in-len",
+        "48",
+        "--seg-len",
+        "6",
+        "--period",
+        "24",
+        "--horizons",
+        "12",
+        "--split",
+        "0.6",
+        "0.2",
+        "0.2",
+        "--seeds",
+        "1",
+        "--max-epochs",
+        "1",
+        "--batches",
+        "2",
+        "--models",
+        "outeffhop",
+        "dlinear",
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((out / "results.json").read_text())

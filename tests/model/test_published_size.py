@@ -25,8 +25,16 @@ def linear(n_in: int, n_out: int) -> int:
 
 
 def derived_count(
-    n_series: int, in_len: int, out_len: int, seg_len: int, e_layers: int, win_size: int,
-    factor: int, d_model: int, d_ff: int, **_: int,
+    n_series: int,
+    in_len: int,
+    out_len: int,
+    seg_len: int,
+    e_layers: int,
+    win_size: int,
+    factor: int,
+    d_model: int,
+    d_ff: int,
+    **_: int,
 ) -> int:
     """Parameters of STanHop-Net with plain (parameter-free) normalisers, from its parts."""
     d = d_model
