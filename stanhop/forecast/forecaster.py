@@ -20,6 +20,7 @@ from stanhop.data import (
     read_wide_csv,
 )
 from stanhop.files.checkpoint import CheckpointError, load_checkpoint, model_weights
+from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
 from stanhop.training.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
@@ -48,17 +49,29 @@ def check_precision(precision: str) -> None:
 
 
 def _wide(
-    data: History, date_column: str | None, nan_policy: str, series: Sequence[str], last: int
+    data: History,
+    date_column: str | None,
+    nan_policy: str,
+    series: Sequence[str],
+    last: int,
+    sep: str,
+    decimal: str,
 ) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
-        return read_wide_csv(data, date_column, nan_policy, series, last=last)
+        return read_wide_csv(data, date_column, nan_policy, series, last, sep, decimal)
     if isinstance(data.index, pd.DatetimeIndex):
         data = data.reset_index(names=data.index.name or "date")
     return parse_wide_frame(data, FRAME_SOURCE, date_column, nan_policy, series)
 
 
 def _long(
-    data: History, date_column: str | None, nan_policy: str, series: Sequence[str], last: int
+    data: History,
+    date_column: str | None,
+    nan_policy: str,
+    series: Sequence[str],
+    last: int,
+    sep: str,
+    decimal: str,
 ) -> pd.DataFrame:
     # Always read whole: the rows of a timestamp need not be near each other (to_long
     # writes series after series), so the end of the file may hold a single series.
@@ -68,14 +81,15 @@ def _long(
             "timestamps are always in column 'ds'"
         )
     if not isinstance(data, pd.DataFrame):
-        return read_long_csv(data, nan_policy, series)
+        return read_long_csv(data, nan_policy, series, sep, decimal)
     return parse_long_frame(data, FRAME_SOURCE, nan_policy, series)
 
 
 # Input layouts by name: each reads a file or a table in memory into the wide frame of
 # stanhop.data.read_wide_csv, holding just the given series, in that order, and at least
-# the last `last` rows of the data (a reader may skip those before, see read_wide_csv).
-Reader = Callable[[History, str | None, str, Sequence[str], int], pd.DataFrame]
+# the last `last` rows of the data (a reader may skip those before, see read_wide_csv);
+# the last two arguments are the separator and decimal mark of a CSV file.
+Reader = Callable[[History, str | None, str, Sequence[str], int, str, str], pd.DataFrame]
 INPUT_FORMATS: dict[str, Reader] = {
     "wide": _wide,
     "long": _long,
@@ -174,6 +188,8 @@ class Forecaster:
         date_column: str | None = None,
         nan_policy: str = "error",
         format: str = "wide",
+        sep: str = ",",
+        decimal: str = ".",
     ) -> pd.DataFrame:
         """The history in ``data``, checked: a frame indexed by its timestamps with one
         float64 column per series of the model, in training order, and at least
@@ -189,7 +205,9 @@ class Forecaster:
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
         last = self.in_len + CALIBRATION_WINDOWS - 1
-        frame = INPUT_FORMATS[format](data, date_column, nan_policy, self.series_names, last)
+        frame = INPUT_FORMATS[format](
+            data, date_column, nan_policy, self.series_names, last, sep, decimal
+        )
         if len(frame) < self.in_len:
             source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
             raise DataError(
@@ -205,6 +223,8 @@ class Forecaster:
         date_column: str | None = None,
         nan_policy: str = "error",
         format: str = "wide",
+        sep: str = ",",
+        decimal: str = ".",
     ) -> pd.DataFrame:
         """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
         for) after the end of ``data``.
@@ -213,7 +233,8 @@ class Forecaster:
         (a timestamp column — ``date_column``, default the first — or a DatetimeIndex,
         and one column per series) or the ``long`` one (``unique_id, ds, y``). Series are
         matched by name; other columns are ignored with a :class:`~stanhop.data.DataWarning`.
-        ``nan_policy`` (``error``, ``ffill``, ``interpolate``) handles missing values.
+        ``nan_policy`` (``error``, ``ffill``, ``interpolate``) handles missing values;
+        ``sep`` and ``decimal`` are the column separator and decimal mark of a CSV file.
         The model reads the last ``in_len`` rows.
 
         Returns a frame with one row per future step, indexed by timestamps that continue
@@ -222,7 +243,7 @@ class Forecaster:
         :class:`ForecastError` for a horizon the model cannot give.
         """
         horizon = self._check_horizon(horizon)
-        history = self.read_history(data, date_column, nan_policy, format)
+        history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         return self.predict_history(history, horizon, source)
 
@@ -230,7 +251,9 @@ class Forecaster:
         self, history: pd.DataFrame, horizon: int | None = None, source: str | Path = FRAME_SOURCE
     ) -> pd.DataFrame:
         """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
-        the data in messages (e.g. the file it was read from)."""
+        the data in messages (e.g. the file it was read from). Each series far from the
+        training data (see :mod:`stanhop.forecast.shift`) gets a
+        :class:`~stanhop.data.DataWarning`."""
         horizon = self._check_horizon(horizon)
         window = history.iloc[-self.in_len :].to_numpy(dtype=np.float64)
         # At least three stamps, so pandas can infer the frequency even when in_len < 3.
@@ -238,6 +261,8 @@ class Forecaster:
         values = self._forecast(window)[:horizon]
         if not np.isfinite(values).all():
             raise DataError(self._not_finite(window, source))
+        # After the overflow check, whose error already says what is wrong with the data.
+        warn_if_far(window, self.scaler, self.series_names, source)
         return pd.DataFrame(values, index=index, columns=self.series_names)
 
     def quantized(
