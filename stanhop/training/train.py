@@ -121,6 +121,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup()
+    for line in (datamodule.resampled, datamodule.summary()):
+        if line:
+            rank_zero_info(line)
     module = build_module(cfg, datamodule)
 
     loggers = _instantiate_all(cfg.get("logger"))
