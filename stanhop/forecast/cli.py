@@ -29,6 +29,7 @@ from stanhop.forecast.files import (
 )
 from stanhop.forecast.forecaster import INPUT_FORMATS, PRECISIONS, Forecaster, ForecastError
 from stanhop.forecast.memory import attach_memory
+from stanhop.training.quiet import silence_noise
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
 # written, and under --strict the warnings about the data); anything else is a bug and
@@ -161,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
+        silence_noise()
         warnings.simplefilter("error" if args.strict else "always", DataWarning)
         warnings.showwarning = _show_warning
         try:

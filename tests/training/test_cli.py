@@ -149,3 +149,13 @@ def test_the_hint_names_only_paths_that_exist(tmp_path) -> None:
     best, command = forecast_hint(tmp_path, tmp_path / "missing.csv", "stanhop-forecast")
     assert best == f"best checkpoint: {tmp_path / 'checkpoints' / 'best.ckpt'}"
     assert command.startswith(f"forecast: stanhop-forecast {tmp_path} HISTORY.csv  (HISTORY.csv:")
+
+
+def test_train_from_python_refuses_an_output_folder_under_a_file(compose_cfg, tmp_path) -> None:
+    from stanhop.training.train import train
+
+    (tmp_path / "file").write_text("keep me")
+    cfg = compose_cfg("debug=fast", "logger=none", f"paths.output_dir={tmp_path}/file/run")
+    with pytest.raises(ValueError, match=r"^paths.output_dir=.*/file/run: cannot create it \("):
+        train(cfg)
+    assert (tmp_path / "file").read_text() == "keep me"
