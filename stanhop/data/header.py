@@ -57,10 +57,19 @@ def check_header(path: Path, sep: str) -> None:
     lines = _first_lines(path)
     if not lines:
         return  # an empty or unreadable file: pandas reports it
-    fields = next(csv.reader([lines[0]], delimiter=sep))
+    fields = _fields(lines[0], sep)
     _check_repeats(fields, path)
     if len(fields) == 1:
         _check_other_delimiters(lines, sep, path)
+
+
+def _fields(line: str, sep: str) -> list[str]:
+    """The fields of one CSV line, quotes respected; split plainly where the csv module
+    refuses (a field beyond its size limit), which is close enough for these checks."""
+    try:
+        return next(csv.reader([line], delimiter=sep), [])
+    except csv.Error:
+        return line.split(sep)
 
 
 def _first_lines(path: Path) -> list[str]:
@@ -91,10 +100,10 @@ def _check_repeats(fields: list[str], path: Path) -> None:
 
 def _check_other_delimiters(lines: list[str], sep: str, path: Path) -> None:
     for other, name in DELIMITERS.items():
-        if other == sep or len(next(csv.reader([lines[0]], delimiter=other))) < 2:
+        if other == sep or len(_fields(lines[0], other)) < 2:
             continue
         hint = f"pass sep={other!r} ({how_to_set('sep', other)})"
-        cells = next(csv.reader([lines[1]], delimiter=other)) if len(lines) > 1 else []
+        cells = _fields(lines[1], other) if len(lines) > 1 else []
         if other != "," and any(map(looks_like_decimal_comma, cells)):
             hint += f", and decimal=',' for its decimal commas ({how_to_set('decimal', ',')})"
         raise DataError(

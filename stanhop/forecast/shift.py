@@ -56,8 +56,8 @@ def warn_if_far(
     for description in far_series(window, scaler, names):
         warnings.warn(
             f"{source}: series {description} in the last {len(window)} rows, far from the "
-            "data the model was trained on, so the forecast may be wrong; check the units "
-            "(forecast.py --strict makes this an error)",
+            "data the model was trained on: the forecast, made at the training scale, may be "
+            "wrong; check the series' units",
             DataWarning,
             stacklevel=3,
         )

@@ -69,6 +69,13 @@ def forecast_hint(
     return lines
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it (Hydra makes
+    the run folder absolute), so the printed commands stay short."""
+    cwd = Path.cwd()
+    return path.relative_to(cwd) if path.is_relative_to(cwd) else path
+
+
 def _forecast_command() -> str:
     """The forecast command matching how this one was started."""
     return "python forecast.py" if Path(sys.argv[0]).name == "train.py" else "stanhop-forecast"
@@ -133,7 +140,7 @@ def _run(cfg: DictConfig) -> float | None:
         table.add_row(key, f"{value:.6g}")
     console = Console()
     console.print(table)
-    run_dir = Path(cfg.paths.output_dir)
+    run_dir = _shown(Path(cfg.paths.output_dir))
     console.print(f"written to {run_dir}/metrics.json", soft_wrap=True, highlight=False)
     hint = forecast_hint(run_dir, _data_file(cfg), _forecast_command(), _forecast_options(cfg))
     for line in hint:

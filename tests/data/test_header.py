@@ -97,3 +97,9 @@ def test_the_long_format_takes_sep_and_decimal(tmp_path) -> None:
 def test_bad_sep_or_decimal_is_one_line(tmp_path, options, expected) -> None:
     path = write(tmp_path, "date,a\n2020-01-01,1\n")
     assert expected in error_of(path, **options)
+
+
+def test_a_field_beyond_the_csv_modules_limit_is_still_checked(tmp_path) -> None:
+    # found by tests/fuzz: csv.reader raised "field larger than field limit (131072)"
+    path = write(tmp_path, "unique_id;ds;y\n" + "x" * 200_000 + "\n")
+    assert "separated by semicolons; pass sep=';'" in error_of(path)

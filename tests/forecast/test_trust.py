@@ -64,7 +64,10 @@ def test_a_history_in_other_units_warns_naming_the_series(synthetic_run, in_watt
     assert abs(level) > 100
     assert messages[0].startswith(f"{in_watts}: series 's1' averages ")
     assert f"{level:+.3g} training standard deviations from the training mean" in messages[0]
-    assert "check the units (forecast.py --strict makes this an error)" in messages[0]
+    assert messages[0].endswith(
+        "in the last 48 rows, far from the data the model was trained on: the forecast, made "
+        "at the training scale, may be wrong; check the series' units"
+    )
 
 
 def test_the_training_history_itself_gives_no_warning(synthetic_run) -> None:
