@@ -1,18 +1,32 @@
-"""ETTh1 test accuracy of STanHop-Net (three normalisers) against DLinear, several seeds,
-with the wall time of every run: is it better than the simple model, and at what cost?
+"""Which model forecasts best? Test accuracy of STanHop-Net (three normalisers), DLinear,
+seasonal naive and persistence on several datasets and horizons, several seeds, with the
+epochs and wall time of every trained run.
 
-    # the benchmark file from a local folder instead of downloading it
-    export STANHOP_DATA_MIRROR=/path/to/folder/with/ETTh1.csv
-    python bench/accuracy.py --size full       # published settings (a GPU: hours on a CPU)
-    python bench/accuracy.py --size cpu        # reduced STanHop-Net (see CPU_STANHOP)
-    python bench/accuracy.py --size cpu --seeds 1 --horizons 24 --models outeffhop dlinear
+    export STANHOP_DATA_MIRROR=/path/to/folder/with/ETTh1.csv,WTH.csv,national_illness.csv
+    python bench/accuracy.py                        # the default table (about 1-2 h, 2 cores)
+    python bench/accuracy.py --datasets etth1 --horizons 24 --seeds 1 --models outeffhop dlinear
+    python bench/accuracy.py --csv my.csv --in-len 96 --horizons 24 --split 0.7 0.1 0.2
+    python bench/accuracy.py --json                 # also every run as JSON
 
-Every run is `train(cfg)` of the real configuration (`experiment=etth1_{24,48}` with
-`hopfield=...`, or `experiment=etth1_{24,48}_dlinear`), so the test windows, metrics and
-early stopping are those of `python train.py`. Test MSE/MAE are on the standardised scale;
-mean ± sample standard deviation over the seeds. A seasonal-naive forecast (the last day
-repeated) of the same test windows is printed for context. Extra Hydra overrides for every
-run follow `--override`.
+Results go to ``--out``/results.json after every run. Started again with the same
+``--out`` (after a crash, or with more ``--models`` or ``--seeds``), it reuses the runs
+already there and adds the missing ones; the budget and overrides must be the same.
+
+Every run is ``train(cfg)`` of the real configuration, so windows, splits, metrics and
+early stopping are those of ``python train.py``; test MSE/MAE are on the standardised
+scale, mean ± sample standard deviation over the seeds.
+
+Budget rule, the same for every trained model: at most ``--max-epochs`` epochs of at most
+``--batches`` training batches of 32 windows, validation after every epoch, early stopping
+on validation MSE as its recipe says, and the test on the weights of the best validation
+epoch. Every model of a dataset sees the same input length.
+
+STanHop-Net is this project's default width (d_model 64, d_ff 128, 4 heads, 10 pooling
+patterns) with the published depth of each dataset's reference setting (3 scales, merging
+2 segments) and its default recipe and instance normalisation (conf/). DLinear runs with
+its published recipe (Adam, lr 5e-3, the halving schedule, shared maps, kernel 25) both
+with and without reversible instance normalisation; the table reports the configuration
+with the lower mean validation MSE of each dataset and horizon (never the test split).
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,45 +44,56 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from stanhop.evaluation.baselines import persistence, seasonal_naive
+from stanhop.training.schema import register_schemas
 from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from naive_baselines import seasonal_naive  # noqa: E402
 
-MODELS = ("outeffhop", "stanhop", "softmax", "dlinear")
 
-# --size cpu reduces STanHop-Net to this project's default width and learning rate
-# (conf/model/stanhop.yaml, conf/train.yaml: d_model 64, d_ff 128, lr 1e-3) and to 3
-# epochs of 100 batches, keeping the published ETTh1 architecture otherwise (in_len 168,
-# seg_len 6, 3 scales, 10 pooling patterns, 4 heads, batch 32, the halving schedule);
-# validation and test use every window. DLinear is cheap and runs as published in both.
-CPU_STANHOP = (
-    "model.d_model=64",
-    "model.d_ff=128",
-    "optimizer.lr=1e-3",
-    "trainer.max_epochs=3",
-    "trainer.limit_train_batches=100",
+@dataclass(frozen=True)
+class Dataset:
+    """One benchmark dataset: Hydra overrides choosing it, the input length every model
+    gets, the horizons, STanHop-Net's segment length, and the season of seasonal naive
+    (None where the season is longer than the input)."""
+
+    label: str
+    data: tuple[str, ...]
+    in_len: int
+    horizons: tuple[int, ...]
+    seg_len: int
+    period: int | None
+
+
+DATASETS = {
+    # Crossformer's and STanHop-Net's settings for ETTh1 and WTH (their run scripts).
+    "etth1": Dataset("ETTh1", ("data=etth1",), 168, (24, 48), 6, 24),
+    "wth": Dataset("WTH", ("data=wth",), 48, (24, 48), 4, 24),
+    # Weekly; the input length and horizons of the Autoformer protocol (Wu et al.,
+    # NeurIPS 2021), used since by FEDformer, DLinear and others. The yearly season (52
+    # weeks) is longer than the input, so no seasonal naive.
+    "ili": Dataset("ILI", ("data=ili",), 36, (24, 36), 6, None),
+    # The built-in hourly data of the README's first run (daily and weekly cycles).
+    "synthetic": Dataset("synthetic", ("data=synthetic",), 96, (24,), 12, 24),
+}
+STANHOP_MODELS = ("outeffhop", "softmax", "stanhop")
+MODELS = (*STANHOP_MODELS, "dlinear")
+# DLinear's candidate configurations, chosen between on validation
+DLINEAR_CONFIGS = {"dlinear": ("model.revin=false",), "dlinear+revin": ("model.revin=true",)}
+STANHOP_SIZE = ("model.d_model=64", "model.d_ff=128", "model.n_heads=4", "model.factor=10")
+STANHOP_SIZE += ("model.e_layers=3", "model.win_size=2")
+DLINEAR_RECIPE = ("recipe=reference", "optimizer.lr=5e-3")
+QUIET = (
+    "logger=none",
+    "callbacks.progress_bar=null",
+    "+trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+    # accuracy only: the outlier, INT8 and interval evaluations are other benchmarks
+    "callbacks.outliers=null",
+    "callbacks.quantization=null",
+    "callbacks.intervals=null",
+    "callbacks.step_checkpoint=null",
 )
-
-
-def run_overrides(model: str, horizon: int, seed: int, size: str, out: Path) -> list[str]:
-    """The Hydra overrides of one run."""
-    if model == "dlinear":
-        chosen = [f"experiment=etth1_{horizon}_dlinear"]
-    else:
-        chosen = [f"experiment=etth1_{horizon}", f"hopfield={model}"]
-        if size == "cpu":
-            chosen += CPU_STANHOP
-    return [
-        *chosen,
-        f"seed={seed}",
-        "logger=none",
-        "callbacks.progress_bar=null",
-        "+trainer.enable_progress_bar=false",
-        "+trainer.enable_model_summary=false",
-        f"paths.output_dir={out / f'{model}_h{horizon}_seed{seed}'}",
-    ]
 
 
 def compose_cfg(overrides: list[str]) -> Any:
@@ -75,91 +101,276 @@ def compose_cfg(overrides: list[str]) -> Any:
         return compose("train", overrides=overrides)
 
 
-def seasonal_naive_errors(horizon: int, extra: list[str], period: int = 24) -> dict[str, float]:
-    """Test MSE/MAE of repeating the last ``period`` steps, on the runs' test windows."""
-    cfg = compose_cfg([f"experiment=etth1_{horizon}", "paths.output_dir=unused", *extra])
+def data_overrides(ds: Dataset, horizon: int) -> list[str]:
+    return [*ds.data, f"data.in_len={ds.in_len}", f"data.out_len={horizon}"]
+
+
+def run_overrides(
+    ds: Dataset, horizon: int, model: str, seed: int, budget: list[str], out: Path
+) -> list[str]:
+    """The Hydra overrides of one run; ``model`` is a STanHop normaliser or a key of
+    :data:`DLINEAR_CONFIGS`."""
+    if model in STANHOP_MODELS:
+        chosen = ["model=stanhop", f"hopfield={model}", f"model.seg_len={ds.seg_len}"]
+        chosen += STANHOP_SIZE
+    else:
+        chosen = ["model=dlinear", *DLINEAR_RECIPE, *DLINEAR_CONFIGS[model]]
+    name = f"{ds.label}_h{horizon}_{model}_seed{seed}"
+    return [
+        *data_overrides(ds, horizon),
+        *chosen,
+        *budget,
+        f"seed={seed}",
+        *QUIET,
+        f"paths.output_dir={out / name}",
+    ]
+
+
+def naive_errors(ds: Dataset, horizon: int) -> dict[str, dict[str, float]]:
+    """Test MSE/MAE of persistence and seasonal naive on the trained runs' test windows."""
+    cfg = compose_cfg([*data_overrides(ds, horizon), "paths.output_dir=unused"])
     dm = instantiate(cfg.data)
     dm.prepare_data()
     dm.setup()
-    sq = ab = 0.0
+    forecasts = {"persistence": lambda x: persistence(x, horizon)}
+    if ds.period is not None:
+        forecasts[f"seasonal naive ({ds.period})"] = lambda x: seasonal_naive(x, horizon, ds.period)
+    sums = {name: [0.0, 0.0] for name in forecasts}
     n = 0
     for x, y in dm.test_dataloader():
-        err = seasonal_naive(x, horizon, period) - y
-        sq += float((err**2).sum())
-        ab += float(err.abs().sum())
         n += y.numel()
-    return {"test/mse": sq / n, "test/mae": ab / n}
+        for name, forecast in forecasts.items():
+            err = forecast(x) - y
+            sums[name][0] += float((err**2).sum())
+            sums[name][1] += float(err.abs().sum())
+    return {name: {"test/mse": sq / n, "test/mae": ab / n} for name, (sq, ab) in sums.items()}
 
 
 def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{statistics.mean(values):.4f} ± {spread:.4f}"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
-def summarise(runs: list[dict[str, Any]], naive: dict[int, dict[str, float]]) -> str:
+def mean(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.mean(r[key] for r in runs)
+
+
+def pick_dlinear(runs: list[dict[str, Any]]) -> str:
+    """The DLinear configuration of these runs (one dataset and horizon) with the lowest
+    mean validation MSE."""
+    configs = {r["model"] for r in runs if r["model"] in DLINEAR_CONFIGS}
+    return min(configs, key=lambda c: mean([r for r in runs if r["model"] == c], "val/mse"))
+
+
+def summarise(
+    runs: list[dict[str, Any]], naive: dict[tuple[str, int], dict[str, dict[str, float]]]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The Markdown table and, per dataset and horizon, OutEffHop's mean test MSE against
+    the chosen DLinear's."""
     lines = [
-        "| horizon | model | test MSE | test MAE | epochs | wall time per run (s) | seeds |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| data | horizon | model | test MSE | test MAE | epochs | wall time per run (s) | seeds |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for horizon in sorted({r["horizon"] for r in runs}):
-        for model in MODELS:
-            group = [r for r in runs if r["horizon"] == horizon and r["model"] == model]
-            if not group:
+    comparisons = []
+    for label, horizon in sorted({(r["data"], r["horizon"]) for r in runs}):
+        group = [r for r in runs if (r["data"], r["horizon"]) == (label, horizon)]
+        has_dlinear = any(r["model"] in DLINEAR_CONFIGS for r in group)
+        chosen = pick_dlinear(group) if has_dlinear else None
+        for model in (*STANHOP_MODELS, *DLINEAR_CONFIGS):
+            rows = [r for r in group if r["model"] == model]
+            if not rows:
                 continue
-            metric = {k: [r[k] for r in group] for k in ("test/mse", "test/mae", "wall_s")}
-            epochs = statistics.mean(r["train/epochs"] for r in group)
-            walls = ", ".join(f"{w:.0f}" for w in metric["wall_s"])
+            name = model
+            if model in DLINEAR_CONFIGS:
+                name += " (chosen on validation)" if model == chosen else " (not chosen)"
+            walls = statistics.mean(r["wall_s"] for r in rows)
             lines.append(
-                f"| {horizon} | {model} | {mean_std(metric['test/mse'])} | "
-                f"{mean_std(metric['test/mae'])} | {epochs:.1f} | {walls} | {len(group)} |"
+                f"| {label} | {horizon} | {name} | {mean_std([r['test/mse'] for r in rows])} "
+                f"| {mean_std([r['test/mae'] for r in rows])} | {mean(rows, 'train/epochs'):.1f} "
+                f"| {walls:.0f} | {len(rows)} |"
             )
-        if horizon in naive:
-            n = naive[horizon]
+        for name, err in naive.get((label, horizon), {}).items():
             lines.append(
-                f"| {horizon} | seasonal naive (24 h, no training) | {n['test/mse']:.4f} | "
-                f"{n['test/mae']:.4f} | – | – | – |"
+                f"| {label} | {horizon} | {name} | {err['test/mse']:.4f} | "
+                f"{err['test/mae']:.4f} | – | – | – |"
             )
+        ours = [r for r in group if r["model"] == "outeffhop"]
+        if ours and chosen:
+            theirs = mean([r for r in group if r["model"] == chosen], "test/mse")
+            comparisons.append(
+                {
+                    "data": label,
+                    "horizon": horizon,
+                    "outeffhop": mean(ours, "test/mse"),
+                    "dlinear": theirs,
+                    "dlinear_config": chosen,
+                }
+            )
+    return "\n".join(lines), comparisons
+
+
+def comparison_lines(comparisons: list[dict[str, Any]]) -> str:
+    lines = [
+        "| data | horizon | OutEffHop test MSE | DLinear test MSE | OutEffHop vs DLinear |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    changes = []
+    for c in comparisons:
+        change = c["outeffhop"] / c["dlinear"] - 1
+        changes.append(change)
+        lines.append(
+            f"| {c['data']} | {c['horizon']} | {c['outeffhop']:.4f} | {c['dlinear']:.4f} "
+            f"({c['dlinear_config']}) | {change:+.1%} |"
+        )
+    if changes:
+        wins = sum(change < 0 for change in changes)
+        lines.append(
+            f"\nOutEffHop below DLinear in {wins} of {len(changes)}; "
+            f"mean change {statistics.mean(changes):+.1%}"
+        )
     return "\n".join(lines)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--size", choices=["cpu", "full"], required=True)
+    p.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
+    p.add_argument("--csv", type=Path, help="benchmark this wide CSV instead of --datasets")
+    p.add_argument("--in-len", type=int, default=96, help="input length for --csv")
+    p.add_argument("--seg-len", type=int, default=12, help="STanHop segment length for --csv")
+    p.add_argument("--period", type=int, default=None, help="season of --csv in steps")
+    p.add_argument(
+        "--split",
+        nargs=3,
+        metavar=("TRAIN", "VAL", "TEST"),
+        help="split of --csv: three ratios (0.7 0.1 0.2) or three row counts",
+    )
+    p.add_argument("--horizons", nargs="+", type=int, help="default: each dataset's")
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
-    p.add_argument("--horizons", nargs="+", type=int, choices=[24, 48], default=[24, 48])
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--max-epochs", type=int, default=8)
+    p.add_argument("--batches", type=int, default=100, help="training batches per epoch")
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--out", type=Path, default=Path("outputs/bench_accuracy"))
     p.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every run")
     p.add_argument("--json", action="store_true", help="also print every run as JSON")
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    if args.split is not None:
+        kind = float if any("." in s for s in args.split) else int
+        try:
+            args.split = [kind(s) for s in args.split]
+        except ValueError:
+            p.error(f"--split {' '.join(args.split)}: give three ratios or three row counts")
+    if args.csv is not None and not args.csv.is_file():
+        p.error(f"--csv {args.csv}: no such file")
+    return args
+
+
+def datasets_of(args: argparse.Namespace) -> list[Dataset]:
+    if args.csv is not None:
+        data = ["data=csv", f"data.path={args.csv.resolve()}"]
+        if args.split is not None:
+            data += [
+                f"data.split={{train: {args.split[0]}, val: {args.split[1]}, "
+                f"test: {args.split[2]}}}"
+            ]
+        chosen = [
+            Dataset(args.csv.name, tuple(data), args.in_len, (24,), args.seg_len, args.period)
+        ]
+    else:
+        chosen = [DATASETS[name] for name in args.datasets]
+    if args.horizons:
+        chosen = [replace(ds, horizons=tuple(args.horizons)) for ds in chosen]
+    return chosen
+
+
+def load_previous(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of an earlier invocation writing to the same results file, if it used
+    the same budget and overrides; a one-line exit otherwise."""
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text())
+    if previous.get("settings") != settings:
+        sys.exit(
+            f"error: {path} holds runs made with other settings ({previous.get('settings')}); "
+            "give another --out, or the same --max-epochs, --batches and --override"
+        )
+    return previous["runs"]
+
+
+def save(
+    path: Path,
+    settings: dict[str, Any],
+    runs: list[dict[str, Any]],
+    naive: dict,
+    comparisons: list[dict[str, Any]],
+) -> dict[str, Any]:
+    naive_json = {f"{label}_h{h}": v for (label, h), v in naive.items()}
+    result = {"settings": settings, "runs": runs, "naive": naive_json, "comparisons": comparisons}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(path)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-
-    runs: list[dict[str, Any]] = []
-    for horizon in args.horizons:
-        for model in args.models:
-            for seed in args.seeds:
-                overrides = run_overrides(model, horizon, seed, args.size, args.out)
-                cfg = compose_cfg([*overrides, *args.override])
-                start = time.perf_counter()
-                metrics = train(cfg)
-                wall = time.perf_counter() - start
-                run = {"horizon": horizon, "model": model, "seed": seed, "wall_s": wall}
-                run |= {k: metrics[k] for k in ("test/mse", "test/mae", "val/mse", "train/epochs")}
-                runs.append(run)
-                print(
-                    f"h={horizon} {model} seed={seed}: test/mse {run['test/mse']:.4f} "
-                    f"test/mae {run['test/mae']:.4f} ({wall:.0f} s)",
-                    flush=True,
-                )
-    naive = {h: seasonal_naive_errors(h, args.override) for h in args.horizons}
-    print(f"\nETTh1, size={args.size}, seeds {args.seeds}, threads {torch.get_num_threads()}")
-    print(summarise(runs, naive))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps({"runs": runs, "naive": naive}, indent=2))
+    register_schemas()
+    budget = [
+        f"trainer.max_epochs={args.max_epochs}",
+        f"trainer.limit_train_batches={args.batches}",
+        "data.batch_size=32",
+    ]
+    settings = {
+        "max_epochs": args.max_epochs,
+        "batches": args.batches,
+        "override": list(args.override),
+    }
+    results = args.out / "results.json"
+    runs = load_previous(results, settings)
+    done = {(r["data"], r["horizon"], r["model"], r["seed"]) for r in runs}
+    models = [m for m in args.models if m in STANHOP_MODELS]
+    models += list(DLINEAR_CONFIGS) if "dlinear" in args.models else []
+    naive = {}
+    for ds in datasets_of(args):
+        for horizon in ds.horizons:
+            naive[(ds.label, horizon)] = naive_errors(ds, horizon)
+            for model in models:
+                for seed in args.seeds:
+                    if (ds.label, horizon, model, seed) in done:
+                        continue
+                    overrides = run_overrides(ds, horizon, model, seed, budget, args.out)
+                    cfg = compose_cfg([*overrides, *args.override])
+                    start = time.perf_counter()
+                    metrics = train(cfg)
+                    wall = time.perf_counter() - start
+                    run = {"data": ds.label, "horizon": horizon, "model": model, "seed": seed}
+                    run |= {k: metrics[k] for k in ("test/mse", "test/mae", "train/epochs")}
+                    run |= {"val/mse": metrics["val/mse"], "wall_s": wall}
+                    runs.append(run)
+                    save(results, settings, runs, naive, [])
+                    print(
+                        f"{ds.label} h={horizon} {model} seed={seed}: val/mse "
+                        f"{run['val/mse']:.4f} test/mse {run['test/mse']:.4f} "
+                        f"({run['train/epochs']} epochs, {wall:.0f} s)",
+                        flush=True,
+                    )
+    # the table of the datasets asked for, with the runs of earlier invocations
+    chosen = {(ds.label, h) for ds in datasets_of(args) for h in ds.horizons}
+    table, comparisons = summarise([r for r in runs if (r["data"], r["horizon"]) in chosen], naive)
+    print(
+        f"\nseeds {args.seeds}, at most {args.max_epochs} epochs x {args.batches} batches, "
+        f"threads {torch.get_num_threads()}"
+    )
+    print(table)
+    print()
+    print(comparison_lines(comparisons))
+    result = save(results, settings, runs, naive, comparisons)
     if args.json:
-        print(json.dumps(runs))
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -15,24 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from stanhop.evaluation.baselines import persistence, seasonal_naive
 from stanhop.training.schema import register_schemas
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-
-
-def persistence(x: torch.Tensor, out_len: int) -> torch.Tensor:
-    """``x``: (b, in_len, c) → the last step repeated, (b, out_len, c)."""
-    return x[:, -1:].expand(-1, out_len, -1)
-
-
-def seasonal_naive(x: torch.Tensor, out_len: int, period: int) -> torch.Tensor:
-    """``x``: (b, in_len, c) → the last ``period`` steps repeated, (b, out_len, c)."""
-    steps = x.shape[1] - period + torch.arange(out_len) % period
-    return x[:, steps]
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ int, float, str, and lists, tuples, sets and dicts of them), so
 ``torch.load(path, weights_only=True)`` reads it without unpickling arbitrary objects —
 which could run code. ``hyper_parameters`` holds all a forecast needs besides the
 weights: ``model`` (the spec for :func:`stanhop.model.build_model`), ``scaler`` (per-series
-``mean`` and ``std``), ``series_names``, ``freq`` and ``last_train_timestamp``.
+``mean`` and ``std``), ``series_names``, ``freq`` and ``last_train_timestamp``. The
+optional top-level ``intervals`` holds the calibrated prediction intervals.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from typing import Any
 import numpy as np
 import torch
 
-# Bumped when the layout of hyper_parameters changes in a way old readers cannot follow.
+from stanhop.files.atomic import atomic_open
+
+# Bumped when the layout of hyper_parameters, or the meaning of a model's weights, changes
+# in a way old readers cannot follow. Format 2: STanHop-Net follows the authors' block
+# (one LayerNorm per block, pooling over learned patterns, values from the keys); its
+# weights of format 1 would load into the wrong places.
 FORMAT_KEY = "stanhop_format"
-FORMAT = 1
+FORMAT = 2
+STANHOP_SINCE = 2
 REQUIRED_HPARAMS = ("model", "scaler", "series_names")
 # Lightning's marker of OmegaConf hyperparameters: a class, which make_plain makes moot.
 _HPARAMS_TYPE_KEYS = ("hparams_type", "datamodule_hparams_type")
@@ -163,9 +170,30 @@ def _check_contents(checkpoint: Any, path: Path) -> None:
             f"{path}: not a stanhop checkpoint (it has no {', '.join(lacking)}); give a "
             "checkpoint written by stanhop's train.py"
         )
-    version = checkpoint.get(FORMAT_KEY, FORMAT)
+    version = checkpoint.get(FORMAT_KEY, 1)
     if not isinstance(version, int) or version > FORMAT:
         raise CheckpointError(
             f"{path}: written in checkpoint format {version!r}, newer than this stanhop "
             f"reads ({FORMAT}); upgrade stanhop"
         )
+    model = hparams["model"]
+    if version < STANHOP_SINCE and isinstance(model, dict) and model.get("name") == "stanhop":
+        raise CheckpointError(
+            f"{path}: a STanHop-Net of checkpoint format {version}, whose block layout this "
+            "stanhop no longer builds; retrain it with this version (DLinear checkpoints "
+            "still load)"
+        )
+
+
+# The prediction intervals a training run calibrated (see stanhop.evaluation.conformal),
+# a top-level entry: checkpoints written before them simply lack it.
+INTERVALS_KEY = "intervals"
+
+
+def add_to_checkpoint(path: Path, key: str, value: Any) -> None:
+    """Set the top-level entry ``key`` of the checkpoint file ``path`` to ``value``
+    (tensors and plain values), rewriting the file atomically."""
+    checkpoint = load_checkpoint(path)
+    checkpoint[key] = to_plain(value, key)
+    with atomic_open(path, "wb") as f:
+        torch.save(checkpoint, f)

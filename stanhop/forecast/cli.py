@@ -28,6 +28,7 @@ from stanhop.forecast.files import (
     writing,
 )
 from stanhop.forecast.forecaster import INPUT_FORMATS, PRECISIONS, Forecaster, ForecastError
+from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
 from stanhop.forecast.memory import attach_memory
 from stanhop.training.quiet import silence_noise
 
@@ -42,6 +43,7 @@ EXAMPLES = """examples:
   forecast.py run history.csv --sep ';' --decimal ','
   forecast.py best.ckpt history.csv -o - --horizon 12
   forecast.py best.ckpt history.csv -o forecast.csv --plot forecast.png --force
+  forecast.py best.ckpt history.csv --intervals 80,95 --plot forecast.png
   forecast.py best.ckpt history_long.csv --format long --nan-policy interpolate
   forecast.py best.ckpt history.csv --quantize w8a8 --memory events.csv
 """
@@ -86,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="forecast only the first N steps (at most the trained out_len, the default)",
+    )
+    parser.add_argument(
+        "--intervals",
+        type=_levels,
+        metavar="LEVELS",
+        help="also write prediction intervals of these levels in percent, e.g. 80,95: "
+        "columns SERIES_lo_80, SERIES_hi_80, … (long format: lo_80, hi_80, …), calibrated "
+        "on the validation split when the model was trained",
     )
     parser.add_argument(
         "--plot",
@@ -205,9 +215,18 @@ def run(args: argparse.Namespace) -> None:
         _attach_memory(forecaster, Path(args.memory), args)
     if args.quantize:
         forecaster = forecaster.quantized(history, args.quantize)
-    forecast = forecaster.predict_history(history, args.horizon, input_path)
+    if args.intervals and args.memory:
+        _warn(
+            "the intervals were calibrated on the model without --memory, so they may not "
+            "hold their level"
+        )
+    forecast = forecaster.predict_history(history, args.horizon, input_path, args.intervals)
 
-    table = to_long(forecast) if args.format == "long" else forecast
+    series = forecaster.series_names
+    if args.format != "long":
+        table = forecast
+    else:
+        table = to_long_with_intervals(forecast, series) if args.intervals else to_long(forecast)
     index = args.format != "long"
     if output is None:
         table.to_csv(sys.stdout, index=index)
@@ -215,7 +234,9 @@ def run(args: argparse.Namespace) -> None:
         with writing(output), atomic_open(output, "w", newline="") as f:
             table.to_csv(f, index=index)
         _say(
-            f"wrote {output}: {len(forecast)} steps of {forecast.shape[1]} series, "
+            f"wrote {output}: {len(forecast)} steps of {len(series)} series"
+            + (f" with {_listing(args.intervals)}% intervals" if args.intervals else "")
+            + ", "
             f"{forecast.index[0]} to {forecast.index[-1]}"
         )
     if plot is not None:
@@ -223,8 +244,23 @@ def run(args: argparse.Namespace) -> None:
 
         title = f"{input_path.name}: {len(forecast)}-step forecast from {checkpoint.name}"
         save_figure(plot_forecast(history.iloc[-forecaster.in_len :], forecast, title=title), plot)
-        shown = min(forecast.shape[1], MAX_PANELS)
-        _say(f"wrote {plot}: {shown} of {forecast.shape[1]} series shown")
+        shown = min(len(series), MAX_PANELS)
+        _say(f"wrote {plot}: {shown} of {len(series)} series shown")
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        return parse_levels(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _listing(levels: tuple[float, ...]) -> str:
+    return ", ".join(f"{level:g}" for level in levels)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, DataWarning, stacklevel=2)
 
 
 def _check_bits(text: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +15,16 @@ from torch import nn
 
 from stanhop.data import (
     DataError,
+    DataWarning,
     Scaler,
     parse_long_frame,
     parse_wide_frame,
     read_long_csv,
     read_wide_csv,
 )
-from stanhop.files.checkpoint import CheckpointError, load_checkpoint, model_weights
+from stanhop.evaluation.conformal import Calibration
+from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
+from stanhop.forecast.intervals import add_interval_columns, half_widths
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
@@ -103,6 +108,8 @@ class Forecaster:
 
     ``Forecaster.load(path)`` reads a checkpoint a training run wrote; :meth:`predict`
     forecasts the steps after the end of a history (a CSV file or a DataFrame).
+    ``intervals``, the calibration of its prediction intervals (None for a checkpoint
+    without), lets :meth:`predict` add them.
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class Forecaster:
         last_train_timestamp: str | None = None,
         name: str = "model",
         precision: str = "32",
+        intervals: Calibration | None = None,
     ) -> None:
         if not len(scaler.mean) == len(scaler.std) == len(series_names):
             raise ValueError("the scaler needs one mean and one std per series name")
@@ -131,6 +139,7 @@ class Forecaster:
         self.freq = freq
         self.last_train_timestamp = last_train_timestamp
         self.name = name
+        self.intervals = intervals
 
     @classmethod
     def load(cls, path: str | Path, map_location: Any = "cpu", precision: str = "32") -> Forecaster:
@@ -167,6 +176,11 @@ class Forecaster:
                 last_train_timestamp=hparams.get("last_train_timestamp"),
                 name=str(path),
                 precision=precision,
+                intervals=(
+                    Calibration.from_dict(checkpoint[INTERVALS_KEY])
+                    if INTERVALS_KEY in checkpoint
+                    else None
+                ),
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
@@ -223,6 +237,7 @@ class Forecaster:
         date_column: str | None = None,
         nan_policy: str = "error",
         format: str = "wide",
+        intervals: Sequence[float] | None = None,
         sep: str = ",",
         decimal: str = ".",
     ) -> pd.DataFrame:
@@ -239,22 +254,33 @@ class Forecaster:
 
         Returns a frame with one row per future step, indexed by timestamps that continue
         those of ``data`` at their frequency, and one column per series, in the data's
-        original units. Raises :class:`~stanhop.data.DataError` for bad data and
-        :class:`ForecastError` for a horizon the model cannot give.
+        original units. ``intervals`` (levels in percent, e.g. ``(80, 95)``) adds, after
+        each series, its prediction interval of each level as columns ``SERIES_lo_80``,
+        ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
+        :mod:`stanhop.evaluation.conformal`).
+
+        Raises :class:`~stanhop.data.DataError` for bad data and :class:`ForecastError`
+        for a horizon or intervals the model cannot give.
         """
         horizon = self._check_horizon(horizon)
+        self._interval_widths(intervals)  # before reading: a wrong level fails at once
         history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
-        return self.predict_history(history, horizon, source)
+        return self.predict_history(history, horizon, source, intervals)
 
     def predict_history(
-        self, history: pd.DataFrame, horizon: int | None = None, source: str | Path = FRAME_SOURCE
+        self,
+        history: pd.DataFrame,
+        horizon: int | None = None,
+        source: str | Path = FRAME_SOURCE,
+        intervals: Sequence[float] | None = None,
     ) -> pd.DataFrame:
         """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
         the data in messages (e.g. the file it was read from). Each series far from the
         training data (see :mod:`stanhop.forecast.shift`) gets a
         :class:`~stanhop.data.DataWarning`."""
         horizon = self._check_horizon(horizon)
+        widths = self._interval_widths(intervals)
         window = history.iloc[-self.in_len :].to_numpy(dtype=np.float64)
         # At least three stamps, so pandas can infer the frequency even when in_len < 3.
         index = future_index(history.index[-max(self.in_len, 3) :], horizon, self.freq, source)
@@ -263,7 +289,21 @@ class Forecaster:
             raise DataError(self._not_finite(window, source))
         # After the overflow check, whose error already says what is wrong with the data.
         warn_if_far(window, self.scaler, self.series_names, source)
-        return pd.DataFrame(values, index=index, columns=self.series_names)
+        forecast = pd.DataFrame(values, index=index, columns=self.series_names)
+        if not widths:
+            return forecast
+        if self.intervals.note:
+            warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
+        return add_interval_columns(forecast, widths, self.scaler.std)
+
+    def _interval_widths(self, levels: Sequence[float] | None) -> dict[float, np.ndarray]:
+        """The standardised half-widths (out_len, c) of each level asked for."""
+        if not levels:
+            return {}
+        try:
+            return half_widths(self.intervals, levels, self.name)
+        except ValueError as err:
+            raise ForecastError(str(err)) from None
 
     def quantized(
         self,
@@ -297,6 +337,12 @@ class Forecaster:
             name=f"{self.name} ({quantized.bits.name})",
             # The integer simulation is defined on fp32 values, like the training-time one.
             precision="32",
+            intervals=self.intervals
+            and replace(
+                self.intervals,
+                note=f"the intervals were calibrated on the float model, not on its "
+                f"simulated {quantized.bits.name} copy, so they may not hold their level",
+            ),
         )
 
     def _forecast(self, window: np.ndarray) -> np.ndarray:

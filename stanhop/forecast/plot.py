@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from stanhop.files.atomic import atomic_open
 from stanhop.forecast.files import writing
 from stanhop.forecast.forecaster import ForecastError
+from stanhop.forecast.intervals import interval_levels
 
 # More panels than this are too small to read; the CSV output holds every series.
 MAX_PANELS = 16
@@ -30,8 +31,11 @@ def plot_forecast(
 ) -> Figure:
     """A figure with one panel for each of the first ``max_panels`` series of
     ``forecast``: the recent ``history`` (e.g. the rows the model read) and the forecast
-    after it. When series are left out, the figure says how many."""
-    shown = list(forecast.columns[:max_panels])
+    after it, shaded by its prediction intervals when ``forecast`` has their columns
+    (``SERIES_lo_80``, ``SERIES_hi_80``, …, as :meth:`Forecaster.predict` adds them).
+    When series are left out, the figure says how many."""
+    series = [c for c in forecast.columns if c in history.columns]
+    shown = series[:max_panels]
     ncols = min(len(shown), 1 if len(shown) == 1 else 2 if len(shown) <= 4 else 4)
     nrows = math.ceil(len(shown) / ncols)
     fig = Figure(figsize=(4.0 * ncols, 2.2 * nrows + 0.9), layout="constrained")
@@ -41,6 +45,20 @@ def plot_forecast(
         # The forecast line starts at the last observation, so the two lines join.
         future = pd.concat([past.iloc[-1:], forecast[name]])
         ax.plot(past.index, past.to_numpy(), color="C0", lw=1.0, label="history")
+        levels = interval_levels(forecast, name)
+        for i, level in enumerate(levels):
+            # Wider (higher-level) bands lighter, so the narrower ones stay visible on top.
+            alpha = 0.45 - 0.3 * i / max(len(levels) - 1, 1)
+            lo, hi = forecast[f"{name}_lo_{level}"], forecast[f"{name}_hi_{level}"]
+            ax.fill_between(
+                lo.index,
+                lo.to_numpy(),
+                hi.to_numpy(),
+                color="C1",
+                alpha=alpha,
+                lw=0,
+                label=f"{level}% interval",
+            )
         ax.plot(future.index, future.to_numpy(), color="C1", lw=1.4, label="forecast")
         ax.axvline(past.index[-1], color="0.6", ls="--", lw=0.8)
         ax.set_title(str(name), fontsize=9)
@@ -56,10 +74,10 @@ def plot_forecast(
     axes[0].legend(fontsize=7, loc="upper left")
     if title:
         fig.suptitle(title, fontsize=10)
-    omitted = len(forecast.columns) - len(shown)
+    omitted = len(series) - len(shown)
     if omitted:
         fig.supxlabel(
-            f"showing the first {len(shown)} of {len(forecast.columns)} series "
+            f"showing the first {len(shown)} of {len(series)} series "
             f"({omitted} not shown); the forecast CSV holds all of them",
             fontsize=8,
         )

@@ -37,13 +37,28 @@ class PostNormResidual(nn.Module):
         return self.norm(self.add(x, self.dropout(update)))
 
 
-class MLP(nn.Module):
-    """Position-wise feed-forward network."""
+class Residual(nn.Module):
+    """``x + dropout(update)`` with no normalisation: the un-normed sublayers of the
+    reference's STanHop block."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+    def __init__(self, dropout: float) -> None:
+        super().__init__()
+        self.dropout = Dropout(dropout)
+        self.add = ResidualAdd()
+
+    def forward(self, x: torch.Tensor, update: torch.Tensor) -> torch.Tensor:
+        """``x``, ``update``: (..., d) → (..., d)."""
+        return self.add(x, self.dropout(update))
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward network ``Linear, GELU, Linear``; as in the reference,
+    dropout acts on its output (in the residual wrapper), not inside."""
+
+    def __init__(self, d_model: int, d_hidden: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(d_model, d_ff), nn.GELU(), Dropout(dropout), nn.Linear(d_ff, d_model)
+            nn.Linear(d_model, d_hidden), nn.GELU(), nn.Linear(d_hidden, d_model)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,26 +67,28 @@ class MLP(nn.Module):
 
 
 class STanHopBlock(nn.Module):
-    """One STanHop block (Wu et al., ICLR 2024, Fig. 2).
+    """One STanHop block, with the dataflow and normalisation of the authors' code
+    (``STHMLayer`` of MAGICS-LAB/STanHop, which has a single LayerNorm per block).
 
-    1. Temporal: each series' segments retrieve from the same series' segments.
-    2. Cross-series: ``factor`` learned patterns pool the series of each segment, then each
-       series retrieves from those pooled patterns. Series never attend to each other
-       directly, so cost grows linearly with the number of series.
+    1. Temporal: each series' segments retrieve from the same series' segments, then an
+       MLP; both residual, un-normed.
+    2. Cross-series, per segment: every series retrieves from ``factor`` learned patterns
+       (Hopfield pooling) and, beside it, from all series of that segment; the two
+       retrievals are summed and normed, then an MLP is added, un-normed.
     """
 
     def __init__(self, cfg: STanHopConfig) -> None:
         super().__init__()
         d, h, hopfield, dropout = cfg.d_model, cfg.n_heads, cfg.hopfield, cfg.dropout
         self.temporal = HopfieldLayer(d, h, hopfield, dropout)
-        self.temporal_res = PostNormResidual(d, dropout)
-        self.temporal_mlp = MLP(d, cfg.d_ff, dropout)
-        self.temporal_mlp_res = PostNormResidual(d, dropout)
+        self.temporal_res = Residual(dropout)
+        self.temporal_mlp = MLP(d, cfg.d_ff)
+        self.temporal_mlp_res = Residual(dropout)
         self.pooling = HopfieldPooling(d, h, cfg.factor, hopfield, dropout)
         self.cross = HopfieldLayer(d, h, hopfield, dropout)
         self.cross_res = PostNormResidual(d, dropout)
-        self.cross_mlp = MLP(d, cfg.d_ff, dropout)
-        self.cross_mlp_res = PostNormResidual(d, dropout)
+        self.cross_mlp = MLP(d, cfg.d_ff)
+        self.cross_mlp_res = Residual(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, c, s, d) → (b, c, s, d)."""
@@ -81,8 +98,8 @@ class STanHopBlock(nn.Module):
         t = self.temporal_mlp_res(t, self.temporal_mlp(t))
 
         series = rearrange(t, "(b c) s d -> (b s) c d", b=b)
-        pooled = self.pooling(series)  # (b s) p d
-        y = self.cross_res(series, self.cross(series, pooled))
+        pooled = self.pooling(series)  # (b s) c d
+        y = self.cross_res(pooled, self.cross(series, series))
         y = self.cross_mlp_res(y, self.cross_mlp(y))
         return rearrange(y, "(b s) c d -> b c s d", b=b)
 
@@ -132,8 +149,10 @@ class DecoderLayer(nn.Module):
         self.block = STanHopBlock(cfg)
         self.cross = HopfieldLayer(d, cfg.n_heads, cfg.hopfield, dropout)
         self.cross_res = PostNormResidual(d, dropout)
-        self.mlp = MLP(d, cfg.d_ff, dropout)
-        self.mlp_res = PostNormResidual(d, dropout)
+        # d_model wide, as in the reference (and the Crossformer decoder it comes from),
+        # with no dropout on its output.
+        self.mlp = MLP(d, d)
+        self.mlp_res = PostNormResidual(d, 0.0)
         self.predict = nn.Linear(d, cfg.seg_len)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

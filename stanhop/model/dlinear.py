@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stanhop.model.revin import build_revin
 from stanhop.model.shapes import check_input
 
 
@@ -22,7 +23,9 @@ from stanhop.model.shapes import check_input
 class DLinearConfig:
     """Shape of a DLinear model; every field is a plain type so it serialises.
 
-    ``kernel_size`` is the moving-average window of the trend (25 in the paper).
+    ``kernel_size`` is the moving-average window of the trend (25 in the paper);
+    ``revin`` wraps the model in reversible instance normalisation
+    (:mod:`stanhop.model.revin`), with a learned affine map when ``revin_affine``.
     """
 
     n_series: int
@@ -30,6 +33,8 @@ class DLinearConfig:
     out_len: int
     kernel_size: int = 25
     individual: bool = False
+    revin: bool = False
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_series", "in_len", "out_len", "kernel_size"):
@@ -92,10 +97,12 @@ class DLinear(nn.Module):
         self.cfg = cfg
         self.seasonal = TimeLinear(cfg.n_series, cfg.in_len, cfg.out_len, cfg.individual)
         self.trend = TimeLinear(cfg.n_series, cfg.in_len, cfg.out_len, cfg.individual)
+        self.revin = build_revin(cfg.revin, cfg.n_series, cfg.revin_affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
         cfg = self.cfg
         check_input(x, cfg.in_len, cfg.n_series)
+        x, stats = self.revin.normalize(x)
         seasonal, trend = decompose(x, cfg.kernel_size)
-        return self.seasonal(seasonal) + self.trend(trend)
+        return self.revin.denormalize(self.seasonal(seasonal) + self.trend(trend), stats)

@@ -199,10 +199,11 @@ class HopfieldConfig:
 class HopfieldLayer(nn.Module):
     """Multi-head Hopfield layer: state patterns retrieve from stored patterns.
 
-    State and stored patterns are projected per head; the pattern projection is computed
-    from the stored patterns; the retrieval is gated (when configured) before the output
-    projection. ``retrieval`` names the path in :data:`RETRIEVALS`; ``normalizer`` is
-    called on the reference path only (see :func:`use_reference_retrieval`).
+    As in the Hopfield layer of Ramsauer et al. (and the authors' STanHop code), the
+    pattern projection acts on the projected stored patterns: keys ``K = stored_proj(Y)``,
+    values ``V = pattern_proj(K)``. The retrieval is gated (when configured) before the
+    output projection. ``retrieval`` names the path in :data:`RETRIEVALS`; ``normalizer``
+    is called on the reference path only (see :func:`use_reference_retrieval`).
     """
 
     def __init__(
@@ -225,42 +226,44 @@ class HopfieldLayer(nn.Module):
         self.retrieval = "fused" if fusable else "reference"
         self.stack_projections = True
 
-    def project(
-        self, state: torch.Tensor, stored: torch.Tensor, query: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """State, stored and pattern projections: (b, n, d), (b, m, d), (b, m, d).
+    def keys_values(self, stored: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``stored``: (..., m, d) → keys, values, each (..., m, d)."""
+        keys = self.stored_proj(stored)
+        return keys, self.pattern_proj(keys)
 
-        Projections that read the same tensor run as one matrix product of their stacked
-        weights: the stored and pattern projections always, the state projection too when
-        the state patterns are the stored ones (self-retrieval). One wide product reads
-        (and, under autocast, casts) its input once instead of two or three times; the
-        parameters stay separate, so checkpoints keep their names. With
-        ``stack_projections = False`` (the reference path) each runs on its own.
+    def project(
+        self, state: torch.Tensor, stored: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Query, key and value projections: (b, n, d), (b, m, d), (b, m, d).
+
+        In a self-retrieval (the state patterns are the stored ones) the state and stored
+        projections read the same tensor and run as one matrix product of their stacked
+        weights, which reads (and, under autocast, casts) the input once; the parameters
+        stay separate, so checkpoints keep their names. With ``stack_projections =
+        False`` (the reference path) each runs on its own.
         """
-        if not self.stack_projections:
-            query = self.state_proj(state) if query is None else query
-            return query, self.stored_proj(stored), self.pattern_proj(stored)
-        projections = [self.stored_proj, self.pattern_proj]
-        if query is None and state is stored:
-            projections.insert(0, self.state_proj)
-        weight = torch.cat([proj.weight for proj in projections])
-        bias = torch.cat([proj.bias for proj in projections])
-        outputs = F.linear(stored, weight, bias).chunk(len(projections), dim=-1)
-        if len(outputs) == 3:
-            return outputs
-        if query is None:
-            query = self.state_proj(state)
-        return query, *outputs
+        if self.stack_projections and state is stored:
+            weight = torch.cat([self.state_proj.weight, self.stored_proj.weight])
+            bias = torch.cat([self.state_proj.bias, self.stored_proj.bias])
+            query, keys = F.linear(stored, weight, bias).chunk(2, dim=-1)
+            return query, keys, self.pattern_proj(keys)
+        return self.state_proj(state), *self.keys_values(stored)
 
     def forward(
-        self, state: torch.Tensor, stored: torch.Tensor, query: torch.Tensor | None = None
+        self,
+        state: torch.Tensor,
+        stored: torch.Tensor,
+        keys_values: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """``state``: (b, n, d), ``stored``: (b, m, d) → retrieved (b, n, d).
 
-        ``query`` (b, n, d) is ``state_proj(state)`` when the caller has it already
+        ``keys_values`` are ``keys_values(stored)`` when the caller has them already
         (:class:`HopfieldPooling` projects its learned patterns once for the whole batch).
         """
-        query, keys, values = self.project(state, stored, query)
+        if keys_values is None:
+            query, keys, values = self.project(state, stored)
+        else:
+            query, (keys, values) = self.state_proj(state), keys_values
         split = "b n (h e) -> b h n e"
         q = rearrange(query, split, h=self.n_heads)
         k = rearrange(keys, split, h=self.n_heads)
@@ -271,24 +274,25 @@ class HopfieldLayer(nn.Module):
 
 
 class HopfieldPooling(nn.Module):
-    """``p`` learned state patterns retrieve from the stored patterns: p pooled vectors."""
+    """Every state pattern retrieves from ``p`` learned stored patterns (the authors'
+    ``HopfieldPooling``): a summary of each input in terms of patterns shared by all."""
 
     def __init__(
         self, d_model: int, n_heads: int, n_patterns: int, cfg: HopfieldConfig, dropout: float = 0.0
     ) -> None:
         super().__init__()
-        # Unit scale like the LayerNorm-ed stored patterns they are compared with.
+        # Unit scale like the LayerNorm-ed state patterns they are compared with.
         self.patterns = nn.Parameter(torch.randn(n_patterns, d_model))
         self.hopfield = HopfieldLayer(d_model, n_heads, cfg, dropout)
 
-    def forward(self, stored: torch.Tensor) -> torch.Tensor:
-        """``stored``: (b, m, d) → pooled (b, p, d)."""
-        b = stored.shape[0]
-        state = self.patterns.expand(b, -1, -1)
-        # The learned state patterns are the same for every batch element: project them
-        # once, not b times.
-        query = self.hopfield.state_proj(self.patterns).expand(b, -1, -1)
-        return self.hopfield(state, stored, query=query)
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        """``state``: (b, n, d) → retrieved (b, n, d)."""
+        b = state.shape[0]
+        stored = self.patterns.expand(b, -1, -1)
+        # The learned patterns are the same for every batch element: project them once,
+        # not b times.
+        keys, values = self.hopfield.keys_values(self.patterns)
+        return self.hopfield(state, stored, (keys.expand(b, -1, -1), values.expand(b, -1, -1)))
 
 
 def use_reference_path(model: nn.Module) -> None:

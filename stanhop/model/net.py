@@ -18,6 +18,7 @@ from torch import nn
 from stanhop.model.blocks import DecoderLayer, EncoderScale, SegmentMerging, STanHopBlock
 from stanhop.model.hopfield import HopfieldConfig
 from stanhop.model.memory import MemoryConfig, build_memory
+from stanhop.model.revin import build_revin
 from stanhop.model.shapes import check_input
 
 
@@ -36,6 +37,9 @@ class STanHopConfig:
     n_heads: int = 4
     e_layers: int = 2
     dropout: float = 0.2
+    # Reversible instance normalisation around the network (stanhop.model.revin).
+    revin: bool = False
+    revin_affine: bool = False
     hopfield: HopfieldConfig = field(default_factory=HopfieldConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
 
@@ -95,6 +99,7 @@ class STanHopNet(nn.Module):
         # External memory on the encoder input (stanhop.model.memory); "none" passes it on.
         # Built last, so a seed gives the backbone the same initial weights with or without.
         self.memory = build_memory(cfg)
+        self.revin = build_revin(cfg.revin, cfg.n_series, cfg.revin_affine)
 
     def embed_windows(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder input: ``x``: (b, in_len, c) → embedded segments (b, c, s, d)."""
@@ -112,8 +117,10 @@ class STanHopNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
-        # The memory embeds its windows with the same embedding as the input.
-        enc = self.memory(self.embed_windows(x), self.embed_windows)  # (b, c, s, d)
+        check_input(x, self.cfg.in_len, self.cfg.n_series)
+        x, stats = self.revin.normalize(x)
+        # The memory embeds its windows as the input is embedded, instance norm included.
+        enc = self.memory(self.embed_windows(x), self.embed_memory)  # (b, c, s, d)
 
         scales = [enc]
         for scale in self.encoder:
@@ -128,4 +135,9 @@ class STanHopNet(nn.Module):
                 torch.promote_types(prediction.dtype, torch.float32)
             )
         out = rearrange(forecast, "b c s l -> b (s l) c")
-        return out[:, : self.cfg.out_len]
+        return self.revin.denormalize(out[:, : self.cfg.out_len], stats)
+
+    def embed_memory(self, windows: torch.Tensor) -> torch.Tensor:
+        """Memory windows (m, in_len, c) → embedded segments (m, c, s, d), each window
+        normalised by its own statistics as an input window is."""
+        return self.embed_windows(self.revin.normalize(windows)[0])

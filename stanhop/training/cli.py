@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stanhop.data import DataWarning
+from stanhop.evaluation.baseline_metrics import verdict
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.training.command_line import UsageError, check_command_line
 from stanhop.training.quiet import silence_noise
@@ -140,6 +141,9 @@ def _run(cfg: DictConfig) -> float | None:
         table.add_row(key, f"{value:.6g}")
     console = Console()
     console.print(table)
+    line = verdict(metrics)
+    if line:
+        print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
     run_dir = _shown(Path(cfg.paths.output_dir))
     console.print(f"written to {run_dir}/metrics.json", soft_wrap=True, highlight=False)
     hint = forecast_hint(run_dir, _data_file(cfg), _forecast_command(), _forecast_options(cfg))

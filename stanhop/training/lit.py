@@ -104,7 +104,9 @@ class LitForecaster(L.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._errors(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+    def test_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> dict[str, torch.Tensor]:
         pred = self._errors(batch, "test")["pred"]
         y_orig = self.scaler.inverse_transform(batch[1])
         pred_orig = self.scaler.inverse_transform(pred)
@@ -113,6 +115,8 @@ class LitForecaster(L.LightningModule):
             "test/mae_orig": F.l1_loss(pred_orig, y_orig),
         }
         self.log_dict(orig, batch_size=pred.shape[0], on_step=False, on_epoch=True, sync_dist=True)
+        # For the callbacks that score the same forecasts (e.g. interval coverage).
+        return {"pred": pred}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Tensors and plain values only, so forecasts load it with weights_only=True.
@@ -127,7 +131,9 @@ class LitForecaster(L.LightningModule):
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)
+        # Stepped after every epoch; a plateau schedule reads the validation MSE (the
+        # others ignore "monitor").
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val/mse"},
         }

@@ -229,3 +229,13 @@ def test_a_newer_format_asks_for_an_upgrade(synthetic_run, tmp_path) -> None:
 
     with pytest.raises(CheckpointError, match="upgrade stanhop"):
         Forecaster.load(edited(synthetic_run, tmp_path, newer))
+
+
+@pytest.mark.parametrize(
+    "older", [lambda c: c.update({FORMAT_KEY: 1}), lambda c: c.pop(FORMAT_KEY)]
+)
+def test_a_stanhop_net_of_the_earlier_block_layout_is_refused_in_one_line(
+    synthetic_run, tmp_path, older
+) -> None:
+    with pytest.raises(CheckpointError, match="no longer builds; retrain"):
+        Forecaster.load(edited(synthetic_run, tmp_path, older))

@@ -11,7 +11,8 @@ from stanhop.model.normalizers import NORMALIZERS, softmax1
 def naive_hopfield(
     layer: HopfieldLayer, state: torch.Tensor, stored: torch.Tensor, norm
 ) -> torch.Tensor:
-    """Per-sample, per-head loop with explicit matrices: an independent reference."""
+    """Per-sample, per-head loop with explicit matrices: an independent reference. Values
+    are the pattern projection of the keys (the Hopfield layer's ``Y W_K W_V``)."""
     h = layer.n_heads
     d = state.shape[-1]
     e = d // h
@@ -19,7 +20,7 @@ def naive_hopfield(
     for b in range(state.shape[0]):
         q = state[b] @ layer.state_proj.weight.T + layer.state_proj.bias
         k = stored[b] @ layer.stored_proj.weight.T + layer.stored_proj.bias
-        v = stored[b] @ layer.pattern_proj.weight.T + layer.pattern_proj.bias
+        v = k @ layer.pattern_proj.weight.T + layer.pattern_proj.bias
         heads = []
         for i in range(h):
             sl = slice(i * e, (i + 1) * e)
@@ -80,10 +81,13 @@ def test_softmax1_retrieves_nothing_for_a_query_far_from_every_memory() -> None:
     assert out.abs().max() < 1e-10
 
 
-def test_pooling_returns_one_vector_per_pattern_and_initialises_every_parameter() -> None:
-    pool = HopfieldPooling(8, 2, n_patterns=5, cfg=HopfieldConfig())
+def test_pooling_retrieves_from_its_learned_patterns_for_every_input() -> None:
+    pool = HopfieldPooling(8, 2, n_patterns=5, cfg=HopfieldConfig(normalizer="softmax")).double()
     assert all(torch.isfinite(p).all() for p in pool.parameters())
-    assert pool(torch.randn(3, 11, 8)).shape == (3, 5, 8)
+    state = torch.randn(3, 11, 8, dtype=torch.float64)
+    stored = pool.patterns.expand(3, -1, -1)
+    expected = naive_hopfield(pool.hopfield, state, stored, lambda s: torch.softmax(s, -1))
+    assert_close(pool(state), expected)
 
 
 def test_config_rejects_unknown_names_and_bad_values() -> None:

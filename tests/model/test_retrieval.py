@@ -162,9 +162,9 @@ def test_fused_path_applies_dropout_in_training_only() -> None:
 def test_pooling_projects_its_patterns_once_with_the_same_result(normalizer) -> None:
     torch.manual_seed(0)
     pool = HopfieldPooling(8, 2, n_patterns=5, cfg=HopfieldConfig(normalizer=normalizer))
-    stored = torch.randn(3, 11, 8)
-    state = pool.patterns.expand(3, -1, -1)
-    assert_close(pool(stored), pool.hopfield(state, stored))
+    state = torch.randn(3, 11, 8)
+    stored = pool.patterns.expand(3, -1, -1)
+    assert_close(pool(state), pool.hopfield(state, stored))
 
 
 @pytest.mark.parametrize("hopfield", ["softmax1", "entmax15"])

@@ -1,0 +1,120 @@
+"""bench/accuracy.py: DLinear is chosen on validation, the comparison is the ratio of the
+means, and a user's CSV runs end to end."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from accuracy import comparison_lines, load_previous, pick_dlinear, save, summarise
+
+from stanhop.data import make_synthetic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(model: str, seed: int, val: float, test: float) -> dict:
+    return {
+        "data": "d",
+        "horizon": 24,
+        "model": model,
+        "seed": seed,
+        "val/mse": val,
+        "test/mse": test,
+        "test/mae": test / 2,
+        "train/epochs": 3.0,
+        "wall_s": 10.0,
+    }
+
+
+RUNS = [
+    run("outeffhop", 1, 0.30, 0.40),
+    run("outeffhop", 2, 0.32, 0.44),
+    # lower validation MSE, higher test MSE: validation decides
+    run("dlinear", 1, 0.20, 0.50),
+    run("dlinear", 2, 0.22, 0.52),
+    run("dlinear+revin", 1, 0.25, 0.30),
+    run("dlinear+revin", 2, 0.27, 0.34),
+]
+
+
+def test_dlinear_is_chosen_by_mean_validation_mse_never_by_test() -> None:
+    assert pick_dlinear(RUNS) == "dlinear"
+
+
+def test_the_table_compares_outeffhop_with_the_chosen_dlinear_by_their_means() -> None:
+    naive = {("d", 24): {"persistence": {"test/mse": 1.0, "test/mae": 0.8}}}
+    table, comparisons = summarise(RUNS, naive)
+    assert comparisons == [
+        {
+            "data": "d",
+            "horizon": 24,
+            "outeffhop": pytest.approx(0.42),
+            "dlinear": pytest.approx(0.51),
+            "dlinear_config": "dlinear",
+        }
+    ]
+    assert "| d | 24 | dlinear (chosen on validation) | 0.5100 ± 0.0141 |" in table
+    assert "| d | 24 | dlinear+revin (not chosen) |" in table
+    assert "| d | 24 | persistence | 1.0000 | 0.8000 | – | – | – |" in table
+    lines = comparison_lines(comparisons)
+    assert f"{0.42 / 0.51 - 1:+.1%}" in lines
+    assert "below DLinear in 1 of 1" in lines
+    assert statistics.mean([0.40, 0.44]) == pytest.approx(0.42)
+
+
+def test_a_users_csv_is_benchmarked_end_to_end(tmp_path: Path) -> None:
+    csv = tmp_path / "mine.csv"
+    make_synthetic(n_series=2, n_steps=24 * 30, seed=4).to_csv(csv)
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench" / "accuracy.py"),
+        "--csv",
+        str(csv),
+        "--in-len",
+        "48",
+        "--seg-len",
+        "6",
+        "--period",
+        "24",
+        "--horizons",
+        "12",
+        "--split",
+        "0.6",
+        "0.2",
+        "0.2",
+        "--seeds",
+        "1",
+        "--max-epochs",
+        "1",
+        "--batches",
+        "2",
+        "--models",
+        "outeffhop",
+        "dlinear",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((out / "results.json").read_text())
+    models = sorted(r["model"] for r in result["runs"])
+    assert models == ["dlinear", "dlinear+revin", "outeffhop"]
+    assert set(result["naive"]["mine.csv_h12"]) == {"persistence", "seasonal naive (24)"}
+    assert "| mine.csv | 12 | outeffhop |" in done.stdout
+    assert "OutEffHop below DLinear in" in done.stdout
+
+
+def test_a_second_invocation_reuses_runs_of_the_same_settings_only(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    settings = {"max_epochs": 6, "batches": 100, "override": []}
+    assert load_previous(path, settings) == []
+    save(path, settings, RUNS, {}, [])
+    assert load_previous(path, settings) == RUNS
+    with pytest.raises(SystemExit, match="other settings"):
+        load_previous(path, settings | {"batches": 50})
