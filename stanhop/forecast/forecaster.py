@@ -59,8 +59,8 @@ def _wide(
     nan_policy: str,
     series: Sequence[str],
     last: int,
-    sep: str,
-    decimal: str,
+    sep: str = ",",
+    decimal: str = ".",
 ) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         return read_wide_csv(data, date_column, nan_policy, series, last, sep, decimal)
@@ -75,8 +75,8 @@ def _long(
     nan_policy: str,
     series: Sequence[str],
     last: int,
-    sep: str,
-    decimal: str,
+    sep: str = ",",
+    decimal: str = ".",
 ) -> pd.DataFrame:
     # Always read whole: the rows of a timestamp need not be near each other (to_long
     # writes series after series), so the end of the file may hold a single series.
@@ -93,8 +93,8 @@ def _long(
 # Input layouts by name: each reads a file or a table in memory into the wide frame of
 # stanhop.data.read_wide_csv, holding just the given series, in that order, and at least
 # the last `last` rows of the data (a reader may skip those before, see read_wide_csv);
-# the last two arguments are the separator and decimal mark of a CSV file.
-Reader = Callable[[History, str | None, str, Sequence[str], int, str, str], pd.DataFrame]
+# two more, optional, are the separator and decimal mark of a CSV file.
+Reader = Callable[..., pd.DataFrame]
 INPUT_FORMATS: dict[str, Reader] = {
     "wide": _wide,
     "long": _long,
