@@ -281,7 +281,10 @@ class Forecaster:
         :class:`~stanhop.data.DataWarning`."""
         horizon = self._check_horizon(horizon)
         widths = self._interval_widths(intervals)
-        window = history.iloc[-self.in_len :].to_numpy(dtype=np.float64)
+        # C order whatever the frame's layout (a wide CSV reads column-major, a pivoted
+        # long one row-major): the matrix products then add in the same order, so the
+        # same history gives the same digits in either format.
+        window = np.ascontiguousarray(history.iloc[-self.in_len :].to_numpy(dtype=np.float64))
         # At least three stamps, so pandas can infer the frequency even when in_len < 3.
         index = future_index(history.index[-max(self.in_len, 3) :], horizon, self.freq, source)
         values = self._forecast(window)[:horizon]
