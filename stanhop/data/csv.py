@@ -10,6 +10,7 @@ import pandas as pd
 
 from stanhop.data import reading
 from stanhop.data.errors import DataError
+from stanhop.data.header import check_dialect
 from stanhop.data.messages import Locator, line_of, quoted, row_of
 from stanhop.data.validate import (
     check_nan_policy,
@@ -27,6 +28,8 @@ def read_wide_csv(
     nan_policy: str = "error",
     series: Sequence[str] | None = None,
     last: int | None = None,
+    sep: str = ",",
+    decimal: str = ".",
 ) -> pd.DataFrame:
     """Read ``path`` into a frame with a sorted ``DatetimeIndex`` (named after the date
     column) and one float64 column per series, in file order.
@@ -47,16 +50,22 @@ def read_wide_csv(
     quoted field, which may span lines; a first row with an empty cell, which the NaN policy
     may fill from the rows above; odd line ends or bytes) the whole file is read, and the
     frame holds it all.
+
+    ``sep`` separates the columns (one character; ``\\t`` or ``tab`` for tabs) and
+    ``decimal`` marks the decimals (``,`` for ``1,5``). A header that repeats a name, or
+    that reads as one column because the file uses another separator, is an error that
+    says so.
     """
     check_nan_policy(nan_policy, path)
     path = Path(path)
-    columns = reading.read_header(path)
+    sep = check_dialect(sep, decimal, path)
+    columns = reading.read_header(path, sep)
     date_column = date_column_of(columns, date_column, path)
     usecols = None
     if series is not None:
         usecols = wide_columns(columns, date_column, series, path)
     # Timestamps stay text until parsed below (pandas would read "2020" as an integer).
-    options = {"dtype": {date_column: str}, "usecols": usecols}
+    options = {"dtype": {date_column: str}, "usecols": usecols, "sep": sep, "decimal": decimal}
     tail = reading.read_tail(path, last, **options) if last is not None else None
     raw, where = tail or (reading.read_table(path, **options), line_of)
     return parse_wide_frame(raw, path, date_column, nan_policy, series, where=where)
@@ -80,6 +89,12 @@ def parse_wide_frame(
     columns = [str(c) for c in raw.columns]
     if not columns:
         raise DataError(f"{source}: no columns; the data needs a timestamp column and series")
+    repeated = pd.Index(columns)[pd.Index(columns).duplicated()]
+    if len(repeated):
+        raise DataError(
+            f"{source}: column name {quoted(repeated[0])} appears more than once; give every "
+            "column its own name"
+        )
     raw = raw.set_axis(columns, axis=1)
     date_column = date_column_of(columns, date_column, source)
     if series is not None:

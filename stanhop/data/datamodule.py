@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 from stanhop.data.errors import DataError
 from stanhop.data.freq import infer_freq
 from stanhop.data.loader import ResumableLoader, own_generator
+from stanhop.data.regular import check_irregular_policy, regularize
 from stanhop.data.scaler import Scaler
 from stanhop.data.sources import CSVSource, Source
 from stanhop.data.splits import Split, check_lengths
@@ -25,7 +26,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
     rows.
 
     ``split`` (a :class:`Split` or a mapping ``{train, val, test}``, as Hydra passes it)
-    overrides the source's own split. ``seed`` orders the training windows of every
+    overrides the source's own split. ``irregular`` says what to do with timestamps
+    that do not step regularly (``error``, ``warn`` or ``resample``, see
+    :func:`~stanhop.data.regular.regularize`). ``seed`` orders the training windows of every
     epoch (see :class:`ResumableLoader`); validation and test windows keep their order
     and, under DDP, every process evaluates all of them, so their metrics are exact.
 
@@ -44,8 +47,13 @@ class TimeSeriesDataModule(L.LightningDataModule):
         split: Split | Mapping[str, float] | None = None,
         eval_batch_size: int | None = None,
         seed: int = 0,
+        irregular: str = "error",
     ) -> None:
         super().__init__()
+        check_irregular_policy(irregular, source.name)
+        self.irregular = irregular
+        # What regularising the index did, for the run's summary ("" when nothing).
+        self.resampled = ""
         self.source = source
         self.in_len, self.out_len = in_len, out_len
         self.batch_size = batch_size
@@ -63,7 +71,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         """Load, split, standardise and window the data; later calls do nothing."""
         if self.datasets:
             return
-        frame = self.source.load()
+        frame, self.resampled = regularize(self.source.load(), self.source.name, self.irregular)
         try:
             bounds = self.split.bounds(len(frame), self.in_len)
         except DataError as err:
@@ -83,6 +91,23 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.series_names = [str(c) for c in frame.columns]
         self.freq = infer_freq(frame.index)
         self.last_train_timestamp = frame.index[train_stop - 1].isoformat()
+        self.index = frame.index
+
+    def summary(self) -> str:
+        """One line describing the data after :meth:`setup`: its source, series and
+        frequency, and each split's rows, windows and dates."""
+        splits = []
+        for name, (start, stop) in self.bounds.items():
+            # validation and test rows begin with in_len rows of the split before them
+            own = start if name == "train" else start + self.in_len
+            first, last = self.index[own], self.index[stop - 1]
+            splits.append(
+                f"{name} {stop - own} rows {first} to {last} ({len(self.datasets[name])} windows)"
+            )
+        return (
+            f"data {self.source.name}: {self.n_series} series, frequency {self.freq or 'none'}, "
+            f"in_len={self.in_len}, out_len={self.out_len}; " + "; ".join(splits)
+        )
 
     def train_dataloader(self) -> ResumableLoader:
         self.setup()
@@ -120,9 +145,14 @@ def from_csv(
     eval_batch_size: int | None = None,
     num_workers: int = 0,
     seed: int = 0,
+    irregular: str = "error",
+    sep: str = ",",
+    decimal: str = ".",
 ) -> TimeSeriesDataModule:
     """A datamodule over a wide CSV file, in one flat call (``conf/data/csv.yaml``)."""
-    source = CSVSource(path, date_column=date_column, nan_policy=nan_policy, split=split)
+    source = CSVSource(
+        path, date_column=date_column, nan_policy=nan_policy, split=split, sep=sep, decimal=decimal
+    )
     return TimeSeriesDataModule(
         source,
         in_len,
@@ -131,4 +161,5 @@ def from_csv(
         num_workers=num_workers,
         eval_batch_size=eval_batch_size,
         seed=seed,
+        irregular=irregular,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from stanhop.data.errors import DataError
+from stanhop.data.header import check_dialect
 from stanhop.data.messages import Locator, line_of, listing, quoted, row_of
 from stanhop.data.reading import read_header, read_table
 from stanhop.data.validate import (
@@ -25,17 +26,25 @@ LONG_COLUMNS = (ID, TIME, VALUE)
 
 
 def read_long_csv(
-    path: str | Path, nan_policy: str = "error", series: Sequence[str] | None = None
+    path: str | Path,
+    nan_policy: str = "error",
+    series: Sequence[str] | None = None,
+    sep: str = ",",
+    decimal: str = ".",
 ) -> pd.DataFrame:
     """Read a long CSV with columns ``unique_id, ds, y`` (others are ignored) into a frame
     indexed by the sorted timestamps (index named ``ds``) with one float64 column per
     series. A series without a value at some timestamp has a missing value there, handled
-    by ``nan_policy`` as in :func:`~stanhop.data.read_wide_csv`; ``series`` too."""
+    by ``nan_policy`` as in :func:`~stanhop.data.read_wide_csv`; ``series``, ``sep`` and
+    ``decimal`` too."""
     check_nan_policy(nan_policy, path)
     path = Path(path)
-    columns = read_header(path)
+    sep = check_dialect(sep, decimal, path)
+    columns = read_header(path, sep)
     _check_columns(columns, path)
-    raw = read_table(path, dtype={ID: str, TIME: str}, usecols=list(LONG_COLUMNS))
+    raw = read_table(
+        path, dtype={ID: str, TIME: str}, usecols=list(LONG_COLUMNS), sep=sep, decimal=decimal
+    )
     return parse_long_frame(raw, path, nan_policy, series, where=line_of)
 
 

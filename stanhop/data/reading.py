@@ -8,22 +8,18 @@ import functools
 import io
 import os
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from stanhop.data.errors import DataError
-from stanhop.data.messages import Locator, quoted
+from stanhop.data.header import check_header
+from stanhop.data.messages import Locator
 from stanhop.data.tail import count_lines, read_tail_lines
 
 # A file smaller than this is read whole even when only its last rows are wanted: that
 # costs little (well under a second and 100 MB) and checks every row.
 TAIL_MIN_BYTES = 8 << 20
-# pandas renames repeated column names (a, a.1, a.2, …) in time quadratic in how many
-# there are (20,000 take 10 s, 200,000 a quarter of an hour); a header with more repeats
-# than this is refused first.
-MAX_REPEATED_NAMES = 1000
 # Reading the last rows gives up (and reads the whole file) past this many bytes: lines
 # that long, or lines ending in a lone "\r", are not worth the special case.
 TAIL_MAX_BYTES = 64 << 20
@@ -73,35 +69,17 @@ def _parse_csv(source: Path | io.BytesIO, **kwargs: object) -> pd.DataFrame:
         return pd.read_csv(source, skip_blank_lines=False, index_col=False, **kwargs)
 
 
-def read_header(path: Path) -> list[str]:
-    """The column names in the first line of ``path``."""
-    _check_repeated_names(path)
-    columns = [str(c) for c in read_table(path, nrows=0).columns]
+def read_header(path: Path, sep: str = ",") -> list[str]:
+    """The column names in the first line of ``path`` (checked by
+    :func:`~stanhop.data.header.check_header` first)."""
+    check_header(path, sep)
+    columns = [str(c) for c in read_table(path, nrows=0, sep=sep).columns]
     if not columns:
         raise DataError(
             f"{path}: the first line is empty; it must be the header, the names of the "
             "columns separated by commas"
         )
     return columns
-
-
-def _check_repeated_names(path: Path) -> None:
-    """Refuse a header that repeats names more than :data:`MAX_REPEATED_NAMES` times,
-    before pandas, which would take minutes to rename them. The names are split at every
-    comma, quoted or not: close enough to count repeats."""
-    try:
-        with path.open("rb") as file:
-            first = file.readline(TAIL_MAX_BYTES).splitlines()  # also at a lone \r
-        names = Counter(first[0].split(b",") if first else [])
-    except OSError:
-        return  # pandas reports it
-    repeats = sum(names.values()) - len(names)
-    if repeats > MAX_REPEATED_NAMES:
-        name = names.most_common(1)[0][0].decode(errors="replace")
-        raise DataError(
-            f"{path}: the header repeats column names {repeats} times (e.g. {quoted(name)}); give "
-            "every column its own name on the first line"
-        )
 
 
 def read_tail(path: Path, last: int, **kwargs: object) -> tuple[pd.DataFrame, Locator] | None:

@@ -34,8 +34,8 @@ class Source(Protocol):
 
 
 class CSVSource:
-    """A wide CSV file of the user's (see :func:`~stanhop.data.read_wide_csv`); split
-    70/10/20 % unless ``split`` says otherwise."""
+    """A wide CSV file of the user's (see :func:`~stanhop.data.read_wide_csv`, also for
+    ``sep`` and ``decimal``); split 70/10/20 % unless ``split`` says otherwise."""
 
     def __init__(
         self,
@@ -43,17 +43,22 @@ class CSVSource:
         date_column: str | None = None,
         nan_policy: str = "error",
         split: Split | Mapping[str, float] | None = None,
+        sep: str = ",",
+        decimal: str = ".",
     ) -> None:
         self.path = Path(path)
         self.name = str(self.path)
         self.date_column, self.nan_policy = date_column, nan_policy
+        self.sep, self.decimal = sep, decimal
         self.split = DEFAULT_SPLIT if split is None else Split.parse(split)
 
     def prepare(self) -> None:
         """Nothing to fetch."""
 
     def load(self) -> pd.DataFrame:
-        return read_wide_csv(self.path, self.date_column, self.nan_policy)
+        return read_wide_csv(
+            self.path, self.date_column, self.nan_policy, sep=self.sep, decimal=self.decimal
+        )
 
 
 class BenchmarkSource:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from stanhop.data.errors import DataError, DataWarning
+from stanhop.data.header import how_to_set, looks_like_decimal_comma
 from stanhop.data.messages import Locator, listing, quoted
 
 NAN_POLICIES = ("error", "ffill", "interpolate")
@@ -164,8 +165,15 @@ def parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.n
                 "a number beyond ±1.8e308); give a finite number, or leave the cell empty "
                 "and set nan_policy"
             )
+        cell = raw.iat[row_pos, col_pos]
+        if looks_like_decimal_comma(cell):
+            raise DataError(
+                f"{source}: non-numeric value {quoted(cell)} in column {quoted(column)} at "
+                f"{where(label)}, a number with a decimal comma; pass decimal=',' "
+                f"({how_to_set('decimal', ',')})"
+            )
         raise DataError(
-            f"{source}: non-numeric value {quoted(raw.iat[row_pos, col_pos])} in column "
+            f"{source}: non-numeric value {quoted(cell)} in column "
             f"{quoted(column)} at {where(label)}; fix the cell, leave it empty and set "
             "nan_policy, or drop the column"
         )

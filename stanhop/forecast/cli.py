@@ -19,17 +19,28 @@ from stanhop.data import NAN_POLICIES, DataError, DataWarning, to_long
 from stanhop.data.memory_windows import windows_from_csv
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
-from stanhop.forecast.files import STDOUT, check_output, default_output, writing
+from stanhop.files.run_dir import best_checkpoint
+from stanhop.forecast.files import (
+    STDOUT,
+    check_folder_writable,
+    check_output,
+    default_output,
+    writing,
+)
 from stanhop.forecast.forecaster import INPUT_FORMATS, PRECISIONS, Forecaster, ForecastError
 from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
 from stanhop.forecast.memory import attach_memory
+from stanhop.training.quiet import silence_noise
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
-# written); anything else is a bug and keeps its traceback.
-USER_ERRORS = (DataError, CheckpointError, ForecastError, OSError)
+# written, and under --strict the warnings about the data); anything else is a bug and
+# keeps its traceback.
+USER_ERRORS = (DataError, CheckpointError, ForecastError, OSError, DataWarning)
 
 EXAMPLES = """examples:
   forecast.py run/checkpoints/best.ckpt history.csv
+  forecast.py run history.csv                      (a run folder: its best checkpoint)
+  forecast.py run history.csv --sep ';' --decimal ','
   forecast.py best.ckpt history.csv -o - --horizon 12
   forecast.py best.ckpt history.csv -o forecast.csv --plot forecast.png --force
   forecast.py best.ckpt history.csv --intervals 80,95 --plot forecast.png
@@ -59,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a .ckpt file of a training run")
+    parser.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="a .ckpt file of a training run, or the run's folder (its checkpoints/best.ckpt)",
+    )
     parser.add_argument("input", metavar="INPUT", help="CSV of history (see --format)")
     parser.add_argument(
         "-o",
@@ -108,6 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
         "unique_id, ds, y (the output is then long too)",
     )
     parser.add_argument(
+        "--sep",
+        default=",",
+        metavar="CHAR",
+        help="the column separator of INPUT (default ','; e.g. ';', or tab)",
+    )
+    parser.add_argument(
+        "--decimal",
+        default=".",
+        metavar="CHAR",
+        help="the decimal mark of INPUT's numbers (default '.'; ',' for 1,5)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop with an error instead of a warning about the data (e.g. a history far "
+        "from the training data, or ignored columns)",
+    )
+    parser.add_argument(
         "--quantize",
         metavar="BITS",
         help="forecast with the simulated-integer model, e.g. w8a8 (weights and activations "
@@ -139,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
-        warnings.simplefilter("always", DataWarning)
+        silence_noise()
+        warnings.simplefilter("error" if args.strict else "always", DataWarning)
         warnings.showwarning = _show_warning
         try:
             run(args)
@@ -153,11 +187,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> None:
     """Check the outputs can be written, forecast, then write the CSV and the plot."""
-    input_path, checkpoint = Path(args.input), Path(args.checkpoint)
+    input_path, checkpoint = Path(args.input), best_checkpoint(args.checkpoint)
     output = None
     if args.output != STDOUT:
         output = Path(args.output) if args.output else default_output(input_path)
         check_output(output, [input_path, checkpoint], args.force, "-o")
+        check_folder_writable(output, "-o")
     plot = Path(args.plot) if args.plot else None
     if plot is not None:
         # matplotlib is imported only when a plot is asked for: it slows the start.
@@ -166,13 +201,16 @@ def run(args: argparse.Namespace) -> None:
         plot_format(plot)
         taken = [input_path, checkpoint] + ([output] if output else [])
         check_output(plot, taken, args.force, "--plot")
+        check_folder_writable(plot, "--plot")
         if output is not None and plot.resolve() == output.resolve():
             raise ForecastError(f"{plot}: is also the CSV output; give --plot another name")
 
     if args.quantize:
         _check_bits(args.quantize)
     forecaster = Forecaster.load(checkpoint, precision=args.precision)
-    history = forecaster.read_history(input_path, args.date_column, args.nan_policy, args.format)
+    history = forecaster.read_history(
+        input_path, args.date_column, args.nan_policy, args.format, args.sep, args.decimal
+    )
     if args.memory:
         _attach_memory(forecaster, Path(args.memory), args)
     if args.quantize:

@@ -4,6 +4,7 @@ new one, and a failed run leaves no partial file)."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,25 @@ def check_output(path: Path, inputs: list[Path], force: bool, option: str) -> No
         raise ForecastError(
             f"{path}: exists; pass --force to overwrite it, or choose another {option}"
         )
+
+
+def check_folder_writable(path: Path, option: str) -> None:
+    """Refuse ``path`` when its folder is missing or cannot be written (tried with a
+    temporary file, which also catches read-only mounts); checked before any work, so a
+    bad ``--plot`` is not found only after the CSV was written."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ForecastError(
+            f"{path}: its folder {folder} {what}; create the folder or choose another {option}"
+        )
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ForecastError(
+            f"{path}: cannot write in {folder} ({err.strerror}); choose another {option}"
+        ) from err
 
 
 @contextmanager

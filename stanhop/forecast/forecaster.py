@@ -25,6 +25,7 @@ from stanhop.data import (
 from stanhop.evaluation.conformal import Calibration
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
 from stanhop.forecast.intervals import add_interval_columns, half_widths
+from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
 from stanhop.training.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
@@ -53,17 +54,29 @@ def check_precision(precision: str) -> None:
 
 
 def _wide(
-    data: History, date_column: str | None, nan_policy: str, series: Sequence[str], last: int
+    data: History,
+    date_column: str | None,
+    nan_policy: str,
+    series: Sequence[str],
+    last: int,
+    sep: str = ",",
+    decimal: str = ".",
 ) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
-        return read_wide_csv(data, date_column, nan_policy, series, last=last)
+        return read_wide_csv(data, date_column, nan_policy, series, last, sep, decimal)
     if isinstance(data.index, pd.DatetimeIndex):
         data = data.reset_index(names=data.index.name or "date")
     return parse_wide_frame(data, FRAME_SOURCE, date_column, nan_policy, series)
 
 
 def _long(
-    data: History, date_column: str | None, nan_policy: str, series: Sequence[str], last: int
+    data: History,
+    date_column: str | None,
+    nan_policy: str,
+    series: Sequence[str],
+    last: int,
+    sep: str = ",",
+    decimal: str = ".",
 ) -> pd.DataFrame:
     # Always read whole: the rows of a timestamp need not be near each other (to_long
     # writes series after series), so the end of the file may hold a single series.
@@ -73,14 +86,15 @@ def _long(
             "timestamps are always in column 'ds'"
         )
     if not isinstance(data, pd.DataFrame):
-        return read_long_csv(data, nan_policy, series)
+        return read_long_csv(data, nan_policy, series, sep, decimal)
     return parse_long_frame(data, FRAME_SOURCE, nan_policy, series)
 
 
 # Input layouts by name: each reads a file or a table in memory into the wide frame of
 # stanhop.data.read_wide_csv, holding just the given series, in that order, and at least
-# the last `last` rows of the data (a reader may skip those before, see read_wide_csv).
-Reader = Callable[[History, str | None, str, Sequence[str], int], pd.DataFrame]
+# the last `last` rows of the data (a reader may skip those before, see read_wide_csv);
+# two more, optional, are the separator and decimal mark of a CSV file.
+Reader = Callable[..., pd.DataFrame]
 INPUT_FORMATS: dict[str, Reader] = {
     "wide": _wide,
     "long": _long,
@@ -188,6 +202,8 @@ class Forecaster:
         date_column: str | None = None,
         nan_policy: str = "error",
         format: str = "wide",
+        sep: str = ",",
+        decimal: str = ".",
     ) -> pd.DataFrame:
         """The history in ``data``, checked: a frame indexed by its timestamps with one
         float64 column per series of the model, in training order, and at least
@@ -203,7 +219,9 @@ class Forecaster:
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
         last = self.in_len + CALIBRATION_WINDOWS - 1
-        frame = INPUT_FORMATS[format](data, date_column, nan_policy, self.series_names, last)
+        frame = INPUT_FORMATS[format](
+            data, date_column, nan_policy, self.series_names, last, sep, decimal
+        )
         if len(frame) < self.in_len:
             source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
             raise DataError(
@@ -220,6 +238,8 @@ class Forecaster:
         nan_policy: str = "error",
         format: str = "wide",
         intervals: Sequence[float] | None = None,
+        sep: str = ",",
+        decimal: str = ".",
     ) -> pd.DataFrame:
         """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
         for) after the end of ``data``.
@@ -228,7 +248,8 @@ class Forecaster:
         (a timestamp column — ``date_column``, default the first — or a DatetimeIndex,
         and one column per series) or the ``long`` one (``unique_id, ds, y``). Series are
         matched by name; other columns are ignored with a :class:`~stanhop.data.DataWarning`.
-        ``nan_policy`` (``error``, ``ffill``, ``interpolate``) handles missing values.
+        ``nan_policy`` (``error``, ``ffill``, ``interpolate``) handles missing values;
+        ``sep`` and ``decimal`` are the column separator and decimal mark of a CSV file.
         The model reads the last ``in_len`` rows.
 
         Returns a frame with one row per future step, indexed by timestamps that continue
@@ -243,7 +264,7 @@ class Forecaster:
         """
         horizon = self._check_horizon(horizon)
         self._interval_widths(intervals)  # before reading: a wrong level fails at once
-        history = self.read_history(data, date_column, nan_policy, format)
+        history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         return self.predict_history(history, horizon, source, intervals)
 
@@ -255,15 +276,22 @@ class Forecaster:
         intervals: Sequence[float] | None = None,
     ) -> pd.DataFrame:
         """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
-        the data in messages (e.g. the file it was read from)."""
+        the data in messages (e.g. the file it was read from). Each series far from the
+        training data (see :mod:`stanhop.forecast.shift`) gets a
+        :class:`~stanhop.data.DataWarning`."""
         horizon = self._check_horizon(horizon)
         widths = self._interval_widths(intervals)
-        window = history.iloc[-self.in_len :].to_numpy(dtype=np.float64)
+        # C order whatever the frame's layout (a wide CSV reads column-major, a pivoted
+        # long one row-major): the matrix products then add in the same order, so the
+        # same history gives the same digits in either format.
+        window = np.ascontiguousarray(history.iloc[-self.in_len :].to_numpy(dtype=np.float64))
         # At least three stamps, so pandas can infer the frequency even when in_len < 3.
         index = future_index(history.index[-max(self.in_len, 3) :], horizon, self.freq, source)
         values = self._forecast(window)[:horizon]
         if not np.isfinite(values).all():
             raise DataError(self._not_finite(window, source))
+        # After the overflow check, whose error already says what is wrong with the data.
+        warn_if_far(window, self.scaler, self.series_names, source)
         forecast = pd.DataFrame(values, index=index, columns=self.series_names)
         if not widths:
             return forecast

@@ -10,6 +10,7 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from stanhop.data import DataError, DataWarning, infer_freq
+from stanhop.data.regular import describe_step
 
 
 def future_index(
@@ -53,13 +54,13 @@ def _irregular(index: pd.DatetimeIndex, source: str | Path, trained_freq: str | 
         usual = steps.mode().iloc[0]
         odd = steps[steps != usual]
         if odd.empty:
-            detail = f"every step is {_duration(usual)}, a frequency pandas cannot name"
+            detail = f"every step is {describe_step(usual)}, a frequency pandas cannot name"
         else:
             end = odd.index[0]
             start = index[index.get_loc(end) - 1]
             detail = (
-                f"the step from {start} to {end} is {_duration(odd.iloc[0])}, elsewhere "
-                f"{_duration(usual)}"
+                f"the step from {start} to {end} is {describe_step(odd.iloc[0])}, elsewhere "
+                f"{describe_step(usual)}"
             )
     example = trained_freq or "h"
     return (
@@ -68,12 +69,3 @@ def _irregular(index: pd.DatetimeIndex, source: str | Path, trained_freq: str | 
         f"df.resample({example!r}).mean()) and fill the gaps (nan_policy ffill or "
         "interpolate)"
     )
-
-
-def _duration(step: pd.Timedelta) -> str:
-    """``2 hours``, ``1 day 6 hours``: a step as people write it."""
-    parts = step.components
-    units = [(parts.days, "day"), (parts.hours, "hour"), (parts.minutes, "minute")]
-    units += [(parts.seconds, "second")]
-    text = " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in units if n)
-    return text or str(step)

@@ -111,7 +111,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ``cfg.paths.output_dir`` (from the first process only, under DDP) and returns the
     metrics."""
     output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(
+            f"paths.output_dir={output_dir}: cannot create it ({err.strerror}); choose a "
+            "writable folder"
+        ) from err
     # Under DDP every process runs train(); only the first writes the run's files.
     if rank_zero_only.rank == 0:
         with atomic_open(output_dir / "config.yaml") as f:
@@ -121,6 +127,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup()
+    for line in (datamodule.resampled, datamodule.summary()):
+        if line:
+            rank_zero_info(line)
     module = build_module(cfg, datamodule)
 
     loggers = _instantiate_all(cfg.get("logger"))

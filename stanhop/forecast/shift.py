@@ -1,0 +1,63 @@
+"""Whether a history is far from the data the model was trained on — the same series in
+other units, say — so that the forecast, made at the training scale, is not to be
+trusted. Each series' last ``in_len`` rows are compared with the training data's mean
+and standard deviation (the checkpoint's scaler)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from stanhop.data import DataWarning, Scaler
+
+# A window whose mean lies more than this many training standard deviations from the
+# training mean, or whose spread is more than this many times the training spread, is
+# "far". On every window of ETTh1, WTH, ILI and the synthetic data, scaled on their
+# first 70 %, the largest values are 4.6 and 4.0 (bench/history_shift.py): a margin of
+# twice that. A smaller spread is not checked: flat stretches are common (on WTH, 2 % of
+# the windows have under 1/100 of the training spread).
+LEVEL_LIMIT = 10.0
+SPREAD_LIMIT = 10.0
+
+
+def level_and_spread(window: np.ndarray, scaler: Scaler) -> tuple[np.ndarray, np.ndarray]:
+    """``window`` (t, c) in original units → per series ``(c,)``: its mean's distance from
+    the training mean in training standard deviations (signed), and its standard
+    deviation over the training one."""
+    # values near float64's limit overflow to inf: far, and reported as such
+    with np.errstate(over="ignore", invalid="ignore"):
+        level = (window.mean(axis=0) - scaler.mean) / scaler.std
+        spread = window.std(axis=0) / scaler.std
+    return level, spread
+
+
+def far_series(window: np.ndarray, scaler: Scaler, names: Sequence[str]) -> list[str]:
+    """One description per series of ``window`` (t, c) that is far from the training data
+    (see :data:`LEVEL_LIMIT`), e.g. ``'OT' averages 1.6e+04, +2.1e+03 training standard
+    deviations from the training mean 17.1, with 1e+03 times its spread``."""
+    level, spread = level_and_spread(window, scaler)
+    far = (np.abs(level) > LEVEL_LIMIT) | (spread > SPREAD_LIMIT)
+    return [
+        f"{names[c]!r} averages {window[:, c].mean():.4g}, {level[c]:+.3g} training standard "
+        f"deviations from the training mean {scaler.mean[c]:.4g}, with {spread[c]:.3g} times "
+        "its spread"
+        for c in np.flatnonzero(far)
+    ]
+
+
+def warn_if_far(
+    window: np.ndarray, scaler: Scaler, names: Sequence[str], source: str | Path
+) -> None:
+    """A :class:`~stanhop.data.DataWarning` for each series of ``window`` (t, c) that is
+    far from the training data, naming it and saying by how much."""
+    for description in far_series(window, scaler, names):
+        warnings.warn(
+            f"{source}: series {description} in the last {len(window)} rows, far from the "
+            "data the model was trained on: the forecast, made at the training scale, may be "
+            "wrong; check the series' units",
+            DataWarning,
+            stacklevel=3,
+        )
