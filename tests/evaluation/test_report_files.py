@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -43,5 +45,5 @@ def test_infinity_norm_axis_labels_do_not_overlap(norms):
     ]
     boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda b: b.x0)
     assert len(boxes) >= 2, [label.get_text() for label in labels]
-    for left, right in zip(boxes, boxes[1:], strict=False):
+    for left, right in itertools.pairwise(boxes):
         assert left.x1 <= right.x0, (left, right)
