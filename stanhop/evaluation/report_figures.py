@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from stanhop.files.atomic import atomic_open
 
@@ -120,7 +121,10 @@ def plot_heatmap(taps: pd.DataFrame, baseline: str, title: str, path: Path) -> N
     ``taps``: every run's ``outliers.csv`` rows with ``variant`` and ``order``."""
     ratios = {stat: relative_to_baseline(taps, baseline, stat) for stat in HEAT}
     n_variants, n_taps = ratios["kurtosis"].shape
-    fig = Figure(figsize=(max(8.0, 0.035 * n_taps + 2.5), 1.2 + 0.9 * n_variants))
+    # Constrained layout places the colour bars; tight_layout cannot.
+    fig = Figure(
+        figsize=(max(8.0, 0.035 * n_taps + 2.5), 1.6 + 0.9 * n_variants), layout="constrained"
+    )
     axes = fig.subplots(2, 1, sharex=True)
     for ax, (stat, name) in zip(axes, HEAT.items(), strict=True):
         log_ratio = np.log2(ratios[stat].to_numpy(dtype=float))
@@ -135,12 +139,13 @@ def plot_heatmap(taps: pd.DataFrame, baseline: str, title: str, path: Path) -> N
         ax.set_yticks(range(n_variants), ratios[stat].index, fontsize=7)
         ax.set_title(f"{name} relative to {baseline}", fontsize=9)
         bar = fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
-        ticks = bar.get_ticks()
-        bar.set_ticks(ticks, labels=[f"×{2**t:.2g}" for t in ticks])
+        bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"×{2**v:.3g}"))
         bar.ax.tick_params(labelsize=7)
     blocks = [_block_of(tap) for tap in ratios["kurtosis"].columns]
     starts = [i for i, block in enumerate(blocks) if i == 0 or block != blocks[i - 1]]
-    axes[-1].set_xticks(starts, [blocks[i] for i in starts], rotation=90, fontsize=6)
+    # A block of one or two taps (the embedding's LayerNorm) would crowd its neighbour's label.
+    labelled = [i for i, j in zip(starts, [*starts[1:], len(blocks)], strict=True) if j - i > 2]
+    axes[-1].set_xticks(labelled, [blocks[i] for i in labelled], rotation=90, fontsize=6)
     for ax in axes:
         for start in starts[1:]:
             ax.axvline(start - 0.5, color="white", linewidth=0.4)
@@ -150,5 +155,4 @@ def plot_heatmap(taps: pd.DataFrame, baseline: str, title: str, path: Path) -> N
         f"{title}: test split, mean over runs ({runs.min()}–{runs.max()} per variant)",
         fontsize=10,
     )
-    fig.tight_layout()
     _save(fig, path)
