@@ -7,6 +7,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,6 +196,15 @@ def test_heatmap_ratios_are_each_taps_mean_over_the_baselines(runs):
         value = {n: t.set_index("tap").loc[tap, "inf_norm"] for n, t in tables.items()}
         expected = value["outeffhop-1"] / ((value["softmax-1"] + value["softmax-2"]) / 2)
         assert ratios.loc["outeffhop", tap] == pytest.approx(expected, rel=1e-9)
+
+
+def test_python_m_stanhop_report_is_the_report_command(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "stanhop.report", str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: no metrics.json under")
+    assert "\n" not in done.stderr.strip()
 
 
 def test_report_out_that_is_a_file_is_a_one_line_error(runs, tmp_path, capsys):
