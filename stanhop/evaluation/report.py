@@ -184,7 +184,11 @@ def write_report(runs: pd.DataFrame, bits: BitWidths, baseline: str, output: Pat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stanhop.report", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stanhop.report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("dirs", nargs="+", type=Path, help="run or multirun folders")
     parser.add_argument(
         "-o", "--out", type=Path, help="folder for the report (default: the first folder)"
