@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from stanhop.files.atomic import atomic_open
 
@@ -20,7 +21,7 @@ KIND_COLOURS = {
 OTHER_COLOUR = "black"
 
 
-def plot_outliers(rows: list[dict[str, object]], path: Path) -> None:
+def outlier_figure(rows: list[dict[str, object]]) -> Figure:
     """Kurtosis and infinity norm of every tap as two bar charts, one bar per tap in
     model order, coloured by kind of tap."""
     frame = pd.DataFrame(rows)
@@ -35,13 +36,23 @@ def plot_outliers(rows: list[dict[str, object]], path: Path) -> None:
         ax.set_title(title)
         ax.grid(axis="x", alpha=0.3)
     axes[1].set_xscale("log")  # outlier norms span orders of magnitude
+    # Over less than a decade Matplotlib labels the minor ticks too, and the labels
+    # overlap: label 1-2-5 steps in plain numbers and leave the minor ticks unlabelled.
+    axes[1].xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes[1].xaxis.set_major_formatter(ScalarFormatter())
+    axes[1].xaxis.set_minor_formatter(NullFormatter())
     axes[0].invert_yaxis()
     axes[0].tick_params(axis="y", labelsize=6)
     handles = [Patch(color=colour) for colour in KIND_COLOURS.values()]
     fig.legend(handles, list(KIND_COLOURS), loc="upper right", ncols=len(KIND_COLOURS))
     fig.tight_layout(rect=(0, 0, 1, 0.97))
+    return fig
+
+
+def plot_outliers(rows: list[dict[str, object]], path: Path) -> None:
+    """:func:`outlier_figure` as a PNG at ``path``."""
     with atomic_open(path, "wb") as f:
-        fig.savefig(f, dpi=110, format="png")
+        outlier_figure(rows).savefig(f, dpi=110, format="png")
 
 
 def write_outlier_files(rows: list[dict[str, object]], output_dir: Path) -> None:

@@ -10,15 +10,16 @@ from __future__ import annotations
 from torch import nn
 
 from stanhop.model.blocks import MLP, ResidualAdd
-from stanhop.model.hopfield import HopfieldLayer, HopfieldPooling
+from stanhop.model.hopfield import HopfieldLayer
 from stanhop.model.memory import WindowMemory
 
 # Module type → kind of tap. A Hopfield layer's output is taken after its output
-# projection; a residual sum is the output of the block it closes. A pooling layer may
-# run its inner Hopfield layer without calling it, so the pooling itself is a tap too.
+# projection; a residual sum is the output of the block it closes. Each tapped tensor
+# is counted once: a wrapper that returns its inner module's output unchanged (the
+# pooling returns its Hopfield layer's retrieval) is not a tap of its own, or the
+# averages over taps would weigh that tensor twice.
 TAP_KINDS: dict[type[nn.Module], str] = {
     HopfieldLayer: "hopfield",
-    HopfieldPooling: "hopfield",
     MLP: "mlp",
     nn.LayerNorm: "layernorm",
     ResidualAdd: "residual",

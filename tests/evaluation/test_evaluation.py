@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +16,14 @@ import pandas as pd
 import pytest
 import torch
 from lightning.pytorch import Trainer
+from omegaconf import OmegaConf
 
 from stanhop.evaluation import BitWidths
 from stanhop.evaluation.quant_evaluation import QuantizationEvaluation
 from stanhop.evaluation.report import load_runs, summarise
 from stanhop.evaluation.report import main as report_main
+from stanhop.evaluation.report_figures import relative_to_baseline
+from stanhop.evaluation.report_runs import histories, tap_tables
 from stanhop.evaluation.wandb_dashboard import has_api_key
 from stanhop.training.lit import LitForecaster
 from stanhop.training.train import train
@@ -106,20 +112,108 @@ def test_report_groups_by_variant_with_mean_std_and_change(runs, tmp_path):
     root = next(iter(runs.values()))[0].parent
     frame = load_runs([root])
     assert sorted(frame["variant"]) == ["outeffhop", "softmax", "softmax"]
-    summary = summarise(frame, BitWidths.parse("W8A8"), "softmax")
+    assert set(frame["dataset"]) == {"synthetic"}
+    summary = summarise(frame, BitWidths.parse("W8A8"), "softmax").droplevel(["dataset", "horizon"])
     softmax = [runs[n][1]["test/mse"] for n in ("softmax-1", "softmax-2")]
     assert summary.loc["softmax", ("test/mse", "mean")] == pytest.approx(sum(softmax) / 2)
     assert summary.loc["softmax", ("test/mse", "std")] == pytest.approx(
         abs(softmax[0] - softmax[1]) / math.sqrt(2)
     )
+    assert summary.loc["softmax", ("seeds", "n")] == 2
     outeff = runs["outeffhop-1"][1]["test/mse"]
     change = (outeff - sum(softmax) / 2) / (sum(softmax) / 2)
     assert summary.loc["outeffhop", ("test/mse", "change")] == pytest.approx(change)
+    mae = [runs[n][1]["test/mae_orig"] for n in ("softmax-1", "softmax-2")]
+    assert summary.loc["softmax", ("test/mae_orig", "mean")] == pytest.approx(sum(mae) / 2)
 
-    assert report_main([str(root), "-o", str(tmp_path)]) == 0
-    markdown = (tmp_path / "report.md").read_text()
-    assert "| softmax | 2 |" in markdown and "| outeffhop | 1 |" in markdown
-    assert (tmp_path / "report.png").is_file()
+    out = tmp_path / "report"
+    assert report_main([str(root), "--out", str(out)]) == 0
+    markdown = (out / "report.md").read_text()
+    assert "## synthetic, horizon" in markdown
+    assert "| softmax | 2 | 1,2 |" in markdown and "| outeffhop | 1 | 1 |" in markdown
+    assert "MAE (data units)" in markdown and "Warning" not in markdown
+    for name in ("report.png", "curves.png", "heatmap.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG", name
+
+
+def copy_run(source: Path, target: Path, **config: object) -> None:
+    """A copy of a finished run whose config.yaml says ``config`` (dotted keys) instead."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("checkpoints", "wandb"))
+    cfg = OmegaConf.load(target / "config.yaml")
+    for key, value in config.items():
+        OmegaConf.update(cfg, key.replace("__", "."), value)
+    OmegaConf.save(cfg, target / "config.yaml")
+
+
+def test_report_never_pools_datasets_or_horizons_and_counts_distinct_seeds(runs, tmp_path):
+    source = runs["softmax-1"][0]
+    horizon = OmegaConf.load(source / "config.yaml").data.out_len
+    copy_run(source, tmp_path / "a", seed=1)  # repeats softmax-1's seed
+    copy_run(source, tmp_path / "b", data__out_len=horizon * 2)
+    copy_run(source, tmp_path / "c", data__source__name="etth1")
+    frame = load_runs([source, tmp_path])
+    summary = summarise(frame, BitWidths.parse("W8A8"), "softmax")
+    assert summary[("runs", "n")].to_dict() == {
+        ("synthetic", horizon, "softmax"): 2,
+        ("synthetic", horizon * 2, "softmax"): 1,
+        ("etth1", horizon, "softmax"): 1,
+    }
+    assert summary.loc[("synthetic", horizon, "softmax"), ("seeds", "n")] == 1
+    assert report_main([str(source), str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert markdown.count("## ") == 3
+    assert f"synthetic horizon {horizon}, softmax: 2 runs of 1 distinct seed" in markdown
+    # One bar chart per dataset and horizon, never one over all of them.
+    assert (tmp_path / "out" / f"report_synthetic_{horizon * 2}.png").is_file()
+    assert not (tmp_path / "out" / "report.png").exists()
+
+
+def test_epoch_curves_come_from_the_validation_outlier_log(runs):
+    out, metrics = runs["softmax-1"]
+    frame = load_runs([out])
+    history = histories(frame)
+    assert list(history["epoch"]) == list(range(int(metrics["train/epochs"])))
+    # Independent of the callback's aggregation: the per-tap values it logged beside it.
+    log = pd.read_csv(out / "csv" / "metrics.csv")
+    kurt = log.filter(regex=r"^val_outliers/tap/.*/kurtosis$").dropna(how="all")
+    norms = log.filter(regex=r"^val_outliers/tap/.*/inf_norm$").dropna(how="all")
+    assert len(kurt) == len(norms) == len(history)
+    for (_, row), (_, k), (_, n) in zip(
+        history.iterrows(), kurt.iterrows(), norms.iterrows(), strict=True
+    ):
+        assert row["val_outliers/avg_kurtosis"] == pytest.approx(k.mean(), rel=1e-5)
+        assert row["val_outliers/max_inf_norm"] == pytest.approx(n.max(), rel=1e-5)
+    assert histories(load_runs([runs["softmax-2"][0]])).empty  # not tracked in that run
+
+
+def test_heatmap_ratios_are_each_taps_mean_over_the_baselines(runs):
+    frame = load_runs([runs[name][0] for name in RUNS])
+    ratios = relative_to_baseline(tap_tables(frame), "softmax", "inf_norm")
+    tables = {name: pd.read_csv(runs[name][0] / "outliers.csv") for name in RUNS}
+    assert list(ratios.columns) == list(tables["softmax-1"]["tap"])  # model order
+    assert list(ratios.index) == ["outeffhop"]
+    for tap in ("embed_norm", "encoder.0.block.cross_mlp"):
+        value = {n: t.set_index("tap").loc[tap, "inf_norm"] for n, t in tables.items()}
+        expected = value["outeffhop-1"] / ((value["softmax-1"] + value["softmax-2"]) / 2)
+        assert ratios.loc["outeffhop", tap] == pytest.approx(expected, rel=1e-9)
+
+
+def test_python_m_stanhop_report_is_the_report_command(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "stanhop.report", str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: no metrics.json under")
+    assert "\n" not in done.stderr.strip()
+
+
+def test_report_out_that_is_a_file_is_a_one_line_error(runs, tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    assert report_main([str(runs["softmax-1"][0]), "--out", str(target)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --out") and "\n" not in err
+    assert target.read_text() == "keep me"
 
 
 def test_report_without_runs_is_a_one_line_error(tmp_path, capsys):

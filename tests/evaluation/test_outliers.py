@@ -122,3 +122,47 @@ def test_a_memory_model_records_the_samples_activations_only(size, tiny_spec):
         assert got["samples"] == 4
         assert got["kurtosis"] == pytest.approx(expected["kurtosis"], rel=1e-5)
         assert got["inf_norm"] == pytest.approx(expected["inf_norm"], rel=1e-5)
+
+
+@pytest.mark.parametrize("gate", ["none", "per_token"])
+def test_each_tapped_tensor_counts_once(gate, tiny_spec):
+    """No two taps record the same tensor (the pooling returns its Hopfield layer's
+    retrieval unchanged), so ``avg_kurtosis`` is the plain mean over distinct tensors."""
+    model = build_model(tiny_spec | {"hopfield": {"gate": gate}}).eval()
+    seen: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    kept = []  # held, so no freed tensor's memory is reused by a later one
+    duplicates = []
+
+    def note(name):
+        def hook(module, args, output):
+            key = (output.data_ptr(), output.storage_offset(), tuple(output.shape))
+            if key in seen:
+                duplicates.append((seen[key], name))
+            seen[key] = name
+            kept.append(output)
+
+        return hook
+
+    handles = [m.register_forward_hook(note(n)) for n, (m, _) in find_taps(model).items()]
+    x = torch.randn(5, tiny_spec["in_len"], tiny_spec["n_series"])
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    assert duplicates == []
+    assert len(seen) == len(find_taps(model))
+
+    # Reference mean over the distinct tensors, each computed with numpy per sample.
+    outputs: list[np.ndarray] = []
+    handles = [
+        m.register_forward_hook(lambda m, a, out: outputs.append(out.numpy().reshape(5, -1)))
+        for m, _ in find_taps(model).values()
+    ]
+    with torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    expected = np.mean([np.mean([numpy_kurtosis(s) for s in out]) for out in outputs])
+    table = run_recorder(model, [x])
+    assert len(table) == len(outputs)
+    assert aggregate(list(table.values()))["avg_kurtosis"] == pytest.approx(expected, rel=1e-4)
