@@ -13,7 +13,6 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import pandas as pd
 
@@ -22,6 +21,7 @@ from stanhop.evaluation.backtest import MODEL, PERSISTENCE, SEASONAL_NAIVE, Back
 from stanhop.evaluation.conformal import level_name
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
+from stanhop.forecast.cli import OneLineErrorParser
 from stanhop.forecast.files import check_output, writing
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
 
@@ -33,16 +33,8 @@ EXAMPLES = """examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with its usage errors as the one-line ``error: …`` of every failure."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog="stanhop-evaluate",
         description=(
             "Rolling-origin backtest of the model in CHECKPOINT on DATA: forecast from every "

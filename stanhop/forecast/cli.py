@@ -49,7 +49,7 @@ EXAMPLES = """examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, with its usage errors as the one-line ``error: …`` of every failure."""
 
     def error(self, message: str) -> NoReturn:
@@ -58,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog="stanhop-forecast",
         description=(
             "Forecast the steps after the end of INPUT with the model in CHECKPOINT. The "
