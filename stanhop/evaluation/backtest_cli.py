@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from stanhop.data import NAN_POLICIES, DataError, DataWarning
+from stanhop.data import NAN_POLICIES, DataError
 from stanhop.evaluation.backtest import MODEL, PERSISTENCE, SEASONAL_NAIVE, Backtest, backtest
 from stanhop.evaluation.conformal import level_name
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
-from stanhop.forecast.cli import OneLineErrorParser
+from stanhop.forecast.cli import OneLineErrorParser, run_reporting
 from stanhop.forecast.files import check_output, writing
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
 
@@ -93,17 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--stride must be at least 1, got {args.stride}")
     if args.season is not None and args.season < 1:
         parser.error(f"--season must be at least 1, got {args.season}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", DataWarning)
-        warnings.showwarning = _show_warning
-        try:
-            run(args)
-        except USER_ERRORS as err:
-            if args.debug:
-                raise
-            print(f"error: {_one_line(err)}", file=sys.stderr)
-            return 2
-    return 0
+    return run_reporting(run, args, USER_ERRORS)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -173,17 +162,6 @@ def _timestamp(text: str | None, option: str, index: pd.DatetimeIndex) -> pd.Tim
     if index.tz is None and stamp.tz is not None:
         return stamp.tz_convert(None)
     return stamp
-
-
-def _one_line(err: BaseException) -> str:
-    if isinstance(err, OSError) and err.strerror:
-        return f"{err.filename}: {err.strerror}" if err.filename else err.strerror
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kw: object):
-    print(f"warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

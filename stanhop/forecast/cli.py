@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -171,13 +171,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    return run_reporting(run, args, USER_ERRORS, strict=args.strict)
+
+
+def run_reporting(
+    command: Callable[[argparse.Namespace], None],
+    args: argparse.Namespace,
+    user_errors: tuple[type[BaseException], ...],
+    strict: bool = False,
+) -> int:
+    """``command(args)`` with data warnings as one ``warning:`` line each (errors when
+    ``strict``) and ``user_errors`` as one ``error:`` line; the exit status, 2 on an error
+    (``args.debug`` shows its traceback instead)."""
     with warnings.catch_warnings():
         silence_noise()
-        warnings.simplefilter("error" if args.strict else "always", DataWarning)
+        warnings.simplefilter("error" if strict else "always", DataWarning)
         warnings.showwarning = _show_warning
         try:
-            run(args)
-        except USER_ERRORS as err:
+            command(args)
+        except user_errors as err:
             if args.debug:
                 raise
             print(f"error: {_one_line(err)}", file=sys.stderr)
