@@ -15,10 +15,14 @@ from typing import Any
 # subprocesses inherit it too.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import random
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hypothesis import settings
 from omegaconf import DictConfig
 
 from stanhop.data import make_synthetic
@@ -26,6 +30,23 @@ from stanhop.model import STanHopConfig
 from stanhop.training.train import train
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+# Hypothesis profiles. "ci" (the default, what .ci/run and the README's test command use)
+# draws the same cases on every run and machine, and reads no example database, so a
+# commit passes or fails the same way every time. "explore" draws twenty times as many
+# fresh cases: STANHOP_HYPOTHESIS=explore python -m pytest tests/fuzz. What it finds
+# becomes an explicit example in the tests.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("STANHOP_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    """Every test starts from the same global random state, whatever ran before it."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"

@@ -34,6 +34,9 @@ WARNINGS = (
     (r"The '\w+' does not have many workers", UserWarning),
     # Lightning calls an API of torch that torch deprecates: for Lightning to change.
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning),
+    # Under mixed precision the parameters stay fp32 master weights, so the summary's
+    # 32-bit size estimate it apologises for is the right one.
+    (r"Precision [\w-]+ is not supported by the model summary", UserWarning),
 )
 # Deprecation warnings raised inside these libraries are for their own developers.
 LIBRARIES = (

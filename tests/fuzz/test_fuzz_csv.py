@@ -49,12 +49,10 @@ from stanhop.forecast.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 SERIES = ["s0", "s1", "s2"]
 OUT_LEN = 12  # of the synthetic_run checkpoint (debug=fast)
-# Sized so that the file runs in well under a minute on two busy cores; STANHOP_FUZZ_SCALE=20
-# runs twenty times as many. A failure prints the case, and is tried first in later runs
-# on the same machine (hypothesis keeps it in .hypothesis/, which ignores itself in git).
-SCALE = float(os.environ.get("STANHOP_FUZZ_SCALE", "1"))
-FUZZ = settings(deadline=None, max_examples=int(150 * SCALE))
-CLI_FUZZ = settings(FUZZ, max_examples=int(40 * SCALE))
+# Case counts relative to the loaded profile's (tests/conftest.py): the pinned "ci" profile
+# runs the file in well under a minute on two busy cores, "explore" twenty times as many.
+FUZZ = settings(max_examples=settings.default.max_examples * 3 // 2)
+CLI_FUZZ = settings(FUZZ, max_examples=settings.default.max_examples * 2 // 5)
 # A case that takes longer than this has hung (a normal one takes milliseconds).
 HANG_SECONDS = 60
 # Warnings are no part of the readers' property (mangled files draw pandas' parser warnings

@@ -4,12 +4,18 @@ other warnings and other log lines still show."""
 from __future__ import annotations
 
 import logging
+import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
 from stanhop.data import DataWarning
 from stanhop.training.quiet import LIGHTNING_LOGGERS, silence_noise
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -55,3 +61,29 @@ def test_project_and_other_warnings_still_show(quiet) -> None:
         (DataWarning, "x.csv: ignoring 1 column(s) that are not series"),
         (UserWarning, "something a user should read"),
     ]
+
+
+# A warning printed by a third-party module names its file: "…/site-packages/x/y.py:242: …".
+THIRD_PARTY_LINE = re.compile(r"\S+\.py:\d+: ")
+
+
+def test_a_default_training_run_prints_no_third_party_warning_lines(tmp_path: Path) -> None:
+    """``train.py debug=fast`` with the model summary on (the default run prints one), in
+    its own process as a user runs it: every stderr line is stanhop's or a plain log line."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "debug=fast",
+            "logger=none",
+            "trainer.enable_model_summary=true",
+            f"hydra.run.dir={tmp_path}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    noise = [line for line in result.stderr.splitlines() if THIRD_PARTY_LINE.search(line)]
+    assert noise == [], "\n".join(noise)
