@@ -48,6 +48,7 @@ def _seeded() -> None:
     np.random.seed(0)
     torch.manual_seed(0)
 
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = ROOT / "conf"
 # The benchmark CSVs handed to developers and CI; tests that need them skip without.
