@@ -46,7 +46,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from stanhop.evaluation.baselines import persistence, seasonal_naive
+from stanhop.measures.baselines import persistence, seasonal_naive
 from stanhop.training.schema import register_schemas
 from stanhop.training.train import train
 

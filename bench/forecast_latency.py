@@ -98,7 +98,7 @@ def main() -> None:
         out = tmp / "forecast.csv"
         forecast_cmd = [sys.executable, str(ROOT / "forecast.py"), str(ckpt), str(args.csv)]
         forecast_cmd += ["-o", str(out), "--force"]
-        import_cmd = [sys.executable, "-c", "import stanhop.forecast.cli"]
+        import_cmd = [sys.executable, "-c", "import stanhop.cli.forecast"]
         cold = [cold_seconds(forecast_cmd, args.threads, out) for _ in range(args.cold_runs)]
         imports = [cold_seconds(import_cmd, args.threads) for _ in range(args.cold_runs)]
 
@@ -141,7 +141,7 @@ def main() -> None:
     )
     rows = [
         ("cold: python forecast.py, start to output written", cold, args.cold_runs),
-        ("  of which: python -c 'import stanhop.forecast.cli'", imports, args.cold_runs),
+        ("  of which: python -c 'import stanhop.cli.forecast'", imports, args.cold_runs),
         ("warm: Forecaster.load(checkpoint)", load, 3),
         ("warm: predict(CSV path), reading and checking it", from_csv, args.warm_runs),
         ("warm: predict(DataFrame)", from_frame, args.warm_runs),

@@ -18,7 +18,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from stanhop.evaluation.baselines import persistence, seasonal_naive
+from stanhop.measures.baselines import persistence, seasonal_naive
 from stanhop.training.schema import register_schemas
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"

@@ -16,14 +16,14 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from stanhop.evaluation.wandb_dashboard import finish_runs, prepare_runs
 from stanhop.files.atomic import atomic_open
 from stanhop.model import model_class, model_spec
+from stanhop.runtime.precision import AUTO, resolve_precision
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
-from stanhop.training.precision import AUTO, resolve_precision
 from stanhop.training.schema import register_schemas
+from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
 
 # Before any composition: every caller of train() composes conf/train.yaml first.
 register_schemas()
