@@ -1,10 +1,10 @@
-"""Lightning callback: calibrate prediction intervals on the validation split after
-training, store them in the best checkpoint, and measure their coverage on the test split."""
+"""Lightning callback: prediction intervals calibrated on the validation split after
+training (``train`` stores them in the best checkpoint), and their coverage measured on the
+test split."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
-from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint
 from stanhop.measures.conformal import (
     DEFAULT_LEVELS,
     Calibration,
@@ -24,11 +23,11 @@ from stanhop.measures.conformal import (
 
 
 class ConformalIntervals(L.Callback):
-    """At the start of the test pass — after training, on the weights being tested (the
-    best checkpoint's, in ``train``) — calibrate split-conformal intervals
-    (:mod:`stanhop.measures.conformal`) from the model's errors on every validation
-    window, and write them into the tested checkpoint file under ``intervals``, so a
-    forecast from that checkpoint can draw them.
+    """Split-conformal intervals (:mod:`stanhop.measures.conformal`) calibrated by
+    :meth:`calibrate` from the model's errors on every validation window: ``train`` calls
+    it after fitting, on the best weights, and writes the calibration into the best
+    checkpoint under ``intervals``, so a forecast from that checkpoint can draw them. A
+    test pass without a calibration calibrates on the weights being tested.
 
     Then logs, for every level whose interval is bounded, ``test/coverage_<level>`` (the
     share of test values inside their interval, to compare with the level) and
@@ -42,16 +41,18 @@ class ConformalIntervals(L.Callback):
         self.calibration: Calibration | None = None
         self._counts: dict[float, list[int]] = {}
 
-    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        datamodule = trainer.datamodule
-        if datamodule is None:
-            raise ValueError(
-                "interval calibration needs a datamodule; pass datamodule= to trainer.test, "
-                "or drop the callback with callbacks.intervals=null"
-            )
-        # All validation windows, whatever trainer.limit_val_batches: the more windows,
-        # the higher the levels the calibration can bound.
-        errors = model_abs_errors(pl_module, datamodule.val_dataloader(), pl_module.device)
+    def calibrate(self, pl_module: L.LightningModule, datamodule: Any) -> Calibration:
+        """Calibrate the intervals from ``pl_module``'s errors on every validation window
+        of ``datamodule`` (whatever ``trainer.limit_val_batches``: the more windows, the
+        higher the levels the calibration can bound), in eval mode; keeps and returns
+        them. ``train`` calls it on the best weights and writes the result into the best
+        checkpoint."""
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            errors = model_abs_errors(pl_module, datamodule.val_dataloader(), pl_module.device)
+        finally:
+            pl_module.train(was_training)
         self.calibration = calibrate(errors, self.levels)
         unbounded = [lv for lv in self.calibration.levels if lv not in self._bounded()]
         if unbounded:
@@ -61,10 +62,17 @@ class ConformalIntervals(L.Callback):
                 "left out of the metrics, and forecasts cannot give them (a longer validation "
                 "split gives them)"
             )
+        return self.calibration
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.calibration is None:
+            if trainer.datamodule is None:
+                raise ValueError(
+                    "interval calibration needs a datamodule; pass datamodule= to "
+                    "trainer.test, or drop the callback with callbacks.intervals=null"
+                )
+            self.calibrate(pl_module, trainer.datamodule)
         self._counts = {lv: [0, 0] for lv in self._bounded()}
-        ckpt = trainer.ckpt_path
-        if ckpt and trainer.is_global_zero:
-            add_to_checkpoint(Path(ckpt), INTERVALS_KEY, self.calibration.to_dict())
 
     def _bounded(self) -> list[float]:
         return self.calibration.bounded_levels() if self.calibration else []
