@@ -1,5 +1,5 @@
-"""``python -m stanhop.report DIR...``: compare finished runs (see
-:mod:`stanhop.cli.report`)."""
+"""``python -m stanhop.report DIR...``: the report command (also installed as
+``stanhop-report``), comparing finished runs; see :mod:`stanhop.cli.report`."""
 
 import sys
 

@@ -3,7 +3,8 @@ rolling-origin backtest of a checkpoint on any history holding its series.
 
 Prints the model's errors beside the seasonal-naive and persistence forecasts on the same
 windows (and the coverage of its intervals, when the checkpoint has them) and writes the
-errors of every window as a CSV. Every mistake is one line ``error: …``, exit status 2.
+errors of every window as a CSV (in the current folder unless ``--out``). Every mistake
+is one line ``error: …``, exit status 2 (:mod:`stanhop.cli.common`).
 """
 
 from __future__ import annotations
@@ -15,25 +16,28 @@ from pathlib import Path
 
 import pandas as pd
 
-from stanhop.cli.forecast import OneLineErrorParser, run_reporting
-from stanhop.data import NAN_POLICIES, DataError
+from stanhop.cli.common import CommandParser, add_history_options, run_reporting
+from stanhop.data import DataError, DataWarning
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
+from stanhop.files.run_dir import best_checkpoint
 from stanhop.forecast.backtest import MODEL, PERSISTENCE, SEASONAL_NAIVE, Backtest, backtest
 from stanhop.forecast.files import check_output, writing
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
 from stanhop.measures.conformal import level_name
 
-USER_ERRORS = (DataError, CheckpointError, ForecastError, OSError)
+# DataWarning: the data's warnings, errors under --strict
+USER_ERRORS = (DataError, CheckpointError, ForecastError, OSError, DataWarning)
 
 EXAMPLES = """examples:
   stanhop-evaluate run/checkpoints/best.ckpt ETTh1.csv --start 2017-10-20 --stride 24
   stanhop-evaluate best.ckpt history.csv --end 2018-01-01 --out backtest.csv --force
+  stanhop-evaluate run history.csv --sep ';' --decimal ','   (a run folder: its best checkpoint)
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(
+    parser = CommandParser(
         prog="stanhop-evaluate",
         description=(
             "Rolling-origin backtest of the model in CHECKPOINT on DATA: forecast from every "
@@ -41,10 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
             "lies between --start and --end, and compare with the seasonal-naive and "
             "persistence forecasts on the same windows."
         ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
-    parser.add_argument("checkpoint", metavar="CHECKPOINT", help="a .ckpt file of a training run")
+    parser.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="a .ckpt file of a training run, or the run's folder (its checkpoints/best.ckpt)",
+    )
     parser.add_argument("data", metavar="DATA", help="CSV of history with the model's series")
     parser.add_argument("--start", metavar="DATE", help="first forecast timestamp scored")
     parser.add_argument("--end", metavar="DATE", help="last forecast timestamp scored")
@@ -65,22 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out",
         metavar="FILE",
-        help="CSV of per-window errors (default: DATA's name with .backtest.csv, next to it)",
+        help="CSV of per-window errors (default: DATA's name with .backtest.csv, in the "
+        "current folder)",
     )
-    parser.add_argument("--date-column", metavar="NAME", help="the timestamp column of DATA")
-    parser.add_argument(
-        "--nan-policy", choices=NAN_POLICIES, default="error", help="missing values"
-    )
-    parser.add_argument(
-        "--format",
-        choices=list(INPUT_FORMATS),
-        default="wide",
-        help="wide (default) or long (unique_id, ds, y)",
-    )
+    add_history_options(parser, "DATA")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    parser.add_argument(
-        "--debug", action="store_true", help="show the traceback of errors instead of one line"
-    )
     return parser
 
 
@@ -92,16 +88,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--stride must be at least 1, got {args.stride}")
     if args.season is not None and args.season < 1:
         parser.error(f"--season must be at least 1, got {args.season}")
-    return run_reporting(run, args, USER_ERRORS)
+    return run_reporting(run, args, USER_ERRORS, strict=args.strict)
 
 
 def run(args: argparse.Namespace) -> None:
-    data, checkpoint = Path(args.data), Path(args.checkpoint)
-    out = Path(args.out) if args.out else data.with_name(f"{data.stem}.backtest.csv")
+    data, checkpoint = Path(args.data), best_checkpoint(args.checkpoint)
+    # Where the command runs, not beside the data: the user's data folder stays as it is.
+    out = Path(args.out) if args.out else Path(f"{data.stem}.backtest.csv")
     check_output(out, [data, checkpoint], args.force, "--out")
     forecaster = Forecaster.load(checkpoint)
     read = INPUT_FORMATS[args.format]
-    history = read(data, args.date_column, args.nan_policy, forecaster.series_names, None)
+    history = read(
+        data,
+        args.date_column,
+        args.nan_policy,
+        forecaster.series_names,
+        None,
+        args.sep,
+        args.decimal,
+    )
     start = _timestamp(args.start, "--start", history.index)
     end = _timestamp(args.end, "--end", history.index)
     if start is not None and end is not None and start > end:

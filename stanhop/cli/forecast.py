@@ -2,8 +2,8 @@
 a CSV of history in, a CSV of forecasts (and optionally a plot) out.
 
 Every mistake a user can make is reported as one line ``error: …`` with exit status 2
-and no traceback (``--debug`` shows it); the work is done by
-:class:`~stanhop.forecast.Forecaster`.
+and no traceback (``--debug`` shows it; see :mod:`stanhop.cli.common`); the work is done
+by :class:`~stanhop.forecast.Forecaster`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from stanhop.data import NAN_POLICIES, DataError, DataWarning, to_long
+from stanhop.cli.common import CommandParser, add_history_options, run_reporting, say
+from stanhop.data import DataError, DataWarning, to_long
 from stanhop.data.memory_windows import windows_from_csv
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
@@ -27,10 +27,9 @@ from stanhop.forecast.files import (
     default_output,
     writing,
 )
-from stanhop.forecast.forecaster import INPUT_FORMATS, PRECISIONS, Forecaster, ForecastError
+from stanhop.forecast.forecaster import PRECISIONS, Forecaster, ForecastError
 from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
 from stanhop.forecast.memory import attach_memory
-from stanhop.runtime.quiet import silence_noise
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
 # written, and under --strict the warnings about the data); anything else is a bug and
@@ -49,26 +48,17 @@ EXAMPLES = """examples:
 """
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, with its usage errors as the one-line ``error: …`` of every failure."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(
+    parser = CommandParser(
         prog="stanhop-forecast",
         description=(
             "Forecast the steps after the end of INPUT with the model in CHECKPOINT. The "
             "model reads the last in_len rows; series are matched to the training series "
             "by name, in any order (other columns are ignored, with a warning). The output "
             "has one row per future step, its timestamps continuing INPUT's, and one "
-            "column per series in the data's units."
+            "column per series in the data's units (long INPUT gives long output)."
         ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=EXAMPLES,
     )
     parser.add_argument(
         "checkpoint",
@@ -103,43 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also draw history and forecast, one panel per series, "
         "into this image (.png, .pdf, .svg)",
     )
-    parser.add_argument(
-        "--date-column",
-        metavar="NAME",
-        help="the timestamp column of a wide INPUT (default: the first column)",
-    )
-    parser.add_argument(
-        "--nan-policy",
-        choices=NAN_POLICIES,
-        default="error",
-        help="missing values: error (default), ffill (forward fill), or interpolate "
-        "(linear in time)",
-    )
-    parser.add_argument(
-        "--format",
-        choices=list(INPUT_FORMATS),
-        default="wide",
-        help="wide (default): a timestamp column and one column per series; long: columns "
-        "unique_id, ds, y (the output is then long too)",
-    )
-    parser.add_argument(
-        "--sep",
-        default=",",
-        metavar="CHAR",
-        help="the column separator of INPUT (default ','; e.g. ';', or tab)",
-    )
-    parser.add_argument(
-        "--decimal",
-        default=".",
-        metavar="CHAR",
-        help="the decimal mark of INPUT's numbers (default '.'; ',' for 1,5)",
-    )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="stop with an error instead of a warning about the data (e.g. a history far "
-        "from the training data, or ignored columns)",
-    )
+    add_history_options(parser, "INPUT")
     parser.add_argument(
         "--quantize",
         metavar="BITS",
@@ -162,9 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="overwrite existing output files (never INPUT)"
     )
-    parser.add_argument(
-        "--debug", action="store_true", help="show the traceback of errors instead of one line"
-    )
     return parser
 
 
@@ -172,29 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
     return run_reporting(run, args, USER_ERRORS, strict=args.strict)
-
-
-def run_reporting(
-    command: Callable[[argparse.Namespace], None],
-    args: argparse.Namespace,
-    user_errors: tuple[type[BaseException], ...],
-    strict: bool = False,
-) -> int:
-    """``command(args)`` with data warnings as one ``warning:`` line each (errors when
-    ``strict``) and ``user_errors`` as one ``error:`` line; the exit status, 2 on an error
-    (``args.debug`` shows its traceback instead)."""
-    with warnings.catch_warnings():
-        silence_noise()
-        warnings.simplefilter("error" if strict else "always", DataWarning)
-        warnings.showwarning = _show_warning
-        try:
-            command(args)
-        except user_errors as err:
-            if args.debug:
-                raise
-            print(f"error: {_one_line(err)}", file=sys.stderr)
-            return 2
-    return 0
 
 
 def run(args: argparse.Namespace) -> None:
@@ -245,7 +173,7 @@ def run(args: argparse.Namespace) -> None:
     else:
         with writing(output), atomic_open(output, "w", newline="") as f:
             table.to_csv(f, index=index)
-        _say(
+        say(
             f"wrote {output}: {len(forecast)} steps of {len(series)} series"
             + (f" with {_listing(args.intervals)}% intervals" if args.intervals else "")
             + ", "
@@ -257,7 +185,7 @@ def run(args: argparse.Namespace) -> None:
         title = f"{input_path.name}: {len(forecast)}-step forecast from {checkpoint.name}"
         save_figure(plot_forecast(history.iloc[-forecaster.in_len :], forecast, title=title), plot)
         shown = min(len(series), MAX_PANELS)
-        _say(f"wrote {plot}: {shown} of {len(series)} series shown")
+        say(f"wrote {plot}: {shown} of {len(series)} series shown")
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -300,22 +228,6 @@ def _attach_memory(forecaster: Forecaster, path: Path, args: argparse.Namespace)
         attach_memory(model, windows.to(next(model.parameters()).device))
     except ValueError as err:
         raise ForecastError(f"--memory {path}: {err}") from err
-
-
-def _one_line(err: BaseException) -> str:
-    if isinstance(err, OSError) and err.strerror:
-        return f"{err.filename}: {err.strerror}" if err.filename else err.strerror
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kw: object):
-    """Warnings as one line each, like the errors."""
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 if __name__ == "__main__":

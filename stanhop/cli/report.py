@@ -1,5 +1,5 @@
-"""Compare runs:
-``python -m stanhop.report DIR... [--out DIR] [--bits W8A8] [--baseline softmax]``.
+"""Compare runs: ``stanhop-report DIR... [--out DIR] [--bits W8A8] [--baseline softmax]``
+(also ``python -m stanhop.report``).
 
 Reads the ``metrics.json`` and ``config.yaml`` of every run found under the given folders
 (a Hydra multirun folder included) and groups runs by dataset, horizon and variant (the
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from stanhop.cli.common import CommandParser, run_reporting
 from stanhop.cli.report_figures import plot_bars, plot_curves, plot_heatmap
 from stanhop.cli.report_runs import GROUP, ReportError, histories, load_runs, tap_tables
 from stanhop.files.atomic import atomic_open
@@ -183,38 +184,36 @@ def write_report(runs: pd.DataFrame, bits: BitWidths, baseline: str, output: Pat
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m stanhop.report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog="stanhop-report", description=__doc__)
     parser.add_argument("dirs", nargs="+", type=Path, help="run or multirun folders")
     parser.add_argument(
         "-o", "--out", type=Path, help="folder for the report (default: the first folder)"
     )
     parser.add_argument("--bits", default="W8A8", help="quantised columns to show (W8A8)")
     parser.add_argument("--baseline", default="softmax", help="variant to compare against")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return run_reporting(run, args, (ValueError, OSError))
+
+
+def run(args: argparse.Namespace) -> None:
     output = args.out or args.dirs[0]
+    bits = BitWidths.parse(args.bits)
+    runs = load_runs(args.dirs)
+    if output.exists() and not output.is_dir():
+        raise ReportError(f"--out {output} is a file; give a folder")
     try:
-        bits = BitWidths.parse(args.bits)
-        runs = load_runs(args.dirs)
-        if output.exists() and not output.is_dir():
-            raise ReportError(f"--out {output} is a file; give a folder")
         output.mkdir(parents=True, exist_ok=True)
-    except (ValueError, OSError) as error:
-        reason = (
-            error
-            if isinstance(error, ValueError)
-            else f"cannot write to {output}: {error.strerror}"
-        )
-        print(f"error: {reason}", file=sys.stderr)
-        return 2
+    except OSError as err:
+        raise ReportError(f"cannot write to {output}: {err.strerror}") from err
     written = write_report(runs, bits, args.baseline, output)
     print(written[0].read_text())
     print("written: " + ", ".join(str(path) for path in written))
-    return 0
 
 
 if __name__ == "__main__":

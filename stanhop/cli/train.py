@@ -2,9 +2,9 @@
 a trained run folder out. The work is done by :func:`stanhop.training.train.train`.
 
 Mistakes in data or settings are one line ``error: …`` with exit status 2 and no
-traceback (``STANHOP_DEBUG=1`` shows it); so are mistyped settings and output folders
-that cannot be written, found before anything starts
-(:mod:`stanhop.cli.train_overrides`).
+traceback (``--debug`` or ``STANHOP_DEBUG=1`` shows it; see :mod:`stanhop.cli.common`);
+so are mistyped settings and output folders that cannot be written, found before anything
+starts (:mod:`stanhop.cli.train_overrides`). Warnings are one line each.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from omegaconf.errors import MissingMandatoryValue
 from rich.console import Console
 from rich.table import Table
 
+from stanhop.cli.common import DEBUG_ENV, debugging, show_warning
 from stanhop.cli.train_overrides import UsageError, check_command_line
-from stanhop.data import DataWarning
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.runtime.quiet import silence_noise
 from stanhop.training.callbacks.seasonal_naive import verdict
@@ -32,6 +32,7 @@ from stanhop.training.train import train
 
 # conf/ of the source tree this package is installed from (pip install -e .).
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+DEBUG_FLAG = "--debug"
 # Mistakes in data or settings: reported in one line, exit status 2, no traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, MissingMandatoryValue)
 
@@ -110,27 +111,15 @@ def _data_file(cfg: DictConfig) -> Path | None:
     return None
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """stanhop's warnings about the data as one line each, like the errors; others as
-    Python shows them."""
-    if issubclass(category, DataWarning):
-        print(f"warning: {message}", file=sys.stderr)
-    else:
-        _python_show_warning(message, category, filename, lineno, file, line)
-
-
-_python_show_warning = warnings.showwarning
-
-
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def _run(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
     except Exception as err:
         cause = user_error(err)
-        if cause is None or os.environ.get("STANHOP_DEBUG"):
+        if cause is None or debugging():
             raise
-        print(f"error: {describe(cause)} (STANHOP_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(f"error: {describe(cause)} (--debug shows the traceback)", file=sys.stderr)
         sys.exit(2)
     if rank_zero_only.rank != 0:
         return metrics.get("val/mse")
@@ -154,9 +143,14 @@ def _run(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    """Check the command line, then run Hydra's main with it."""
+    """Check the command line, then run Hydra's main with it. ``--debug``, the switch of
+    every command, is taken off the Hydra overrides and passed on as ``STANHOP_DEBUG``, so
+    the extra processes of a multi-GPU run see it too."""
+    if DEBUG_FLAG in sys.argv[1:]:
+        sys.argv = [arg for arg in sys.argv if arg != DEBUG_FLAG]
+        os.environ[DEBUG_ENV] = "1"
     silence_noise()
-    warnings.showwarning = _show_warning
+    warnings.showwarning = show_warning
     if not CONF_DIR.is_dir():
         print(
             f"error: {CONF_DIR} not found: stanhop-train reads conf/ from the source tree; "

@@ -107,10 +107,14 @@ def test_per_window_errors_match_a_hand_computation(tmp_path, capsys) -> None:
     assert f"80% -> {np.mean(covered):.3f} (mean width {2 * RADIUS_80.mean():.3g})" in printed
 
 
-def test_without_range_every_window_is_scored(tmp_path, capsys) -> None:
-    tiny_csv(tmp_path / "tiny.csv")
+def test_without_range_every_window_is_scored(tmp_path, capsys, monkeypatch) -> None:
+    (tmp_path / "data").mkdir()
+    tiny_csv(tmp_path / "data" / "tiny.csv")
     ckpt = linear_checkpoint(tmp_path / "m.ckpt", intervals=False)
-    assert main([str(ckpt), str(tmp_path / "tiny.csv")]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main([str(ckpt), str(tmp_path / "data" / "tiny.csv")]) == 0
+    # Written where the command runs; the data's folder is left as it was.
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["tiny.csv"]
     windows = pd.read_csv(tmp_path / "tiny.backtest.csv")
     assert len(windows) == 12 - IN_LEN - OUT_LEN + 1
     printed = capsys.readouterr().out
@@ -143,7 +147,8 @@ def exit_status(argv: list[str]) -> int | str | None:
         (lambda f: f.drop(f.index[5]), [], "the timestamps are irregular"),
     ],
 )
-def test_bad_inputs_are_one_line_errors(tmp_path, capsys, edit, args, message) -> None:
+def test_bad_inputs_are_one_line_errors(tmp_path, capsys, monkeypatch, edit, args, message):
+    monkeypatch.chdir(tmp_path)
     data = edit(tiny_csv(tmp_path / "tiny.csv"))
     data.to_csv(tmp_path / "tiny.csv")
     before = (tmp_path / "tiny.csv").read_bytes()
@@ -153,6 +158,35 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, edit, args, message) -
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
     assert (tmp_path / "tiny.csv").read_bytes() == before
     assert not (tmp_path / "tiny.backtest.csv").exists()
+
+
+def test_semicolons_decimal_commas_and_a_run_folder_read_like_the_plain_file(
+    tmp_path, capsys
+) -> None:
+    data = tiny_csv(tmp_path / "tiny.csv")
+    data.to_csv(tmp_path / "tiny_eu.csv", sep=";", decimal=",")
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    linear_checkpoint(run / "checkpoints" / "best.ckpt")
+    plain, eu = tmp_path / "plain.csv", tmp_path / "eu.csv"
+    assert main([str(run), str(tmp_path / "tiny.csv"), "--out", str(plain)]) == 0
+    argv = [str(run), str(tmp_path / "tiny_eu.csv"), "--out", str(eu)]
+    assert main([*argv, "--sep", ";", "--decimal", ","]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(eu), pd.read_csv(plain))
+
+
+def test_strict_turns_a_data_warning_into_a_one_line_error(tmp_path, capsys) -> None:
+    data = tiny_csv(tmp_path / "tiny.csv")
+    data.assign(extra=1.0).to_csv(tmp_path / "tiny.csv")  # a column the model ignores
+    ckpt = linear_checkpoint(tmp_path / "m.ckpt")
+    out = tmp_path / "bt.csv"
+    assert main([str(ckpt), str(tmp_path / "tiny.csv"), "--out", str(out)]) == 0
+    assert "warning: " in capsys.readouterr().err and out.exists()
+    out.unlink()
+    assert exit_status([str(ckpt), str(tmp_path / "tiny.csv"), "--out", str(out), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "extra" in err, err
+    assert not out.exists()
 
 
 def test_an_existing_output_is_kept_without_force(tmp_path, capsys) -> None:

@@ -96,7 +96,7 @@ def test_an_irregular_index_stops_training_with_the_step(tmp_path) -> None:
         f"{frame.index[101]} is 2 hours, elsewhere 1 hour, so training windows would span the "
         "gaps; resample the data to one step (data.irregular=resample fills missing steps by "
         "time interpolation), or train on it as it is with data.irregular=warn "
-        "(STANHOP_DEBUG=1 shows the traceback)"
+        "(--debug shows the traceback)"
     )
     assert path.read_bytes() == before
 
