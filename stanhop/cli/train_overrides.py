@@ -5,12 +5,15 @@ in one line ``error: …`` instead of Hydra's message or traceback:
   advises appending with ``+``: the line names the nearest valid name (difflib);
 - an option a group does not have (``model=dlinar``): the line lists the options;
 - an output folder that cannot be created or written.
+
+An option kept under an old name (:data:`RENAMED`) runs, with a one-line note.
 """
 
 from __future__ import annotations
 
 import difflib
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +29,9 @@ from stanhop.data.messages import listing
 from stanhop.training.schema import register_schemas
 
 CONFIG_NAME = "train"
+# group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml
+# takes the new file in its defaults list).
+RENAMED = {"hopfield": {"stanhop": "entmax_learnable"}}
 
 
 class UsageError(ValueError):
@@ -50,6 +56,7 @@ def check_command_line(argv: Sequence[str], conf_dir: Path) -> None:
     choices = [o for o in own if o.key_or_group in groups]
     for override in choices:
         _check_choice(override, groups[override.key_or_group])
+        _note_renamed(override)
     chosen = [f"{o.key_or_group}={_first(o)}" for o in choices]
     hydra_settings = [o.input_line for o in overrides if _is_hydra(o) and not o.is_sweep_override()]
     try:
@@ -99,6 +106,18 @@ def _check_choice(override: Override, options: list[str]) -> None:
             raise UsageError(
                 f"{group}={value}: the {group} group has no option {value!r}; {hint}its "
                 f"options are {listing(options)}"
+            )
+
+
+def _note_renamed(override: Override) -> None:
+    group = override.key_or_group
+    for value in _values(override):
+        new = RENAMED.get(group, {}).get(value)
+        if new:
+            warnings.warn(
+                f"{group}={value} is deprecated, use {group}={new} (the same variant)",
+                FutureWarning,
+                stacklevel=2,
             )
 
 
