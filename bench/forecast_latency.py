@@ -30,28 +30,23 @@ DEFAULT_CSV = ROOT.parent / "shared" / "data" / "ETTh1.csv"
 
 def train_checkpoint(csv: Path, out_dir: Path) -> Path:
     """The best checkpoint of the default config trained on two batches of ``csv``."""
-    from hydra import compose, initialize_config_dir
-
+    from stanhop.training.compose import compose_config
     from stanhop.training.train import train
 
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"paths.output_dir={out_dir}",
-                "data=csv",
-                f"data.path={csv}",
-                "logger=none",
-                "callbacks.progress_bar=null",
-                "trainer.max_epochs=1",
-                "trainer.limit_train_batches=2",
-                "trainer.limit_val_batches=1",
-                "trainer.limit_test_batches=1",
-                # keep standard output for the figures (--json)
-                "+trainer.enable_progress_bar=false",
-                "+trainer.enable_model_summary=false",
-            ],
-        )
+    cfg = compose_config(
+        f"paths.output_dir={out_dir}",
+        "data=csv",
+        f"data.path={csv}",
+        "logger=none",
+        "callbacks.progress_bar=null",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "trainer.limit_test_batches=1",
+        # keep standard output for the figures (--json)
+        "+trainer.enable_progress_bar=false",
+        "+trainer.enable_model_summary=false",
+    )
     train(cfg)
     return out_dir / "checkpoints" / "best.ckpt"
 

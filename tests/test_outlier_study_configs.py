@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from stanhop.model import build_model, model_spec
+from stanhop.training.compose import compose_config
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 # The authors' OutEffHop_script/submit_STHM_outlier.sh (see the docstring of
 # tests/model/test_published_size.py for the parameter count).
 PUBLISHED_MODEL = {"in_len": 168, "out_len": 24, "seg_len": 6, "e_layers": 11, "win_size": 1}
@@ -20,12 +19,9 @@ VARIANTS = "softmax,clipped,gated,outeffhop,clipped_outeffhop,gated_outeffhop"
 
 
 def compose_experiment(tmp_path: Path, name: str, *overrides: str):
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return compose(
-            "train",
-            overrides=[f"experiment={name}", f"paths.output_dir={tmp_path}", *overrides],
-            return_hydra_config=True,
-        )
+    return compose_config(
+        f"experiment={name}", f"paths.output_dir={tmp_path}", *overrides, return_hydra_config=True
+    )
 
 
 def test_outlier_study_has_the_published_settings_and_size(tmp_path):

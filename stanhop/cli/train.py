@@ -28,10 +28,9 @@ from stanhop.cli.train_overrides import UsageError, check_command_line
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.runtime.quiet import silence_noise
 from stanhop.training.callbacks.seasonal_naive import verdict
+from stanhop.training.compose import CONF_DIR
 from stanhop.training.train import train
 
-# conf/ of the source tree this package is installed from (pip install -e .).
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 DEBUG_FLAG = "--debug"
 # Mistakes in data or settings: reported in one line, exit status 2, no traceback.
 USER_ERRORS = (ValueError, FileNotFoundError, MissingMandatoryValue)

@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
@@ -26,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from stanhop.data.messages import listing
+from stanhop.training.compose import compose_config
 from stanhop.training.schema import register_schemas
 
 CONFIG_NAME = "train"
@@ -60,8 +60,7 @@ def check_command_line(argv: Sequence[str], conf_dir: Path) -> None:
     chosen = [f"{o.key_or_group}={_first(o)}" for o in choices]
     hydra_settings = [o.input_line for o in overrides if _is_hydra(o) and not o.is_sweep_override()]
     try:
-        with initialize_config_dir(config_dir=str(conf_dir.resolve()), version_base="1.3"):
-            cfg = compose(CONFIG_NAME, overrides=chosen + hydra_settings, return_hydra_config=True)
+        cfg = compose_config(*chosen, *hydra_settings, conf_dir=conf_dir, return_hydra_config=True)
     except (HydraException, OmegaConfBaseException):
         return
     for override in own:

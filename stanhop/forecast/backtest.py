@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from stanhop.data import DataError, infer_freq
+from stanhop.data.windows import cut_windows
 from stanhop.forecast.forecaster import Forecaster
 from stanhop.measures.baselines import persistence, season_length, seasonal_naive
 from stanhop.measures.conformal import level_name
@@ -108,11 +109,9 @@ def backtest(
         for lv in levels
     }
     columns: dict[str, list[np.ndarray]] = {}
-    offsets_in, offsets_out = torch.arange(-in_len, 0), torch.arange(out_len)
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
-        at = torch.as_tensor(chunk)[:, None]
-        x = values[at + offsets_in]  # (b, in_len, c)
-        y = values[at + offsets_out]  # (b, out_len, c)
+        x = cut_windows(values, chunk - in_len, in_len)  # (b, in_len, c)
+        y = cut_windows(values, chunk, out_len)  # (b, out_len, c)
         with torch.inference_mode(), torch.autocast(device.type, enabled=False):
             pred = model(x.to(device)).float().cpu()  # (b, out_len, c)
         forecasts = {MODEL: pred, PERSISTENCE: persistence(x, out_len)}

@@ -22,6 +22,7 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.data.windows import cut_windows, window_starts
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
 from stanhop.forecast.intervals import add_interval_columns, half_widths
 from stanhop.forecast.shift import warn_if_far
@@ -316,7 +317,7 @@ class Forecaster:
         max_windows: int = CALIBRATION_WINDOWS,
     ) -> Forecaster:
         """This forecaster with its model replaced by the simulated-integer copy of the
-        quantisation evaluation (:class:`~stanhop.evaluation.SimulatedQuantModel`), whose
+        quantisation evaluation (:class:`~stanhop.measures.fake_quant.SimulatedQuantModel`), whose
         activation ranges are calibrated on the last ``max_windows`` windows of
         ``history`` (a frame from :meth:`read_history`). This forecaster is unchanged."""
         # Imported here: the quantisation backend is slow to import and most forecasts
@@ -325,7 +326,8 @@ class Forecaster:
 
         values = self.scaler.transform(history.to_numpy(dtype=np.float64))
         series = torch.as_tensor(values, dtype=torch.float32)
-        windows = series.unfold(0, self.in_len, 1).transpose(1, 2)[-max_windows:]
+        starts = window_starts(len(series), self.in_len)[-max_windows:]
+        windows = cut_windows(series, starts, self.in_len)  # (k, in_len, c)
         quantized = SimulatedQuantModel(self.model, bits, estimator)
         device = next(self.model.parameters()).device
         quantized.calibrate(batch.to(device) for batch in windows.split(32))
