@@ -6,7 +6,7 @@ stanhop.forecast (the same command is installed as `stanhop-forecast`).
 
 import sys
 
-from stanhop.forecast.cli import main
+from stanhop.cli.forecast import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,14 +43,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from stanhop.evaluation.baselines import persistence, seasonal_naive
-from stanhop.training.schema import register_schemas
+from stanhop.measures.baselines import persistence, seasonal_naive
+from stanhop.training.compose import compose_config
 from stanhop.training.train import train
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -99,8 +96,7 @@ QUIET = (
 
 
 def compose_cfg(overrides: list[str]) -> Any:
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        return compose("train", overrides=overrides)
+    return compose_config(*overrides)
 
 
 def data_overrides(ds: Dataset, horizon: int) -> list[str]:
@@ -327,7 +323,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    register_schemas()
     budget = [
         f"trainer.max_epochs={args.max_epochs}",
         f"trainer.limit_train_batches={args.batches}",

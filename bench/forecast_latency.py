@@ -30,28 +30,23 @@ DEFAULT_CSV = ROOT.parent / "shared" / "data" / "ETTh1.csv"
 
 def train_checkpoint(csv: Path, out_dir: Path) -> Path:
     """The best checkpoint of the default config trained on two batches of ``csv``."""
-    from hydra import compose, initialize_config_dir
-
+    from stanhop.training.compose import compose_config
     from stanhop.training.train import train
 
-    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"paths.output_dir={out_dir}",
-                "data=csv",
-                f"data.path={csv}",
-                "logger=none",
-                "callbacks.progress_bar=null",
-                "trainer.max_epochs=1",
-                "trainer.limit_train_batches=2",
-                "trainer.limit_val_batches=1",
-                "trainer.limit_test_batches=1",
-                # keep standard output for the figures (--json)
-                "+trainer.enable_progress_bar=false",
-                "+trainer.enable_model_summary=false",
-            ],
-        )
+    cfg = compose_config(
+        f"paths.output_dir={out_dir}",
+        "data=csv",
+        f"data.path={csv}",
+        "logger=none",
+        "callbacks.progress_bar=null",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "trainer.limit_test_batches=1",
+        # keep standard output for the figures (--json)
+        "+trainer.enable_progress_bar=false",
+        "+trainer.enable_model_summary=false",
+    )
     train(cfg)
     return out_dir / "checkpoints" / "best.ckpt"
 
@@ -98,7 +93,7 @@ def main() -> None:
         out = tmp / "forecast.csv"
         forecast_cmd = [sys.executable, str(ROOT / "forecast.py"), str(ckpt), str(args.csv)]
         forecast_cmd += ["-o", str(out), "--force"]
-        import_cmd = [sys.executable, "-c", "import stanhop.forecast.cli"]
+        import_cmd = [sys.executable, "-c", "import stanhop.cli.forecast"]
         cold = [cold_seconds(forecast_cmd, args.threads, out) for _ in range(args.cold_runs)]
         imports = [cold_seconds(import_cmd, args.threads) for _ in range(args.cold_runs)]
 
@@ -141,7 +136,7 @@ def main() -> None:
     )
     rows = [
         ("cold: python forecast.py, start to output written", cold, args.cold_runs),
-        ("  of which: python -c 'import stanhop.forecast.cli'", imports, args.cold_runs),
+        ("  of which: python -c 'import stanhop.cli.forecast'", imports, args.cold_runs),
         ("warm: Forecaster.load(checkpoint)", load, 3),
         ("warm: predict(CSV path), reading and checking it", from_csv, args.warm_runs),
         ("warm: predict(DataFrame)", from_frame, args.warm_runs),

@@ -38,12 +38,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from stanhop.data.memory_windows import cut_windows, overlapping_starts
+from stanhop.data.memory_windows import overlapping_starts, sample_windows
 from stanhop.data.synthetic import event_window_flags
 from stanhop.forecast.memory import attach_memory
+from stanhop.training.compose import compose_config
 from stanhop.training.lit import LitForecaster
 from stanhop.training.train import train
 
@@ -115,8 +115,7 @@ def run_dataset(name: str, data: list[str], seed: int, args: argparse.Namespace,
     ]
 
     def fit(tag: str, *overrides: str) -> tuple[LitForecaster, Any]:
-        with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-            cfg = compose("train", overrides=[*common, f"paths.output_dir={out / tag}", *overrides])
+        cfg = compose_config(*common, f"paths.output_dir={out / tag}", *overrides)
         train(cfg)
         ckpt = out / tag / "checkpoints" / "best.ckpt"
         return LitForecaster.load_from_checkpoint(ckpt, map_location="cpu").model, cfg
@@ -127,9 +126,9 @@ def run_dataset(name: str, data: list[str], seed: int, args: argparse.Namespace,
     rows = event_rows(dm)
     events = event_window_flags(rows[slice(*dm.bounds["test"])], dm.in_len, dm.out_len)
     train_values = dm.datasets["train"].values.numpy()
-    train_windows = cut_windows(train_values, dm.in_len, args.size, seed)
+    train_windows = sample_windows(train_values, dm.in_len, args.size, seed)
     event_starts = overlapping_starts(rows[slice(*dm.bounds["train"])], dm.in_len)
-    event_windows = cut_windows(train_values, dm.in_len, args.size, seed, event_starts)
+    event_windows = sample_windows(train_values, dm.in_len, args.size, seed, event_starts)
 
     results = {"none": scores(window_errors(backbone, dm), events)}
     with warnings.catch_warnings():  # that its gate is closed is the point here

@@ -13,15 +13,11 @@ Arguments are Hydra overrides of conf/train.yaml; --period is the season in step
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from stanhop.evaluation.baselines import persistence, seasonal_naive
-from stanhop.training.schema import register_schemas
-
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+from stanhop.measures.baselines import persistence, seasonal_naive
+from stanhop.training.compose import compose_config
 
 
 def main() -> None:
@@ -29,9 +25,7 @@ def main() -> None:
     parser.add_argument("--period", type=int, default=24, help="season length in steps")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=etth1")
     args = parser.parse_args()
-    register_schemas()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose("train", overrides=["paths.output_dir=unused", *args.overrides])
+    cfg = compose_config("paths.output_dir=unused", *args.overrides)
     dm = instantiate(cfg.data)
     dm.prepare_data()
     dm.setup()

@@ -26,7 +26,7 @@ import torch
 from omegaconf import OmegaConf
 from timing import measure  # bench/timing.py: this script's folder is on sys.path
 
-from stanhop.training.precision import SHORT_NAMES
+from stanhop.runtime.precision import SHORT_NAMES
 
 HOPFIELD_DIR = Path(__file__).resolve().parents[1] / "conf" / "hopfield"
 # Settings that only one of the models has, left out of the other's report.

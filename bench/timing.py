@@ -20,7 +20,7 @@ from torch import nn
 
 from stanhop.model import build_model, use_reference_path
 from stanhop.model.hopfield import HopfieldLayer
-from stanhop.training.precision import BF16_MIXED, FP32, resolve_precision
+from stanhop.runtime.precision import BF16_MIXED, FP32, resolve_precision
 
 
 def peak_rss_mib() -> float:
@@ -91,7 +91,7 @@ def measure(
     ``spec`` (a :func:`build_model` dict) describes, on a random batch of ``batch`` windows.
 
     The model runs as training runs it by default: at ``precision`` (``auto`` resolves
-    as ``trainer.precision=auto`` does, see :mod:`stanhop.training.precision`), its fast path
+    as ``trainer.precision=auto`` does, see :mod:`stanhop.runtime.precision`), its fast path
     (stacked projections, cheap dropout masks, the fused kernel where it pays). With
     ``compare_reference`` a copy on the plain path (:func:`use_reference_path`) in fp32 is
     timed in turn with it,

@@ -1,9 +1,9 @@
-"""``python -m stanhop.report DIR...``: compare finished runs (see
-:mod:`stanhop.evaluation.report`)."""
+"""``python -m stanhop.report DIR...``: the report command (also installed as
+``stanhop-report``), comparing finished runs; see :mod:`stanhop.cli.report`."""
 
 import sys
 
-from stanhop.evaluation.report import main
+from stanhop.cli.report import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hypothesis import settings
 from omegaconf import DictConfig
 
 from stanhop.data import make_synthetic
 from stanhop.model import STanHopConfig
+from stanhop.training.compose import compose_config
 from stanhop.training.train import train
 
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -50,7 +50,6 @@ def _seeded() -> None:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = ROOT / "conf"
 # The benchmark CSVs handed to developers and CI; tests that need them skip without.
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -93,11 +92,7 @@ def shared_csv() -> Callable[[str], Path]:
 def compose_train(out_dir: Path, data_dir: Path, *overrides: str) -> DictConfig:
     """``conf/train.yaml`` with ``overrides``, writing outputs to ``out_dir`` and caching
     downloaded data in ``data_dir``."""
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        return compose(
-            "train",
-            overrides=[f"paths.output_dir={out_dir}", f"paths.data_dir={data_dir}", *overrides],
-        )
+    return compose_config(f"paths.output_dir={out_dir}", f"paths.data_dir={data_dir}", *overrides)
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ _LAZY = {"TimeSeriesDataModule", "from_csv"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from stanhop.data import datamodule
+        import stanhop.data.datamodule as datamodule
 
         return getattr(datamodule, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from stanhop.data import reading
+import stanhop.data.reading as reading
 from stanhop.data.errors import DataError
 from stanhop.data.header import check_dialect
 from stanhop.data.messages import Locator, line_of, quoted, row_of

@@ -18,11 +18,12 @@ import torch
 from stanhop.data.csv import read_wide_csv
 from stanhop.data.errors import DataError
 from stanhop.data.scaler import Scaler
+from stanhop.data.windows import cut_windows, window_starts
 
 SOURCES = ("train", "events")
 
 
-def cut_windows(
+def sample_windows(
     values: np.ndarray, in_len: int, size: int | None, seed: int, starts: np.ndarray | None = None
 ) -> torch.Tensor:
     """Windows of ``in_len`` rows of ``values`` (t, c) → (K, in_len, c) float32.
@@ -32,11 +33,11 @@ def cut_windows(
     with ``seed`` and kept in time order.
     """
     if starts is None:
-        starts = np.arange(len(values) - in_len + 1)
+        starts = window_starts(len(values), in_len)
     if size is not None and len(starts) > size:
         starts = np.sort(np.random.default_rng(seed).choice(starts, size, replace=False))
-    rows = starts[:, None] + np.arange(in_len)  # (K, in_len) row of every step
-    return torch.from_numpy(np.ascontiguousarray(values[rows], dtype=np.float32))
+    windows = cut_windows(values, starts, in_len)  # (K, in_len, c)
+    return torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
 
 
 def windows_from_csv(
@@ -66,7 +67,7 @@ def windows_from_csv(
             f"at least {in_len} rows of history"
         )
     values = scaler.transform(frame[list(series_names)].to_numpy(dtype=np.float64))
-    return cut_windows(values, in_len, size, seed)
+    return sample_windows(values, in_len, size, seed)
 
 
 def memory_windows(source: str, datamodule: Any, size: int, seed: int) -> torch.Tensor:
@@ -76,9 +77,9 @@ def memory_windows(source: str, datamodule: Any, size: int, seed: int) -> torch.
     in_len = datamodule.in_len
     train = datamodule.datasets["train"].values.numpy()  # (t, c), already standardised
     if source == "train":
-        return cut_windows(train, in_len, size, seed)
+        return sample_windows(train, in_len, size, seed)
     if source == "events":
-        return cut_windows(train, in_len, size, seed, _event_starts(datamodule, in_len))
+        return sample_windows(train, in_len, size, seed, _event_starts(datamodule, in_len))
     if not Path(source).is_file():
         raise DataError(
             f"memory.source={source!r} is neither {' nor '.join(SOURCES)} nor an existing "

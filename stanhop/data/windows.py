@@ -1,10 +1,27 @@
-"""Sliding (input, target) windows over a standardised ``(t, c)`` array."""
+"""The one window cutter: windows of consecutive rows of a ``(t, c)`` series, used by the
+training data (:class:`WindowDataset`), memory windows, backtests and forecasts."""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+Series = TypeVar("Series", np.ndarray, torch.Tensor)
+
+
+def cut_windows(values: Series, starts: np.ndarray, length: int) -> Series:
+    """The windows of ``length`` rows of ``values`` (t, c) starting at each row of
+    ``starts`` (k,): (k, length, c), of the type of ``values`` (numpy or torch)."""
+    rows = np.asarray(starts)[:, None] + np.arange(length)  # (k, length) row of every step
+    return values[torch.from_numpy(rows) if isinstance(values, torch.Tensor) else rows]
+
+
+def window_starts(n_rows: int, length: int) -> np.ndarray:
+    """Every start row of a window of ``length`` rows within ``n_rows`` rows."""
+    return np.arange(n_rows - length + 1)
 
 
 class WindowDataset(Dataset):
@@ -30,5 +47,5 @@ class WindowDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not 0 <= i < len(self):
             raise IndexError(f"window {i} out of range for {len(self)} windows")
-        split = i + self.in_len
-        return self.values[i:split], self.values[split : split + self.out_len]
+        window = cut_windows(self.values, np.array([i]), self.in_len + self.out_len)[0]
+        return window[: self.in_len], window[self.in_len :]

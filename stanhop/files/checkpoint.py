@@ -185,7 +185,7 @@ def _check_contents(checkpoint: Any, path: Path) -> None:
         )
 
 
-# The prediction intervals a training run calibrated (see stanhop.evaluation.conformal),
+# The prediction intervals a training run calibrated (see stanhop.measures.conformal),
 # a top-level entry: checkpoints written before them simply lack it.
 INTERVALS_KEY = "intervals"
 

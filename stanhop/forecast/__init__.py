@@ -1,6 +1,7 @@
 """Forecasts from a trained checkpoint: :class:`Forecaster` (the library API), input
-formats, future timestamps, output files and plots (:mod:`stanhop.forecast.plot`, which
-imports matplotlib), and the ``stanhop-forecast`` command (:mod:`stanhop.forecast.cli`)."""
+formats, future timestamps, rolling-origin backtests (:mod:`stanhop.forecast.backtest`),
+output files and plots (:mod:`stanhop.forecast.plot`, which imports matplotlib). The
+commands on top are in :mod:`stanhop.cli`."""
 
 from stanhop.files.checkpoint import CheckpointError
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError

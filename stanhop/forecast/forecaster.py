@@ -22,13 +22,14 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
-from stanhop.evaluation.conformal import Calibration
+from stanhop.data.windows import cut_windows, window_starts
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
 from stanhop.forecast.intervals import add_interval_columns, half_widths
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
+from stanhop.measures.conformal import Calibration
 from stanhop.model import build_model
-from stanhop.training.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
+from stanhop.runtime.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
 
 History = str | Path | pd.DataFrame
 # The name of a history given as a DataFrame, in messages.
@@ -148,7 +149,7 @@ class Forecaster:
         (the default) also loads a GPU-trained checkpoint on a machine without a GPU.
         ``precision``: ``32`` (the default, reproducible to the last digit), ``bf16``
         (matrix products under bf16 autocast) or ``auto`` (bf16 where the hardware
-        multiplies it natively, see :mod:`stanhop.training.precision`).
+        multiplies it natively, see :mod:`stanhop.runtime.precision`).
 
         Raises :class:`~stanhop.files.checkpoint.CheckpointError` for a checkpoint that is
         missing, damaged or not a stanhop checkpoint.
@@ -257,7 +258,7 @@ class Forecaster:
         original units. ``intervals`` (levels in percent, e.g. ``(80, 95)``) adds, after
         each series, its prediction interval of each level as columns ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
-        :mod:`stanhop.evaluation.conformal`).
+        :mod:`stanhop.measures.conformal`).
 
         Raises :class:`~stanhop.data.DataError` for bad data and :class:`ForecastError`
         for a horizon or intervals the model cannot give.
@@ -316,16 +317,17 @@ class Forecaster:
         max_windows: int = CALIBRATION_WINDOWS,
     ) -> Forecaster:
         """This forecaster with its model replaced by the simulated-integer copy of the
-        quantisation evaluation (:class:`~stanhop.evaluation.SimulatedQuantModel`), whose
+        quantisation evaluation (:class:`~stanhop.measures.fake_quant.SimulatedQuantModel`), whose
         activation ranges are calibrated on the last ``max_windows`` windows of
         ``history`` (a frame from :meth:`read_history`). This forecaster is unchanged."""
         # Imported here: the quantisation backend is slow to import and most forecasts
         # never need it.
-        from stanhop.evaluation import SimulatedQuantModel
+        from stanhop.measures import SimulatedQuantModel
 
         values = self.scaler.transform(history.to_numpy(dtype=np.float64))
         series = torch.as_tensor(values, dtype=torch.float32)
-        windows = series.unfold(0, self.in_len, 1).transpose(1, 2)[-max_windows:]
+        starts = window_starts(len(series), self.in_len)[-max_windows:]
+        windows = cut_windows(series, starts, self.in_len)  # (k, in_len, c)
         quantized = SimulatedQuantModel(self.model, bits, estimator)
         device = next(self.model.parameters()).device
         quantized.calibrate(batch.to(device) for batch in windows.split(32))

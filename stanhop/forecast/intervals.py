@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from stanhop.data import to_long
-from stanhop.evaluation.conformal import Calibration, check_level, level_name
+from stanhop.measures.conformal import Calibration, check_level, level_name
 
 
 def parse_levels(text: str) -> tuple[float, ...]:

@@ -8,8 +8,8 @@ import warnings
 import torch
 from torch import nn
 
+from stanhop.model.config import MemoryConfig
 from stanhop.model.memory import (
-    MemoryConfig,
     PlugAndPlayMemory,
     TuneAndPlayMemory,
     build_memory,

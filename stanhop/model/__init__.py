@@ -13,6 +13,7 @@ from typing import Any
 
 from torch import nn
 
+from stanhop.model.config import STanHopConfig
 from stanhop.model.dlinear import DLinear, DLinearConfig
 from stanhop.model.hopfield import (
     GATES,
@@ -23,7 +24,7 @@ from stanhop.model.hopfield import (
     use_reference_path,
     use_reference_retrieval,
 )
-from stanhop.model.net import STanHopConfig, STanHopNet
+from stanhop.model.net import STanHopNet
 from stanhop.model.normalizers import NORMALIZERS, Normalizer, build_normalizer
 
 # name -> (config dataclass, module class taking that config)

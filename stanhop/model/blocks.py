@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from einops import rearrange
 from torch import nn
 
+from stanhop.model.config import STanHopConfig
 from stanhop.model.dropout import Dropout
 from stanhop.model.hopfield import HopfieldLayer, HopfieldPooling
-
-if TYPE_CHECKING:  # net.py, which holds the config, builds these blocks
-    from stanhop.model.net import STanHopConfig
 
 
 class ResidualAdd(nn.Module):

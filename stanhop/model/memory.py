@@ -21,40 +21,20 @@ opens the gate:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from einops import rearrange
 from torch import nn
 
+from stanhop.model.config import MEMORIES, STanHopConfig
 from stanhop.model.hopfield import HopfieldLayer
 from stanhop.model.registrar import registrar
 
-if TYPE_CHECKING:  # net.py, which holds the config, builds the memory
-    from stanhop.model.net import STanHopConfig
-
-MEMORIES: dict[str, type[nn.Module]] = {}
 register_memory = registrar(MEMORIES, "memory")
 
 # (k, in_len, c) windows → (k, c, s, d) embedded segments: the network's own embedding.
 Embedding = Callable[[torch.Tensor], torch.Tensor]
-
-
-@dataclass
-class MemoryConfig:
-    """Which memory a model has: ``name`` in :data:`MEMORIES` and ``size``, the number of
-    windows ``K`` (the bank size of ``tune_and_play``; the number sampled by default for
-    ``plug_and_play``, whose buffer takes whatever number of windows it is given)."""
-
-    name: str = "none"
-    size: int = 64
-
-    def __post_init__(self) -> None:
-        if self.name not in MEMORIES:
-            raise ValueError(f"unknown memory {self.name!r}; choose one of {sorted(MEMORIES)}")
-        if self.size < 1:
-            raise ValueError(f"memory.size must be at least 1, got {self.size}")
 
 
 def check_windows(windows: torch.Tensor, in_len: int, n_series: int) -> None:

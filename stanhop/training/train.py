@@ -16,14 +16,16 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from stanhop.evaluation.wandb_dashboard import finish_runs, prepare_runs
 from stanhop.files.atomic import atomic_open
+from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint
 from stanhop.model import model_class, model_spec
+from stanhop.runtime.precision import AUTO, resolve_precision
+from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
-from stanhop.training.precision import AUTO, resolve_precision
 from stanhop.training.schema import register_schemas
+from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
 
 # Before any composition: every caller of train() composes conf/train.yaml first.
 register_schemas()
@@ -180,6 +182,7 @@ def _fit_and_evaluate(
     metrics: dict[str, float] = {}
     for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
         metrics.update(results)
+    calibrate_intervals(trainer, module, datamodule, ckpt)
     for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
         metrics.update(results)
     metrics = {key: float(value) for key, value in metrics.items()}
@@ -189,6 +192,23 @@ def _fit_and_evaluate(
     if share is not None:
         metrics["train/data_wait_share"] = share
     return metrics
+
+
+def calibrate_intervals(
+    trainer: L.Trainer, module: LitForecaster, datamodule: Any, ckpt: str | None
+) -> None:
+    """The step after fitting that gives a checkpoint its prediction intervals: with the
+    intervals callback configured, calibrate them on ``module``'s current weights (the
+    best checkpoint's, just validated) and write them into the checkpoint file ``ckpt``
+    under ``intervals``; the test pass then measures their coverage."""
+    for callback in trainer.callbacks:
+        if isinstance(callback, ConformalIntervals):
+            # Lightning moves the model back to the CPU when validation ends.
+            module.to(trainer.strategy.root_device)
+            calibration = callback.calibrate(module, datamodule)
+            if ckpt and trainer.is_global_zero:
+                add_to_checkpoint(Path(ckpt), INTERVALS_KEY, calibration.to_dict())
+            trainer.strategy.barrier("intervals")
 
 
 # The actions Lightning's training loop reports to the profiler: fetching the next batch

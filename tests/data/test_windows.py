@@ -1,4 +1,4 @@
-"""WindowDataset items against direct slicing."""
+"""The window cutter and WindowDataset items against direct slicing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from stanhop.data import WindowDataset
+from stanhop.data.windows import cut_windows, window_starts
 
 VALUES = np.arange(40, dtype=np.float64).reshape(20, 2)  # (t, c), row r = [2r, 2r + 1]
 
@@ -41,3 +42,13 @@ def test_batches_in_order_stack_the_windows() -> None:
     assert x.shape == (3, 4, 2) and y.shape == (3, 2, 2)
     np.testing.assert_array_equal(x[2].numpy(), VALUES[2:6])
     np.testing.assert_array_equal(y[2].numpy(), VALUES[6:8])
+
+
+@pytest.mark.parametrize("kind", [np.asarray, torch.as_tensor])
+def test_the_cutter_gives_the_slices_at_every_start_for_numpy_and_torch(kind) -> None:
+    starts = np.array([0, 3, 15])
+    windows = cut_windows(kind(VALUES), starts, 5)
+    assert type(windows) is type(kind(VALUES)) and tuple(windows.shape) == (3, 5, 2)
+    for window, start in zip(np.asarray(windows), starts, strict=True):
+        np.testing.assert_array_equal(window, VALUES[start : start + 5])
+    assert window_starts(20, 5).tolist() == list(range(16))

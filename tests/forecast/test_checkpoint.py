@@ -44,6 +44,20 @@ def test_trained_checkpoints_hold_only_tensors_and_plain_values(synthetic_run, n
     assert hparams["model"]["in_len"] == 48 and hparams["model"]["out_len"] == 12
 
 
+@pytest.mark.parametrize("name", ["best.ckpt", "last.ckpt"])
+def test_checkpoints_name_no_module_so_moving_code_keeps_old_ones_loading(
+    synthetic_run, name
+) -> None:
+    """No entry of a checkpoint names where stanhop's code lives: Lightning keys the state
+    of callbacks by class name (``RNGState``), not module, so a checkpoint written before
+    a module moved (stanhop.training.rng_state -> stanhop.training.callbacks.rng_state)
+    still loads and resumes."""
+    checkpoint = torch.load(synthetic_run.ckpt.parent / name, weights_only=True)
+    named = [leaf for leaf in leaves(checkpoint) if isinstance(leaf, str) and "stanhop." in leaf]
+    assert not named
+    assert "RNGState" in checkpoint["callbacks"]
+
+
 class Colour(enum.Enum):
     RED = "red"
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 from matplotlib.collections import PolyCollection
 
+from stanhop.cli.forecast import main
 from stanhop.data import DataWarning, to_long
-from stanhop.evaluation.conformal import Calibration
 from stanhop.files.checkpoint import INTERVALS_KEY, load_checkpoint
 from stanhop.forecast import Forecaster, ForecastError
-from stanhop.forecast.cli import main
 from stanhop.forecast.plot import plot_forecast
+from stanhop.measures.conformal import Calibration
 
 
 def test_bounds_are_the_forecast_plus_minus_the_stored_half_width(synthetic_run) -> None:

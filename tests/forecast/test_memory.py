@@ -9,7 +9,8 @@ import torch
 
 from stanhop.forecast.memory import attach_memory
 from stanhop.model import STanHopNet
-from stanhop.model.memory import MemoryConfig, PlugAndPlayMemory, WindowMemory
+from stanhop.model.config import MemoryConfig
+from stanhop.model.memory import PlugAndPlayMemory, WindowMemory
 
 IN_LEN, N_SERIES = 24, 3
 

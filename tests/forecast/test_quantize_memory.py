@@ -10,8 +10,8 @@ import pandas as pd
 import torch
 
 from stanhop import Forecaster
-from stanhop.evaluation import SimulatedQuantModel
-from stanhop.forecast.cli import main
+from stanhop.cli.forecast import main
+from stanhop.measures import SimulatedQuantModel
 
 
 def read_output(path: Path) -> pd.DataFrame:

@@ -35,6 +35,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stanhop.cli.forecast import main
 from stanhop.data import (
     NAN_POLICIES,
     DataError,
@@ -44,7 +45,6 @@ from stanhop.data import (
     reading,
     to_long,
 )
-from stanhop.forecast.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SERIES = ["s0", "s1", "s2"]

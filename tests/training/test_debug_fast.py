@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stanhop.training.command_line import config_groups
+from stanhop.cli.train_overrides import config_groups
 from stanhop.training.train import train
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"

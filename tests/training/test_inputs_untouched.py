@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from stanhop.cli.forecast import main as forecast
 from stanhop.data import make_synthetic
-from stanhop.forecast.cli import main as forecast
 from stanhop.training.train import train
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from stanhop.model import STanHopNet
-from stanhop.model.memory import MemoryConfig
+from stanhop.model.config import MemoryConfig
 from stanhop.training.memory_setup import tune_memory_only
 
 IN_LEN, N_SERIES = 24, 3

@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 
 from stanhop.data import DataError, make_synthetic
 from stanhop.data.memory_windows import memory_windows, windows_from_csv
-from stanhop.model.memory import MemoryConfig
+from stanhop.model.config import MemoryConfig
 from stanhop.training.lit import LitForecaster
 from stanhop.training.train import train
 

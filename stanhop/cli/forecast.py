@@ -1,0 +1,234 @@
+"""The forecast command (``stanhop-forecast``, or ``python forecast.py``): a checkpoint and
+a CSV of history in, a CSV of forecasts (and optionally a plot) out.
+
+Every mistake a user can make is reported as one line ``error: …`` with exit status 2
+and no traceback (``--debug`` shows it; see :mod:`stanhop.cli.common`); the work is done
+by :class:`~stanhop.forecast.Forecaster`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from stanhop.cli.common import CommandParser, add_history_options, run_reporting, say
+from stanhop.data import DataError, DataWarning, to_long
+from stanhop.data.memory_windows import windows_from_csv
+from stanhop.files.atomic import atomic_open
+from stanhop.files.checkpoint import CheckpointError
+from stanhop.files.run_dir import best_checkpoint
+from stanhop.forecast.files import (
+    STDOUT,
+    check_folder_writable,
+    check_output,
+    default_output,
+    writing,
+)
+from stanhop.forecast.forecaster import PRECISIONS, Forecaster, ForecastError
+from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
+from stanhop.forecast.memory import attach_memory
+
+# Failures a user causes (bad input, checkpoint, options, or files that cannot be
+# written, and under --strict the warnings about the data); anything else is a bug and
+# keeps its traceback.
+USER_ERRORS = (DataError, CheckpointError, ForecastError, OSError, DataWarning)
+
+EXAMPLES = """examples:
+  forecast.py run/checkpoints/best.ckpt history.csv
+  forecast.py run history.csv                      (a run folder: its best checkpoint)
+  forecast.py run history.csv --sep ';' --decimal ','
+  forecast.py best.ckpt history.csv -o - --horizon 12
+  forecast.py best.ckpt history.csv -o forecast.csv --plot forecast.png --force
+  forecast.py best.ckpt history.csv --intervals 80,95 --plot forecast.png
+  forecast.py best.ckpt history_long.csv --format long --nan-policy interpolate
+  forecast.py best.ckpt history.csv --quantize w8a8 --memory events.csv
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(
+        prog="stanhop-forecast",
+        description=(
+            "Forecast the steps after the end of INPUT with the model in CHECKPOINT. The "
+            "model reads the last in_len rows; series are matched to the training series "
+            "by name, in any order (other columns are ignored, with a warning). The output "
+            "has one row per future step, its timestamps continuing INPUT's, and one "
+            "column per series in the data's units (long INPUT gives long output)."
+        ),
+        examples=EXAMPLES,
+    )
+    parser.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="a .ckpt file of a training run, or the run's folder (its checkpoints/best.ckpt)",
+    )
+    parser.add_argument("input", metavar="INPUT", help="CSV of history (see --format)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        help="CSV to write, or - for standard output (default: INPUT's name with "
+        ".forecast.csv, next to it); an existing file is kept unless --force",
+    )
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        metavar="N",
+        help="forecast only the first N steps (at most the trained out_len, the default)",
+    )
+    parser.add_argument(
+        "--intervals",
+        type=_levels,
+        metavar="LEVELS",
+        help="also write prediction intervals of these levels in percent, e.g. 80,95: "
+        "columns SERIES_lo_80, SERIES_hi_80, … (long format: lo_80, hi_80, …), calibrated "
+        "on the validation split when the model was trained",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="PLOT",
+        help="also draw history and forecast, one panel per series, "
+        "into this image (.png, .pdf, .svg)",
+    )
+    add_history_options(parser, "INPUT")
+    parser.add_argument(
+        "--quantize",
+        metavar="BITS",
+        help="forecast with the simulated-integer model, e.g. w8a8 (weights and activations "
+        "on 8-bit grids), its ranges calibrated on the windows of INPUT",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="32",
+        help="32 (default): fp32, the same digits on every run; bf16: matrix products in "
+        "bfloat16 (faster where the hardware runs them natively); auto: bf16 where it does",
+    )
+    parser.add_argument(
+        "--memory",
+        metavar="CSV",
+        help="Plug-and-Play memory: windows of this history CSV (same series as INPUT) that "
+        "the model retrieves from, with no retraining",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing output files (never INPUT)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return run_reporting(run, args, USER_ERRORS, strict=args.strict)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Check the outputs can be written, forecast, then write the CSV and the plot."""
+    input_path, checkpoint = Path(args.input), best_checkpoint(args.checkpoint)
+    output = None
+    if args.output != STDOUT:
+        output = Path(args.output) if args.output else default_output(input_path)
+        check_output(output, [input_path, checkpoint], args.force, "-o")
+        check_folder_writable(output, "-o")
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:
+        # matplotlib is imported only when a plot is asked for: it slows the start.
+        from stanhop.forecast.plot import plot_format
+
+        plot_format(plot)
+        taken = [input_path, checkpoint] + ([output] if output else [])
+        check_output(plot, taken, args.force, "--plot")
+        check_folder_writable(plot, "--plot")
+        if output is not None and plot.resolve() == output.resolve():
+            raise ForecastError(f"{plot}: is also the CSV output; give --plot another name")
+
+    if args.quantize:
+        _check_bits(args.quantize)
+    forecaster = Forecaster.load(checkpoint, precision=args.precision)
+    history = forecaster.read_history(
+        input_path, args.date_column, args.nan_policy, args.format, args.sep, args.decimal
+    )
+    if args.memory:
+        _attach_memory(forecaster, Path(args.memory), args)
+    if args.quantize:
+        forecaster = forecaster.quantized(history, args.quantize)
+    if args.intervals and args.memory:
+        _warn(
+            "the intervals were calibrated on the model without --memory, so they may not "
+            "hold their level"
+        )
+    forecast = forecaster.predict_history(history, args.horizon, input_path, args.intervals)
+
+    series = forecaster.series_names
+    if args.format != "long":
+        table = forecast
+    else:
+        table = to_long_with_intervals(forecast, series) if args.intervals else to_long(forecast)
+    index = args.format != "long"
+    if output is None:
+        table.to_csv(sys.stdout, index=index)
+    else:
+        with writing(output), atomic_open(output, "w", newline="") as f:
+            table.to_csv(f, index=index)
+        say(
+            f"wrote {output}: {len(forecast)} steps of {len(series)} series"
+            + (f" with {_listing(args.intervals)}% intervals" if args.intervals else "")
+            + ", "
+            f"{forecast.index[0]} to {forecast.index[-1]}"
+        )
+    if plot is not None:
+        from stanhop.forecast.plot import MAX_PANELS, plot_forecast, save_figure
+
+        title = f"{input_path.name}: {len(forecast)}-step forecast from {checkpoint.name}"
+        save_figure(plot_forecast(history.iloc[-forecaster.in_len :], forecast, title=title), plot)
+        shown = min(len(series), MAX_PANELS)
+        say(f"wrote {plot}: {shown} of {len(series)} series shown")
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        return parse_levels(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _listing(levels: tuple[float, ...]) -> str:
+    return ", ".join(f"{level:g}" for level in levels)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, DataWarning, stacklevel=2)
+
+
+def _check_bits(text: str) -> None:
+    # Imported here: the quantisation package is slow to import.
+    from stanhop.measures.bits import BitWidths
+
+    try:
+        BitWidths.parse(text)
+    except ValueError as err:
+        raise ForecastError(f"--quantize: {err}") from err
+
+
+def _attach_memory(forecaster: Forecaster, path: Path, args: argparse.Namespace) -> None:
+    model = forecaster.model
+    windows = windows_from_csv(
+        path,
+        forecaster.series_names,
+        forecaster.scaler,
+        forecaster.in_len,
+        size=model.cfg.memory.size,
+        date_column=args.date_column,
+        nan_policy=args.nan_policy,
+    )
+    try:
+        attach_memory(model, windows.to(next(model.parameters()).device))
+    except ValueError as err:
+        raise ForecastError(f"--memory {path}: {err}") from err
+
+
+if __name__ == "__main__":
+    sys.exit(main())

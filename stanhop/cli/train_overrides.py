@@ -1,0 +1,180 @@
+"""Checks of the training command line before Hydra runs it, so that common mistakes end
+in one line ``error: …`` instead of Hydra's message or traceback:
+
+- a mistyped group or key (``hopfeld=softmax``, ``data.inlen=48``), for which Hydra
+  advises appending with ``+``: the line names the nearest valid name (difflib);
+- an option a group does not have (``model=dlinar``): the line lists the options;
+- an output folder that cannot be created or written.
+
+An option kept under an old name (:data:`RENAMED`) runs, with a one-line note.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra._internal.utils import get_args_parser
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override, OverrideType
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from stanhop.data.messages import listing
+from stanhop.training.compose import compose_config
+from stanhop.training.schema import register_schemas
+
+CONFIG_NAME = "train"
+# group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml
+# takes the new file in its defaults list).
+RENAMED = {"hopfield": {"stanhop": "entmax_learnable"}}
+
+
+class UsageError(ValueError):
+    """A command line that cannot run, in one line saying what to type instead."""
+
+
+def check_command_line(argv: Sequence[str], conf_dir: Path) -> None:
+    """Raise a :class:`UsageError` for a mistyped group, option or key among the Hydra
+    overrides in ``argv``, or an output folder that cannot be written. Command lines this
+    cannot judge (another config, shell completion, a malformed override) are left to
+    Hydra, which reports them itself."""
+    args, _ = get_args_parser().parse_known_args(list(argv))
+    if args.config_name or args.config_path or args.config_dir or args.shell_completion:
+        return
+    try:
+        overrides = OverridesParser.create().parse_overrides(args.overrides)
+    except HydraException:
+        return
+    register_schemas()
+    groups = config_groups(conf_dir)
+    own = [o for o in overrides if not _is_hydra(o) and o.type == OverrideType.CHANGE]
+    choices = [o for o in own if o.key_or_group in groups]
+    for override in choices:
+        _check_choice(override, groups[override.key_or_group])
+        _note_renamed(override)
+    chosen = [f"{o.key_or_group}={_first(o)}" for o in choices]
+    hydra_settings = [o.input_line for o in overrides if _is_hydra(o) and not o.is_sweep_override()]
+    try:
+        cfg = compose_config(*chosen, *hydra_settings, conf_dir=conf_dir, return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException):
+        return
+    for override in own:
+        if override not in choices:
+            _check_key(override, cfg, groups)
+    _check_output_folder(cfg, overrides, args.multirun)
+
+
+def config_groups(conf_dir: Path) -> dict[str, list[str]]:
+    """Every config group under ``conf_dir`` (``model``, ``hopfield``…; nested ones as
+    ``a/b``) with the names of its options."""
+    groups: dict[str, list[str]] = {}
+    for folder in sorted(p for p in conf_dir.rglob("*") if p.is_dir()):
+        options = sorted(f.stem for f in folder.glob("*.yaml"))
+        if options:
+            groups[folder.relative_to(conf_dir).as_posix()] = options
+    return groups
+
+
+def _is_hydra(override: Override) -> bool:
+    return override.key_or_group.split("/")[0].split(".")[0] == "hydra"
+
+
+def _values(override: Override) -> list[str]:
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    value = override.value()
+    return [] if value is None else [str(value)]
+
+
+def _first(override: Override) -> str:
+    values = _values(override)
+    return values[0] if values else "null"
+
+
+def _check_choice(override: Override, options: list[str]) -> None:
+    group = override.key_or_group
+    for value in _values(override):
+        if value not in options:
+            close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+            hint = f"did you mean {group}={close[0]}? " if close else ""
+            raise UsageError(
+                f"{group}={value}: the {group} group has no option {value!r}; {hint}its "
+                f"options are {listing(options)}"
+            )
+
+
+def _note_renamed(override: Override) -> None:
+    group = override.key_or_group
+    for value in _values(override):
+        new = RENAMED.get(group, {}).get(value)
+        if new:
+            warnings.warn(
+                f"{group}={value} is deprecated, use {group}={new} (the same variant)",
+                FutureWarning,
+                stacklevel=2,
+            )
+
+
+def _check_key(override: Override, cfg: DictConfig, groups: dict[str, list[str]]) -> None:
+    """Raise a :class:`UsageError` when the key of ``override`` (``a.b.c=v``) is not a
+    setting of ``cfg``, suggesting the override with the nearest setting at the level
+    where it goes astray."""
+    key = override.key_or_group
+    node: object = OmegaConf.to_container(cfg, resolve=False)
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, dict):
+            return  # a value or an interpolation: Hydra judges what goes below it
+        if part not in node:
+            prefix = ".".join(parts[:depth])
+            names = [str(k) for k in node if k != "hydra"]
+            if depth == 0:
+                names += [g for g in groups if "/" not in g]
+            close = difflib.get_close_matches(part, sorted(set(names)), n=1, cutoff=0.6)
+            where = f"{prefix} has no setting {part!r}" if prefix else f"no setting {part!r}"
+            if close:
+                fixed = ".".join([*parts[:depth], close[0]])
+                hint = f"did you mean {fixed}{override.input_line[len(key) :]}?"
+            else:
+                hint = f"check the spelling, or add it as a new setting with +{key}=…"
+            raise UsageError(f"{key}: {where}; {hint}")
+        node = node[part]
+
+
+def _check_output_folder(cfg: DictConfig, overrides: list[Override], multirun: bool) -> None:
+    """Raise a :class:`UsageError` when the run's output folder cannot be made: Hydra
+    would make it before the run starts and fail with a traceback."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    folders = {key: OmegaConf.select(cfg, key, throw_on_resolution_failure=False)}
+    given = {o.key_or_group: o for o in overrides if not o.is_sweep_override()}
+    if "paths.output_dir" in given:
+        folders["paths.output_dir"] = given["paths.output_dir"].value()
+    for name, folder in folders.items():
+        if isinstance(folder, str) and folder:
+            check_writable_folder(Path(folder), name)
+
+
+def check_writable_folder(folder: Path, name: str) -> None:
+    """Raise a :class:`UsageError` unless ``folder`` exists and can be written, or can be
+    created: its nearest existing parent must be a folder where a folder can be made
+    (tried, and removed at once)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(
+            f"{name}={folder}: {existing} is a file, not a folder; choose another {name}"
+        )
+    try:
+        with tempfile.TemporaryDirectory(dir=existing):
+            pass
+    except OSError as err:
+        raise UsageError(
+            f"{name}={folder}: cannot write in {existing} ({err.strerror}); choose a writable "
+            f"folder with {name}=DIR"
+        ) from None

@@ -1,0 +1,190 @@
+"""Rolling-origin backtests: a trained model scored on every window of a history, beside
+the training-free forecasts on the same windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stanhop.data import DataError, infer_freq
+from stanhop.data.windows import cut_windows
+from stanhop.forecast.forecaster import Forecaster
+from stanhop.measures.baselines import persistence, season_length, seasonal_naive
+from stanhop.measures.conformal import level_name
+
+MODEL, SEASONAL_NAIVE, PERSISTENCE = "model", "seasonal_naive", "persistence"
+METRICS = ("mse", "mae", "mse_orig", "mae_orig")
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """A backtest's results.
+
+    ``windows``: one row per forecast origin, indexed by the timestamp of its first
+    forecast step (``origin``), with ``end`` (its last step) and, for each forecast
+    (``model``, ``seasonal_naive``, ``persistence``), ``<forecast>_<metric>`` for the
+    metrics ``mse``, ``mae`` (standardised by the training data's per-series mean and
+    standard deviation, like ``test/mse``) and ``mse_orig``, ``mae_orig`` (original
+    units), each averaged over the window's steps and series; with intervals,
+    ``coverage_<level>`` (the share of the window's values inside their interval).
+
+    ``summary``: one row per forecast, the metrics averaged over all windows (every
+    window has as many values, so this is the mean over every forecast value).
+    ``coverage``: level → (coverage over all windows, mean interval width, standardised).
+    ``season``: the seasonal-naive season in steps, None when there is none.
+    """
+
+    windows: pd.DataFrame
+    summary: pd.DataFrame
+    coverage: dict[float, tuple[float, float]]
+    season: int | None
+
+
+def origins(
+    index: pd.DatetimeIndex,
+    in_len: int,
+    out_len: int,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    stride: int = 1,
+) -> np.ndarray:
+    """The rows ``o`` where a window's forecast starts: ``in_len`` rows before it, the
+    ``out_len`` forecast rows ``o … o + out_len - 1`` inside the data and inside
+    ``[start, end]``, every ``stride``-th from the first."""
+    if stride < 1:
+        raise ValueError(f"the stride must be a whole number of steps >= 1, got {stride}")
+    first = in_len
+    if start is not None:
+        first = max(first, int(index.searchsorted(start, side="left")))
+    stop = len(index) - out_len  # the last origin whose forecast fits in the data
+    if end is not None:
+        stop = min(stop, int(index.searchsorted(end, side="right")) - out_len)
+    return np.arange(first, stop + 1, stride)
+
+
+def backtest(
+    forecaster: Forecaster,
+    history: pd.DataFrame,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    stride: int = 1,
+    season: int | None = None,
+    source: str | Path = "history",
+    batch_size: int = 256,
+) -> Backtest:
+    """Score ``forecaster`` on the windows of ``history`` (a frame of
+    :meth:`Forecaster.read_history`, every row of the data) whose forecast lies within
+    ``[start, end]``, one every ``stride`` steps.
+
+    The seasonal-naive forecast repeats the last ``season`` steps of each input window
+    (default: the season of the data's frequency, see
+    :func:`~stanhop.measures.baselines.season_length`); it is left out when the season
+    is unknown or longer than ``in_len``. Persistence repeats the last step. The model
+    runs in fp32, as validation and test do in training.
+
+    Raises :class:`~stanhop.data.DataError` for an irregular time index and for a range
+    that holds no full window.
+    """
+    in_len, out_len = forecaster.in_len, forecaster.out_len
+    _check_regular(history.index, source)
+    rows = origins(history.index, in_len, out_len, start, end, stride)
+    if len(rows) == 0:
+        raise DataError(_no_window(history.index, in_len, out_len, start, end, source))
+    season = season or season_length(forecaster.freq or infer_freq(history.index))
+    if season is not None and season > in_len:
+        season = None
+
+    scaler = forecaster.scaler
+    values = torch.as_tensor(scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32)
+    model = forecaster.model
+    device = next(model.parameters()).device
+    std = torch.as_tensor(scaler.std, dtype=torch.float64)
+    levels = forecaster.intervals.bounded_levels() if forecaster.intervals else []
+    radius = {
+        lv: torch.as_tensor(forecaster.intervals.half_width(lv), dtype=torch.float32)
+        for lv in levels
+    }
+    columns: dict[str, list[np.ndarray]] = {}
+    for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
+        x = cut_windows(values, chunk - in_len, in_len)  # (b, in_len, c)
+        y = cut_windows(values, chunk, out_len)  # (b, out_len, c)
+        with torch.inference_mode(), torch.autocast(device.type, enabled=False):
+            pred = model(x.to(device)).float().cpu()  # (b, out_len, c)
+        forecasts = {MODEL: pred, PERSISTENCE: persistence(x, out_len)}
+        if season is not None:
+            forecasts[SEASONAL_NAIVE] = seasonal_naive(x, out_len, season)
+        for name, forecast in forecasts.items():
+            err = (forecast - y).double()  # (b, out_len, c)
+            for metric, value in _window_errors(err, std).items():
+                columns.setdefault(f"{name}_{metric}", []).append(value)
+        for level, r in radius.items():
+            inside = ((pred - y).abs() <= r).double().mean(dim=(1, 2))
+            columns.setdefault(f"coverage_{level_name(level)}", []).append(inside.numpy())
+
+    windows = pd.DataFrame(
+        {name: np.concatenate(parts) for name, parts in columns.items()},
+        index=pd.Index(history.index[rows], name="origin"),
+    )
+    windows.insert(0, "end", history.index[rows + out_len - 1])
+    names = [n for n in (MODEL, SEASONAL_NAIVE, PERSISTENCE) if f"{n}_mse" in windows]
+    summary = pd.DataFrame(
+        [[windows[f"{n}_{m}"].mean() for m in METRICS] for n in names],
+        index=pd.Index(names, name="forecast"),
+        columns=list(METRICS),
+    )
+    coverage = {
+        lv: (
+            float(windows[f"coverage_{level_name(lv)}"].mean()),
+            2 * float(forecaster.intervals.half_width(lv).mean()),
+        )
+        for lv in levels
+    }
+    return Backtest(windows, summary, coverage, season)
+
+
+def _window_errors(err: torch.Tensor, std: torch.Tensor) -> dict[str, np.ndarray]:
+    """Per-window MSE and MAE of standardised errors ``err`` (b, out_len, c), and of the
+    same errors in original units (times each series' training ``std`` (c,))."""
+    orig = err * std
+    return {
+        "mse": (err**2).mean(dim=(1, 2)).numpy(),
+        "mae": err.abs().mean(dim=(1, 2)).numpy(),
+        "mse_orig": (orig**2).mean(dim=(1, 2)).numpy(),
+        "mae_orig": orig.abs().mean(dim=(1, 2)).numpy(),
+    }
+
+
+def _check_regular(index: pd.DatetimeIndex, source: str | Path) -> None:
+    """Windows must be consecutive steps: refuse an index with gaps or uneven steps."""
+    if len(index) < 3 or infer_freq(index) is not None:
+        return
+    steps = index.to_series().diff().iloc[1:]
+    usual = steps.mode().iloc[0]
+    odd = steps[steps != usual].index[0]
+    before = index[index.get_loc(odd) - 1]
+    raise DataError(
+        f"{source}: the timestamps are irregular: {before} is followed by {odd}, while most "
+        f"steps are {usual}; windows would span the gap, so resample the data to one "
+        "regular step first (e.g. pandas' DataFrame.resample(...).interpolate())"
+    )
+
+
+def _no_window(
+    index: pd.DatetimeIndex,
+    in_len: int,
+    out_len: int,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    source: str | Path,
+) -> str:
+    where = f"between {start or index[0]} and {end or index[-1]}"
+    return (
+        f"{source}: no full window to evaluate {where}: a window needs in_len={in_len} rows "
+        f"of history before the range's start and out_len={out_len} forecast rows inside it; "
+        f"the data runs from {index[0]} to {index[-1]} ({len(index)} rows), so widen "
+        "--start/--end or give a longer history"
+    )

@@ -1,0 +1,86 @@
+"""The config types of STanHop-Net: :class:`STanHopConfig` and the :class:`MemoryConfig`
+it holds (with :class:`~stanhop.model.hopfield.HopfieldConfig`). In a module of their own,
+so the modules that build the network (blocks, memory, net) all import them from here and
+none imports another that imports it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from torch import nn
+
+from stanhop.model.hopfield import HopfieldConfig
+
+# name -> memory module class; filled by @register_memory in stanhop.model.memory, which
+# stanhop.model imports, so every name is registered before a config is checked.
+MEMORIES: dict[str, type[nn.Module]] = {}
+
+
+@dataclass
+class MemoryConfig:
+    """Which memory a model has: ``name`` in :data:`MEMORIES` and ``size``, the number of
+    windows ``K`` (the bank size of ``tune_and_play``; the number sampled by default for
+    ``plug_and_play``, whose buffer takes whatever number of windows it is given)."""
+
+    name: str = "none"
+    size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.name not in MEMORIES:
+            raise ValueError(f"unknown memory {self.name!r}; choose one of {sorted(MEMORIES)}")
+        if self.size < 1:
+            raise ValueError(f"memory.size must be at least 1, got {self.size}")
+
+
+@dataclass
+class STanHopConfig:
+    """Shape and width of a STanHop-Net; every field is a plain type so it serialises."""
+
+    n_series: int
+    in_len: int
+    out_len: int
+    seg_len: int = 12
+    win_size: int = 2
+    factor: int = 10  # pooling patterns of the cross-series stage (the reference's "router")
+    d_model: int = 64
+    d_ff: int = 128
+    n_heads: int = 4
+    e_layers: int = 2
+    dropout: float = 0.2
+    # Reversible instance normalisation around the network (stanhop.model.revin).
+    revin: bool = False
+    revin_affine: bool = False
+    hopfield: HopfieldConfig = field(default_factory=HopfieldConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hopfield, dict):
+            self.hopfield = HopfieldConfig(**self.hopfield)
+        if isinstance(self.memory, dict):
+            self.memory = MemoryConfig(**self.memory)
+        positive = ("n_series", "in_len", "out_len", "seg_len", "win_size", "factor")
+        positive += ("d_model", "d_ff", "n_heads", "e_layers")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name} must be at least 1, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"model.d_model ({self.d_model}) must be divisible by "
+                f"model.n_heads ({self.n_heads})"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+
+    @property
+    def in_segments(self) -> int:
+        return math.ceil(self.in_len / self.seg_len)
+
+    @property
+    def out_segments(self) -> int:
+        return math.ceil(self.out_len / self.seg_len)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
