@@ -3,21 +3,24 @@ is :mod:`~stanhop.data.reading`, validation :mod:`~stanhop.data.validate`."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from stanhop.data import reading
-from stanhop.data.errors import DataError
+from stanhop.data.errors import DataError, DataWarning
 from stanhop.data.header import check_dialect
 from stanhop.data.messages import Locator, line_of, quoted, row_of
 from stanhop.data.validate import (
     check_nan_policy,
     date_column_of,
+    drop_row_numbers,
     fill_nans,
     parse_numbers,
     parse_timestamps,
+    unnamed,
     wide_columns,
 )
 
@@ -60,13 +63,20 @@ def read_wide_csv(
     path = Path(path)
     sep = check_dialect(sep, decimal, path)
     columns = reading.read_header(path, sep)
-    date_column = date_column_of(columns, date_column, path)
-    usecols = None
+    first = date_column_of(columns, date_column, path)
+    keep = None
     if series is not None:
-        usecols = wide_columns(columns, date_column, series, path)
+        # Checked before the file is read; parse_wide_frame warns about the other columns.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            keep = wide_columns(columns, first, series, path)
+        if date_column is None and unnamed(columns[0]):  # row numbers, then the timestamps?
+            keep = list(dict.fromkeys([*columns[:2], *keep]))
     # Timestamps stay text until parsed below (pandas would read "2020" as an integer).
-    options = {"dtype": {date_column: str}, "usecols": usecols, "sep": sep, "decimal": decimal}
-    tail = reading.read_tail(path, last, **options) if last is not None else None
+    # Every column is read, even those not kept: only then does pandas refuse a row with
+    # more fields than the header, as the training's read of the same file does.
+    options = {"dtype": {first: str}, "sep": sep, "decimal": decimal}
+    tail = reading.read_tail(path, last, keep, **options) if last is not None else None
     raw, where = tail or (reading.read_table(path, **options), line_of)
     return parse_wide_frame(raw, path, date_column, nan_policy, series, where=where)
 
@@ -96,6 +106,9 @@ def parse_wide_frame(
             "column its own name"
         )
     raw = raw.set_axis(columns, axis=1)
+    if date_column is None:
+        raw = drop_row_numbers(raw, source)
+        columns = list(raw.columns)
     date_column = date_column_of(columns, date_column, source)
     if series is not None:
         raw = raw[wide_columns(columns, date_column, series, source)]

@@ -76,6 +76,34 @@ def date_column_of(columns: Sequence[str], date_column: str | None, source: str 
     return date_column
 
 
+def unnamed(column: str) -> bool:
+    """Whether ``column`` is the first column of a header that does not name it (pandas
+    calls it ``Unnamed: 0``)."""
+    return column in ("", "Unnamed: 0")
+
+
+def drop_row_numbers(raw: pd.DataFrame, source: str | Path) -> pd.DataFrame:
+    """``raw`` without its first column when that column has no name and holds only whole
+    numbers: the row numbers ``DataFrame.to_csv(path)`` writes by default, which would
+    otherwise be read as the timestamps (1000 as the year 1000). Warns, naming it."""
+    name = str(raw.columns[0])
+    if raw.shape[1] < 3 or not unnamed(name):
+        return raw
+    cells = raw.iloc[:, 0].dropna()
+    text = cells.astype(str).str.strip()
+    if cells.empty or not text.str.fullmatch(r"[-+]?\d+").all():
+        return raw
+    warnings.warn(
+        f"{source}: ignoring the first column {quoted(name)}: it has no name and holds row "
+        f"numbers ({text.iloc[0]}, …), the index DataFrame.to_csv writes, so the timestamps "
+        f"are taken from column {quoted(str(raw.columns[1]))}; write the file with "
+        "to_csv(path, index=False), or name the timestamp column with date_column",
+        DataWarning,
+        stacklevel=3,
+    )
+    return raw.iloc[:, 1:]
+
+
 def parse_timestamps(
     raw: pd.Series, source: str | Path, column: str, where: Locator
 ) -> pd.DatetimeIndex:
