@@ -4,7 +4,10 @@
 Reads the ``metrics.json`` and ``config.yaml`` of every run found under the given folders
 (a Hydra multirun folder included) and groups runs by dataset, horizon and variant (the
 ``hopfield=`` option for STanHop-Net, the model name for other models): runs of different
-datasets or horizons are never pooled. Writes into ``--out`` (default: the first folder):
+datasets or horizons are never pooled. A dataset is known by its full identity (a CSV by
+its resolved path, so ``siteA/data.csv`` and ``siteB/data.csv`` are two datasets, shown
+with as much of their path as tells them apart). A ``metrics.json`` that cannot be read
+is skipped with a warning naming it. Writes into ``--out`` (default: the first folder):
 
 * ``report.md``: per dataset and horizon, the outlier study's table as the OutEffHop paper
   gives it (average kurtosis, maximum infinity norm, float MSE, quantised MSE) and the
@@ -25,7 +28,9 @@ ending in ``_<dataset>_<horizon>``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -153,7 +158,9 @@ def _select(key: tuple[str, int], frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _suffix(key: tuple[str, int], several: bool) -> str:
-    return f"_{key[0]}_{key[1]}" if several else ""
+    # A dataset's name may hold folders (siteA/data.csv): a file name gets siteA-data.csv.
+    name = re.sub(r"[\\/:]+", "-", key[0])
+    return f"_{name}_{key[1]}" if several else ""
 
 
 def write_report(runs: pd.DataFrame, bits: BitWidths, baseline: str, output: Path) -> list[Path]:
@@ -199,7 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = args.out or args.dirs[0]
     try:
         bits = BitWidths.parse(args.bits)
-        runs = load_runs(args.dirs)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            runs = load_runs(args.dirs)
         if output.exists() and not output.is_dir():
             raise ReportError(f"--out {output} is a file; give a folder")
         output.mkdir(parents=True, exist_ok=True)
@@ -215,6 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(written[0].read_text())
     print("written: " + ", ".join(str(path) for path in written))
     return 0
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    """A warning as one line, like the errors."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":
