@@ -22,7 +22,7 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
-from stanhop.evaluation.conformal import Calibration
+from stanhop.evaluation.conformal import Calibration, revin_of, window_scale
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
 from stanhop.forecast.intervals import add_interval_columns, half_widths
 from stanhop.forecast.shift import warn_if_far
@@ -297,6 +297,19 @@ class Forecaster:
             return forecast
         if self.intervals.note:
             warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
+        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32)[None]
+        scale = window_scale(self.model, x)  # (1, 1, c)
+        if not self.intervals.per_window and revin_of(self.model) is not None:
+            warnings.warn(
+                f"{self.name}: its intervals were calibrated in training units, so they do "
+                "not follow a history at another scale as the forecast does; recalibrate "
+                "them by training the model again",
+                DataWarning,
+                stacklevel=2,
+            )
+        widths = {
+            lv: self.intervals.scaled(r, scale)[0].double().numpy() for lv, r in widths.items()
+        }
         return add_interval_columns(forecast, widths, self.scaler.std)
 
     def _interval_widths(self, levels: Sequence[float] | None) -> dict[float, np.ndarray]:
