@@ -15,6 +15,8 @@ from stanhop.data.header import how_to_set, looks_like_decimal_comma
 from stanhop.data.messages import Locator, listing, quoted
 
 NAN_POLICIES = ("error", "ffill", "interpolate")
+# The key of a filled frame's attrs that holds, per series, the positions of its filled rows.
+FILLED = "filled_rows"
 # Longer text is no timestamp (the longest ISO form, with nanoseconds and an offset, has 35).
 MAX_TIMESTAMP_CHARS = 100
 
@@ -220,9 +222,15 @@ def fill_nans(frame: pd.DataFrame, source: str | Path, nan_policy: str) -> pd.Da
             f"{source}: missing (NaN) values in {listed}; fill them in, or set "
             "nan_policy=ffill|interpolate"
         )
+    missing = frame.isna()
     if nan_policy == "interpolate":
         frame = frame.interpolate(method="time", limit_area="inside")
     frame = frame.ffill().bfill()
+    # Which rows of each series were filled, for a reader of the result to count those in
+    # the rows it uses (tuples, which pandas can compare when it carries attrs along).
+    frame.attrs[FILLED] = {
+        str(c): tuple(int(i) for i in np.flatnonzero(missing[c])) for c in counts.index
+    }
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise DataError(

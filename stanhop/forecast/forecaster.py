@@ -22,8 +22,10 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.data.validate import FILLED
 from stanhop.evaluation.conformal import Calibration, revin_of, window_scale
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
+from stanhop.forecast.filled import report_filled
 from stanhop.forecast.intervals import add_interval_columns, half_widths
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
@@ -213,6 +215,10 @@ class Forecaster:
         :func:`~stanhop.data.read_wide_csv`), in memory that does not grow with the file:
         the last ``in_len + CALIBRATION_WINDOWS - 1`` rows, all that :meth:`predict`,
         :meth:`quantized` and a plot use. Only those rows are validated then.
+
+        Cells filled by ``nan_policy`` in the last ``in_len`` rows are counted per series
+        in a :class:`~stanhop.data.DataNote`; a series filled over more than half of them
+        gets a :class:`~stanhop.data.DataWarning` (an error under ``--strict``).
         """
         if format not in INPUT_FORMATS:
             raise ForecastError(
@@ -222,12 +228,14 @@ class Forecaster:
         frame = INPUT_FORMATS[format](
             data, date_column, nan_policy, self.series_names, last, sep, decimal
         )
+        source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         if len(frame) < self.in_len:
-            source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
             raise DataError(
                 f"{source}: {len(frame)} rows of history, but the model reads the last "
                 f"in_len={self.in_len}; give at least {self.in_len} rows"
             )
+        filled = frame.attrs.pop(FILLED, {})
+        report_filled(filled, len(frame), self.in_len, nan_policy, source)
         return frame
 
     def predict(
