@@ -3,6 +3,7 @@ timestamps present, unique and in order, finite numbers, and the NaN policy."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stanhop.data.errors import DataError, DataWarning
+from stanhop.data.errors import DataError, DataNote, DataWarning
 from stanhop.data.header import how_to_set, looks_like_decimal_comma
 from stanhop.data.messages import Locator, listing, quoted
 
@@ -19,6 +20,8 @@ NAN_POLICIES = ("error", "ffill", "interpolate")
 FILLED = "filled_rows"
 # Longer text is no timestamp (the longest ISO form, with nanoseconds and an offset, has 35).
 MAX_TIMESTAMP_CHARS = 100
+# A date of two numbers, then the year: 13/01/2024, 01.02.24 (day or month first).
+NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[\sT]|$)")
 
 
 def check_nan_policy(nan_policy: str, source: str | Path) -> None:
@@ -38,8 +41,9 @@ def select_series(
     missing = [s for s in series if s not in present]
     if missing:
         raise DataError(
-            f"{source}: missing series column(s) {listing(missing)}; the data needs all "
-            f"{len(series)} of {listing(series)} (matched by name, in any order)"
+            f"{source}: missing series column(s) {listing(missing)}{_near_misses(missing, columns)}"
+            f"; the data needs all {len(series)} of {listing(series)} (matched by name, in any "
+            "order)"
         )
     wanted = set(series)
     extra = [c for c in columns if c not in wanted and c != date_column]
@@ -51,6 +55,17 @@ def select_series(
             stacklevel=3,
         )
     return list(series)
+
+
+def _near_misses(missing: Sequence[str], columns: Sequence[str]) -> str:
+    """`` (the data has 'ot' for 'OT', …; rename them)`` for the missing names that a column
+    spells otherwise only in case or surrounding spaces; empty when none does."""
+    spelled = {str(c).strip().casefold(): str(c) for c in columns}
+    pairs = [(spelled[m.strip().casefold()], m) for m in missing if m.strip().casefold() in spelled]
+    if not pairs:
+        return ""
+    shown = ", ".join(f"{quoted(have)} for {quoted(want)}" for have, want in pairs[:3])
+    return f" (the data has {shown}: names must match exactly, case included; rename them)"
 
 
 def wide_columns(
@@ -145,13 +160,25 @@ def to_timestamps(raw: pd.Series, source: str | Path, column: str, where: Locato
         raw_text = raw.mask(raw.str.len() > MAX_TIMESTAMP_CHARS)
     else:
         raw_text = raw
+    example = day_first_example(raw_text)
+    if example is not None:
+        warnings.warn(
+            f"{source}: the dates in column {quoted(column)} are read day first, as "
+            f"{quoted(example)} shows (its first number is no month); write them as "
+            "2024-01-13 to be sure",
+            DataNote,
+            stacklevel=4,
+        )
+    dayfirst = example is not None
     try:
         with warnings.catch_warnings():
             # pandas' note that it parses cell by cell: how it parses, not a data problem
             warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
-            parsed = pd.to_datetime(raw_text, errors="coerce")
+            parsed = pd.to_datetime(raw_text, errors="coerce", dayfirst=dayfirst)
             if parsed.isna().any():
-                parsed = pd.to_datetime(raw_text, errors="coerce", format="mixed")
+                parsed = pd.to_datetime(
+                    raw_text, errors="coerce", format="mixed", dayfirst=dayfirst
+                )
     except (TypeError, ValueError) as err:
         # e.g. timestamps with different UTC offsets, which pandas refuses to mix
         reason = " ".join(str(err).split()).split(". ")[0]
@@ -167,6 +194,19 @@ def to_timestamps(raw: pd.Series, source: str | Path, column: str, where: Locato
             f"{where(label)}; write it like 2016-07-01 00:00:00 (or pick another date_column)"
         )
     return parsed
+
+
+def day_first_example(raw: pd.Series) -> str | None:
+    """A cell showing that the dates of ``raw`` are written day first (13/01/2024: its
+    first number is over 12, and no cell's second number is), else ``None``. pandas would
+    read such a column month first wherever it can (01/02/2024 as 2 January), mixing the
+    two readings."""
+    if not pd.api.types.is_string_dtype(raw):
+        return None
+    parts = raw.str.extract(NUMERIC_DATE).apply(pd.to_numeric)
+    if parts[0].isna().all() or (parts[1] > 12).any() or not (parts[0] > 12).any():
+        return None
+    return str(raw[parts[0] > 12].iloc[0])
 
 
 def parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.ndarray:

@@ -25,8 +25,9 @@ from stanhop.data import (
 from stanhop.data.validate import FILLED
 from stanhop.evaluation.conformal import Calibration, revin_of, window_scale
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
+from stanhop.files.run_dir import best_checkpoint
 from stanhop.forecast.filled import report_filled
-from stanhop.forecast.intervals import add_interval_columns, half_widths
+from stanhop.forecast.intervals import Levels, add_interval_columns, as_levels, half_widths
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
 from stanhop.model import build_model
@@ -145,7 +146,8 @@ class Forecaster:
 
     @classmethod
     def load(cls, path: str | Path, map_location: Any = "cpu", precision: str = "32") -> Forecaster:
-        """The forecaster in checkpoint ``path``, read with ``torch.load(weights_only=True)``;
+        """The forecaster in checkpoint ``path`` (or in the best checkpoint of the training
+        run whose folder ``path`` is), read with ``torch.load(weights_only=True)``;
         ``map_location`` (as for ``torch.load``) says where the model runs, so ``"cpu"``
         (the default) also loads a GPU-trained checkpoint on a machine without a GPU.
         ``precision``: ``32`` (the default, reproducible to the last digit), ``bf16``
@@ -156,6 +158,7 @@ class Forecaster:
         missing, damaged or not a stanhop checkpoint.
         """
         check_precision(precision)
+        path = best_checkpoint(path)
         checkpoint = load_checkpoint(path, map_location)
         hparams = checkpoint["hyper_parameters"]
         weights = model_weights(checkpoint["state_dict"])
@@ -245,7 +248,7 @@ class Forecaster:
         date_column: str | None = None,
         nan_policy: str = "error",
         format: str = "wide",
-        intervals: Sequence[float] | None = None,
+        intervals: Levels | None = None,
         sep: str = ",",
         decimal: str = ".",
     ) -> pd.DataFrame:
@@ -262,7 +265,8 @@ class Forecaster:
 
         Returns a frame with one row per future step, indexed by timestamps that continue
         those of ``data`` at their frequency, and one column per series, in the data's
-        original units. ``intervals`` (levels in percent, e.g. ``(80, 95)``) adds, after
+        original units. ``intervals`` (levels in percent: ``(80, 95)``, ``80`` or
+        ``"80,95"``) adds, after
         each series, its prediction interval of each level as columns ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
         :mod:`stanhop.evaluation.conformal`).
@@ -281,7 +285,7 @@ class Forecaster:
         history: pd.DataFrame,
         horizon: int | None = None,
         source: str | Path = FRAME_SOURCE,
-        intervals: Sequence[float] | None = None,
+        intervals: Levels | None = None,
     ) -> pd.DataFrame:
         """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
         the data in messages (e.g. the file it was read from). Each series far from the
@@ -320,12 +324,12 @@ class Forecaster:
         }
         return add_interval_columns(forecast, widths, self.scaler.std)
 
-    def _interval_widths(self, levels: Sequence[float] | None) -> dict[float, np.ndarray]:
+    def _interval_widths(self, levels: Levels | None) -> dict[float, np.ndarray]:
         """The standardised half-widths (out_len, c) of each level asked for."""
-        if not levels:
+        if levels is None or (isinstance(levels, Sequence) and not levels):
             return {}
         try:
-            return half_widths(self.intervals, levels, self.name)
+            return half_widths(self.intervals, as_levels(levels), self.name)
         except ValueError as err:
             raise ForecastError(str(err)) from None
 

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stanhop.data import DataError, DataWarning, infer_freq, read_long_csv, read_wide_csv, reading
+from stanhop.data import (
+    DataError,
+    DataNote,
+    DataWarning,
+    infer_freq,
+    read_long_csv,
+    read_wide_csv,
+    reading,
+)
 
 
 def write(tmp_path: Path, text: str, name: str = "series.csv") -> Path:
@@ -335,3 +343,28 @@ def test_an_unnamed_first_column_of_timestamps_stays_the_timestamps(tmp_path) ->
 def test_a_named_integer_first_column_is_read_as_asked(tmp_path) -> None:
     path = write(tmp_path, "year,a,b\n2001,1,2\n2002,3,4\n")
     assert list(read_wide_csv(path).index.year) == [2001, 2002]
+
+
+# --- messages that name the likely cause --------------------------------------------------
+
+
+def test_a_series_renamed_by_case_is_named_as_the_near_miss(tmp_path) -> None:
+    path = write(tmp_path, "date,ot,b\n2020-01-01,1,2\n")
+    message = error_of(path, series=["OT", "b"])
+    assert "missing series column(s) 'OT' (the data has 'ot' for 'OT'" in message
+    assert "case included; rename them" in message
+
+
+def test_day_first_dates_are_read_day_first_with_a_note(tmp_path) -> None:
+    # the first dates (01/01 … 12/01) read month first would be 1 January … 1 December
+    dates = pd.date_range("2024-01-01", periods=40, freq="D")
+    path = write(tmp_path, "date,a\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(dates)))
+    with pytest.warns(DataNote, match=r"read day first, as '13/01/2024' shows"):
+        frame = read_wide_csv(path)
+    assert list(frame.index) == list(dates)
+
+
+def test_month_first_dates_stay_month_first(tmp_path) -> None:
+    dates = pd.date_range("2024-01-01", periods=40, freq="D")
+    path = write(tmp_path, "date,a\n" + "".join(f"{d:%m/%d/%Y},{i}\n" for i, d in enumerate(dates)))
+    assert list(read_wide_csv(path).index) == list(dates)

@@ -1,0 +1,40 @@
+"""Messages of the Python API that say the right thing: a run folder where a checkpoint is
+wanted, and interval levels given as a number or a text."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from stanhop.files.checkpoint import CheckpointError, load_checkpoint
+from stanhop.forecast import Forecaster, ForecastError
+
+
+def test_a_run_folder_loads_its_best_checkpoint(synthetic_run) -> None:
+    run_folder = synthetic_run.ckpt.parents[1]
+    from_folder = Forecaster.load(run_folder).predict(synthetic_run.csv)
+    pd.testing.assert_frame_equal(
+        from_folder, Forecaster.load(synthetic_run.ckpt).predict(synthetic_run.csv)
+    )
+
+
+def test_a_folder_without_a_checkpoint_names_where_one_would_be(tmp_path) -> None:
+    with pytest.raises(CheckpointError, match=r"a folder without checkpoints/best\.ckpt"):
+        Forecaster.load(tmp_path)
+    with pytest.raises(CheckpointError, match=r"e\.g\. .*/checkpoints/best\.ckpt in a run folder"):
+        load_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize("levels", [80, 80.0, "80", "80,95", (80, 95), [95, 80]])
+def test_interval_levels_as_a_number_a_text_or_a_list(synthetic_run, levels) -> None:
+    forecaster = Forecaster.load(synthetic_run.ckpt)
+    forecast = forecaster.predict(synthetic_run.csv, intervals=levels)
+    expected = forecaster.predict(synthetic_run.csv, intervals=(80, 95))
+    shown = [c for c in expected.columns if "95" not in c or "95" in str(levels)]
+    pd.testing.assert_frame_equal(forecast, expected[shown])
+
+
+@pytest.mark.parametrize("levels", ["eighty", 150, {80: 1}, [80, "x"]])
+def test_interval_levels_that_are_no_percentages_are_a_forecast_error(synthetic_run, levels):
+    with pytest.raises(ForecastError, match="percent"):
+        Forecaster.load(synthetic_run.ckpt).predict(synthetic_run.csv, intervals=levels)
