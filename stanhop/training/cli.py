@@ -23,7 +23,7 @@ from omegaconf.errors import MissingMandatoryValue
 from rich.console import Console
 from rich.table import Table
 
-from stanhop.data import DataWarning
+from stanhop.data import DataNote, DataWarning
 from stanhop.evaluation.baseline_metrics import verdict
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.training.command_line import UsageError, check_command_line
@@ -124,7 +124,7 @@ def _data_file(cfg: DictConfig) -> Path | None:
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """stanhop's warnings about the data as one line each, like the errors; others as
     Python shows them."""
-    if issubclass(category, DataWarning):
+    if issubclass(category, DataWarning | DataNote):
         print(f"warning: {message}", file=sys.stderr)
     else:
         _python_show_warning(message, category, filename, lineno, file, line)
