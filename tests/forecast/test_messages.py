@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from stanhop.data import DataError
 from stanhop.files.checkpoint import CheckpointError, load_checkpoint
 from stanhop.forecast import Forecaster, ForecastError
+from stanhop.forecast.cli import main
 
 
 def test_a_run_folder_loads_its_best_checkpoint(synthetic_run) -> None:
@@ -38,3 +40,18 @@ def test_interval_levels_as_a_number_a_text_or_a_list(synthetic_run, levels) -> 
 def test_interval_levels_that_are_no_percentages_are_a_forecast_error(synthetic_run, levels):
     with pytest.raises(ForecastError, match="percent"):
         Forecaster.load(synthetic_run.ckpt).predict(synthetic_run.csv, intervals=levels)
+
+
+def test_a_history_row_with_a_field_too_many_is_refused_by_the_api_and_the_command(
+    synthetic_run, tmp_path, capsys
+) -> None:
+    # an unquoted decimal comma in the window: its row's values would move one column over
+    lines = synthetic_run.csv.read_text().splitlines()
+    lines[-5] = lines[-5].replace(".", ",", 1)
+    path = tmp_path / "long_row.csv"
+    path.write_text("\n".join(lines) + "\n")
+    expected = f"Expected 4 fields in line {len(lines) - 4}, saw 5"
+    with pytest.raises(DataError, match=expected):
+        Forecaster.load(synthetic_run.ckpt).predict(path)
+    assert main([str(synthetic_run.ckpt), str(path), "-o", str(tmp_path / "out.csv")]) == 2
+    assert expected in capsys.readouterr().err
