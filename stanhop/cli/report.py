@@ -4,7 +4,10 @@
 Reads the ``metrics.json`` and ``config.yaml`` of every run found under the given folders
 (a Hydra multirun folder included) and groups runs by dataset, horizon and variant (the
 ``hopfield=`` option for STanHop-Net, the model name for other models): runs of different
-datasets or horizons are never pooled. Writes into ``--out`` (default: the first folder):
+datasets or horizons are never pooled. A dataset is known by its full identity (a CSV by
+its resolved path, so ``siteA/data.csv`` and ``siteB/data.csv`` are two datasets, shown
+with as much of their path as tells them apart). A ``metrics.json`` that cannot be read
+is skipped with a warning naming it. Writes into ``--out`` (default: the first folder):
 
 * ``report.md``: per dataset and horizon, the outlier study's table as the OutEffHop paper
   gives it (average kurtosis, maximum infinity norm, float MSE, quantised MSE) and the
@@ -25,6 +28,7 @@ ending in ``_<dataset>_<horizon>``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -154,7 +158,9 @@ def _select(key: tuple[str, int], frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _suffix(key: tuple[str, int], several: bool) -> str:
-    return f"_{key[0]}_{key[1]}" if several else ""
+    # A dataset's name may hold folders (siteA/data.csv): a file name gets siteA-data.csv.
+    name = re.sub(r"[\\/:]+", "-", key[0])
+    return f"_{name}_{key[1]}" if several else ""
 
 
 def write_report(runs: pd.DataFrame, bits: BitWidths, baseline: str, output: Path) -> list[Path]:

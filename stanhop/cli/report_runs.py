@@ -4,7 +4,9 @@ per-tap outlier table."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,22 +31,68 @@ def variant_of(config: dict) -> str:
     return str(model.get("hopfield", {}).get("name") or config.get("hopfield", {}).get("name"))
 
 
-def dataset_of(config: dict) -> str:
-    """A benchmark's name, a CSV's file name, or the kind of source (``synthetic``)."""
+def dataset_of(config: dict, run: Path | None = None) -> tuple[str, str]:
+    """``(identity, name)`` of a run's data. The identity tells datasets apart: a
+    benchmark's name, a CSV's resolved path (a relative path taken from the folder the
+    run was started in, which Hydra records in ``RUN/.hydra/hydra.yaml``; else from this
+    one), or a source's whole configuration (synthetic data of other sizes or seeds is
+    other data). The name is what a report shows: the benchmark's name, the CSV's file
+    name, or the kind of source (``synthetic``)."""
     data = config.get("data", {})
     source = data.get("source") or {}
     if "name" in source:
-        return str(source["name"])
+        return f"benchmark {source['name']}", str(source["name"])
     path = source.get("path") or data.get("path")
     if path:
-        return Path(str(path)).name
+        path = Path(str(path)).expanduser()
+        return str((started_in(run) / path).resolve()), path.name
     target = str(source.get("_target_") or data.get("_target_") or "unknown")
-    return target.rsplit(".", 1)[-1].removesuffix("Source").lower()
+    name = target.rsplit(".", 1)[-1].removesuffix("Source").lower()
+    return json.dumps(source or {"_target_": target}, sort_keys=True, default=str), name
+
+
+def started_in(run: Path | None) -> Path:
+    """The folder training was started from: Hydra's record in the run folder, else the
+    current one."""
+    record = run / ".hydra" / "hydra.yaml" if run is not None else None
+    if record is not None and record.is_file():
+        cwd = OmegaConf.select(OmegaConf.load(record), "hydra.runtime.cwd")
+        if cwd:
+            return Path(cwd)
+    return Path.cwd()
+
+
+def dataset_names(identities: Sequence[str], names: Sequence[str]) -> list[str]:
+    """A name per dataset that no other dataset shares: the short name where it is unique,
+    else for files as many of the path's last folders as set it apart (``siteA/data.csv``),
+    for others the name and a digest of the identity (``synthetic-3f2a9c``)."""
+    known = dict(zip(identities, names, strict=True))
+    taken: dict[str, set[str]] = {}
+    for identity, name in known.items():
+        taken.setdefault(name, set()).add(identity)
+    unique = {}
+    for identity, name in known.items():
+        rivals = taken[name] - {identity}
+        if not rivals:
+            unique[identity] = name
+        elif Path(identity).is_absolute():
+            parts = Path(identity).parts
+            depth = next(
+                d
+                for d in range(2, len(parts) + 1)
+                if all(Path(r).parts[-d:] != parts[-d:] for r in rivals)
+            )
+            unique[identity] = str(Path(*parts[-depth:]))
+        else:
+            unique[identity] = f"{name}-{hashlib.sha256(identity.encode()).hexdigest()[:6]}"
+    return [unique[identity] for identity in identities]
 
 
 def load_runs(dirs: Sequence[Path]) -> pd.DataFrame:
-    """One row per run: ``dataset``, ``horizon``, ``variant``, ``seed``, ``run`` (its
-    folder) and every metric of its ``metrics.json``."""
+    """One row per run: ``data`` (the identity of its data, see :func:`dataset_of`),
+    ``dataset`` (a name for it that no other dataset shares), ``horizon``, ``variant``,
+    ``seed``, ``run`` (its folder) and every metric of its ``metrics.json``. A
+    ``metrics.json`` that cannot be read is skipped with a warning naming it."""
     rows = []
     for root in dirs:
         if not root.exists():
@@ -56,10 +104,14 @@ def load_runs(dirs: Sequence[Path]) -> pd.DataFrame:
                     f"{metrics_path} has no config.yaml beside it; was it written by train.py?"
                 )
             config = OmegaConf.to_container(OmegaConf.load(config_path), resolve=False)
-            metrics = json.loads(metrics_path.read_text())
+            metrics = read_metrics(metrics_path)
+            if metrics is None:
+                continue
+            identity, name = dataset_of(config, metrics_path.parent)
             rows.append(
                 {
-                    "dataset": dataset_of(config),
+                    "data": identity,
+                    "dataset": name,
                     "horizon": int(config.get("data", {}).get("out_len", -1)),
                     "variant": variant_of(config),
                     "seed": config.get("seed"),
@@ -71,7 +123,23 @@ def load_runs(dirs: Sequence[Path]) -> pd.DataFrame:
         raise ReportError(
             f"no metrics.json under {', '.join(map(str, dirs))}; point at finished runs"
         )
-    return pd.DataFrame(rows)
+    runs = pd.DataFrame(rows)
+    runs["dataset"] = dataset_names(list(runs["data"]), list(runs["dataset"]))
+    return runs
+
+
+def read_metrics(path: Path) -> dict | None:
+    """The metrics in ``path``; ``None``, with a warning naming the file, when it is not
+    a JSON object (a run killed while writing it, a file edited by hand)."""
+    try:
+        metrics = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        warnings.warn(f"{path}: skipped, not readable as JSON ({err})", stacklevel=3)
+        return None
+    if not isinstance(metrics, dict):
+        warnings.warn(f"{path}: skipped, not a JSON object of metrics", stacklevel=3)
+        return None
+    return metrics
 
 
 def epoch_history(run: Path, prefix: str = "val_outliers") -> pd.DataFrame:

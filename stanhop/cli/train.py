@@ -98,6 +98,17 @@ def _forecast_options(cfg: DictConfig) -> list[str]:
     return options
 
 
+def resume_hint(run_dir: Path) -> str:
+    """How to go on after a run in ``run_dir`` was interrupted."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        return f"no checkpoint was saved in {run_dir} yet; run the same command to start over"
+    return (
+        f"the run can go on from {last}: run the same command with ckpt_path=last (and the "
+        f"same hydra.run.dir={_shown(run_dir)})"
+    )
+
+
 def _data_file(cfg: DictConfig) -> Path | None:
     """The CSV a run trained on: ``data.path``, or a benchmark's downloaded file."""
     if cfg.data.get("path"):
@@ -114,6 +125,14 @@ def _data_file(cfg: DictConfig) -> Path | None:
 def _run(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
+    except (KeyboardInterrupt, SystemExit) as err:
+        # Lightning answers Ctrl+C during fit with sys.exit(1), raised while handling it.
+        if not isinstance(err, KeyboardInterrupt) and not isinstance(
+            err.__context__, KeyboardInterrupt
+        ):
+            raise
+        print(f"interrupted: {resume_hint(Path(cfg.paths.output_dir))}", file=sys.stderr)
+        sys.exit(130)
     except Exception as err:
         cause = user_error(err)
         if cause is None or debugging():

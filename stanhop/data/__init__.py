@@ -9,7 +9,7 @@ from typing import Any
 from stanhop.data.benchmarks import BENCHMARKS, Benchmark, get_benchmark
 from stanhop.data.csv import parse_wide_frame, read_wide_csv
 from stanhop.data.download import MIRROR_ENV, download, sha256_of
-from stanhop.data.errors import DataError, DataWarning
+from stanhop.data.errors import DataError, DataNote, DataWarning
 from stanhop.data.freq import infer_freq
 from stanhop.data.long import parse_long_frame, read_long_csv, to_long
 from stanhop.data.scaler import Scaler
@@ -27,6 +27,7 @@ __all__ = [
     "BenchmarkSource",
     "CSVSource",
     "DataError",
+    "DataNote",
     "DataWarning",
     "Scaler",
     "Source",

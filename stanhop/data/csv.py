@@ -3,21 +3,24 @@ is :mod:`~stanhop.data.reading`, validation :mod:`~stanhop.data.validate`."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 import stanhop.data.reading as reading
-from stanhop.data.errors import DataError
+from stanhop.data.errors import DataError, DataWarning
 from stanhop.data.header import check_dialect
 from stanhop.data.messages import Locator, line_of, quoted, row_of
 from stanhop.data.validate import (
     check_nan_policy,
     date_column_of,
+    drop_row_numbers,
     fill_nans,
     parse_numbers,
     parse_timestamps,
+    unnamed,
     wide_columns,
 )
 
@@ -34,16 +37,20 @@ def read_wide_csv(
     """Read ``path`` into a frame with a sorted ``DatetimeIndex`` (named after the date
     column) and one float64 column per series, in file order.
 
-    ``date_column`` defaults to the first column. ``nan_policy`` says what to do with
+    ``date_column`` defaults to the first column (the second when the first has no name
+    and holds whole numbers, pandas' row numbers, which are dropped with a
+    :class:`DataWarning`). ``nan_policy`` says what to do with
     empty or NaN cells: ``error`` (default), ``ffill`` (forward fill, then backward fill
     for leading gaps) or ``interpolate`` (linear in time, edges filled like ``ffill``).
-    ``series``, when given, names the columns to read, in the order wanted: missing ones
-    are an error that names them, other columns are not read (with a :class:`DataWarning`
-    naming them).
+    ``series``, when given, names the columns to keep, in the order wanted: missing ones
+    are an error that names them, other columns are dropped (with a :class:`DataWarning`
+    naming them). Every row must have at most as many fields as the header, whichever
+    columns are kept.
 
     ``last``, when given, says that only the last ``last`` rows are wanted: a file of at
     least :data:`~stanhop.data.reading.TAIL_MIN_BYTES` is then read from its end (the header
-    line, then blocks backwards from the end until ``last`` rows are complete), in memory
+    line, then blocks backwards from the end until ``last`` rows are complete, empty lines
+    not counted), in memory
     that does not grow with the file. Only the rows read are validated (a bad cell further
     up goes unnoticed); they come out as from a full read, and their problems are reported
     with the same messages and line numbers. Where the end cannot be parsed on its own (a
@@ -60,13 +67,20 @@ def read_wide_csv(
     path = Path(path)
     sep = check_dialect(sep, decimal, path)
     columns = reading.read_header(path, sep)
-    date_column = date_column_of(columns, date_column, path)
-    usecols = None
+    stamps = date_column_of(columns, date_column, path)  # or row numbers, then the stamps
+    keep = None
     if series is not None:
-        usecols = wide_columns(columns, date_column, series, path)
+        # Checked before the file is read; parse_wide_frame warns about the other columns.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            keep = wide_columns(columns, stamps, series, path)
+        if date_column is None and unnamed(columns[0]):
+            keep = list(dict.fromkeys([*columns[:2], *keep]))
     # Timestamps stay text until parsed below (pandas would read "2020" as an integer).
-    options = {"dtype": {date_column: str}, "usecols": usecols, "sep": sep, "decimal": decimal}
-    tail = reading.read_tail(path, last, **options) if last is not None else None
+    # Every column is read, even those not kept: only then does pandas refuse a row with
+    # more fields than the header, as the training's read of the same file does.
+    options = {"dtype": {stamps: str}, "sep": sep, "decimal": decimal}
+    tail = reading.read_tail(path, last, keep, **options) if last is not None else None
     raw, where = tail or (reading.read_table(path, **options), line_of)
     return parse_wide_frame(raw, path, date_column, nan_policy, series, where=where)
 
@@ -96,6 +110,9 @@ def parse_wide_frame(
             "column its own name"
         )
     raw = raw.set_axis(columns, axis=1)
+    if date_column is None:
+        raw = drop_row_numbers(raw, source)
+        columns = list(raw.columns)
     date_column = date_column_of(columns, date_column, source)
     if series is not None:
         raw = raw[wide_columns(columns, date_column, series, source)]

@@ -14,7 +14,7 @@ from stanhop.data.errors import DataError
 from stanhop.data.freq import infer_freq
 from stanhop.data.loader import ResumableLoader, own_generator
 from stanhop.data.regular import check_irregular_policy, regularize
-from stanhop.data.scaler import Scaler
+from stanhop.data.scaler import Scaler, warn_constant_series
 from stanhop.data.sources import CSVSource, Source
 from stanhop.data.splits import Split, check_lengths
 from stanhop.data.windows import WindowDataset
@@ -81,6 +81,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         values = frame.to_numpy(dtype=np.float64)
         train_start, train_stop = bounds["train"]
         self.scaler = Scaler.fit(values[train_start:train_stop])
+        warn_constant_series(values[train_start:train_stop], list(frame.columns), self.source.name)
         scaled = self.scaler.transform(values).astype(np.float32)
         self.datasets = {
             name: WindowDataset(scaled[start:stop], self.in_len, self.out_len)

@@ -13,3 +13,9 @@ class DataError(ValueError):
 class DataWarning(UserWarning):
     """Something about the user's data that works but may not be what they meant (e.g.
     columns that are ignored), in one line naming the file."""
+
+
+class DataNote(UserWarning):
+    """Something done to the user's data that they should know of but that is no reason to
+    stop (e.g. a few missing cells filled); unlike a :class:`DataWarning`, ``--strict``
+    does not turn it into an error."""

@@ -42,9 +42,9 @@ def read_long_csv(
     sep = check_dialect(sep, decimal, path)
     columns = read_header(path, sep)
     _check_columns(columns, path)
-    raw = read_table(
-        path, dtype={ID: str, TIME: str}, usecols=list(LONG_COLUMNS), sep=sep, decimal=decimal
-    )
+    # Every column is read (no usecols): only then does pandas refuse a row with more
+    # fields than the header instead of shifting it.
+    raw = read_table(path, dtype={ID: str, TIME: str}, sep=sep, decimal=decimal)
     return parse_long_frame(raw, path, nan_policy, series, where=line_of)
 
 

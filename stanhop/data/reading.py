@@ -82,27 +82,51 @@ def read_header(path: Path, sep: str = ",") -> list[str]:
     return columns
 
 
-def read_tail(path: Path, last: int, **kwargs: object) -> tuple[pd.DataFrame, Locator] | None:
-    """The header and the last ``last`` rows of ``path``, parsed as :func:`read_table` parses
-    the whole file (``kwargs`` as for ``pd.read_csv``), and the locator of their rows;
-    ``None`` when the file is small, or its end cannot be parsed on its own for the
-    reasons :func:`~stanhop.data.read_wide_csv` gives — the caller then reads the whole file, which
-    also reports any error exactly."""
+def read_tail(
+    path: Path, last: int, keep: list[str] | None = None, **kwargs: object
+) -> tuple[pd.DataFrame, Locator] | None:
+    """The header and at least the last ``last`` rows of ``path``, parsed as
+    :func:`read_table` parses the whole file (``kwargs`` as for ``pd.read_csv``), and the
+    locator of their rows; ``None`` when the file is small, or its end cannot be parsed on
+    its own for the reasons :func:`~stanhop.data.read_wide_csv` gives — the caller then
+    reads the whole file, which also reports any error exactly.
+
+    Rows are counted as the whole-file read counts them: a line whose cells in ``keep``
+    (default: all columns) are all empty (a blank line, ``,,,``) is dropped there, so it
+    does not count here either, and more lines are read until ``last`` rows are left."""
     try:
         with path.open("rb") as file:
             if file.seek(0, os.SEEK_END) < TAIL_MIN_BYTES:
                 return None
             file.seek(0)
             header = file.readline(TAIL_MAX_BYTES)
-            tail = read_tail_lines(file, last, start=len(header), max_bytes=TAIL_MAX_BYTES)
+            if not header.endswith(b"\n") or b"\0" in header or b'"' in header:
+                return None
+            n_lines, rows = last, 0
+            while rows < last:
+                tail = read_tail_lines(file, n_lines, len(header), TAIL_MAX_BYTES)
+                # NUL bytes mean UTF-16 or binary; a quote may open a field that spans lines.
+                if tail is None or tail[0] == len(header) or b"\0" in tail[1] or b'"' in tail[1]:
+                    return None
+                parsed = _parse_tail(header, tail[1], keep, **kwargs)
+                if parsed is None:
+                    return None
+                raw, rows = parsed
+                n_lines *= 2  # too few rows: empty lines were among these, read further back
     except OSError:
         return None
-    # NUL bytes mean UTF-16 or binary; a quote may open a field that spans lines.
-    if tail is None or tail[0] == len(header) or not header.endswith(b"\n"):
+    first = raw[keep] if keep is not None else raw
+    # The NaN policy may fill an empty cell of the first row from the rows above it.
+    if first.dropna(how="all").iloc[0].isna().any():
         return None
-    offset, body = tail
-    if any(b"\0" in part or b'"' in part for part in (header, body)):
-        return None
+    return raw, _tail_locator(path, tail[0])
+
+
+def _parse_tail(
+    header: bytes, body: bytes, keep: list[str] | None, **kwargs: object
+) -> tuple[pd.DataFrame, int] | None:
+    """``header + body`` parsed, and how many of its rows are not empty throughout ``keep``;
+    ``None`` where that text cannot be parsed on its own."""
     if body.count(b"\r") != body.count(b"\r\n"):  # pandas also ends lines at a lone \r
         return None
     try:
@@ -114,9 +138,10 @@ def read_tail(path: Path, last: int, **kwargs: object) -> tuple[pd.DataFrame, Lo
         UnicodeDecodeError,
     ):
         return None
-    if raw.iloc[0].isna().any():
+    if keep is not None and not set(keep) <= set(map(str, raw.columns)):
         return None
-    return raw, _tail_locator(path, offset)
+    rows = len((raw[keep] if keep is not None else raw).dropna(how="all"))
+    return (raw, rows) if rows else None
 
 
 def _tail_locator(path: Path, offset: int) -> Locator:

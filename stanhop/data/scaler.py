@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import torch
+
+from stanhop.data.errors import DataWarning
+from stanhop.data.messages import listing
 
 Array = TypeVar("Array", np.ndarray, torch.Tensor)
 
@@ -63,3 +69,20 @@ class Scaler:
             )
         dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
         return self.mean.astype(dtype), self.std.astype(dtype)
+
+
+def warn_constant_series(
+    values: np.ndarray, names: Sequence[str], source: str | Path, split: str = "training"
+) -> None:
+    """Warn (a :class:`DataWarning` naming them) about the series constant over ``values``
+    ``(t, c)``, the rows :meth:`Scaler.fit` was given: their scale falls back to 1.0, so
+    their standardised errors and intervals are in the data's own units."""
+    constant = [str(n) for n, span in zip(names, np.ptp(values, axis=0), strict=True) if span == 0]
+    if constant:
+        warnings.warn(
+            f"{source}: series {listing(constant)} constant over the {split} rows; their scale "
+            "is 1.0, so their standardised errors and intervals are in the data's units, not "
+            "comparable with the other series' (check the column, or drop it)",
+            DataWarning,
+            stacklevel=2,
+        )

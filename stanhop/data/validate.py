@@ -3,6 +3,7 @@ timestamps present, unique and in order, finite numbers, and the NaN policy."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,13 +11,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stanhop.data.errors import DataError, DataWarning
+from stanhop.data.errors import DataError, DataNote, DataWarning
 from stanhop.data.header import how_to_set, looks_like_decimal_comma
 from stanhop.data.messages import Locator, listing, quoted
 
 NAN_POLICIES = ("error", "ffill", "interpolate")
+# The key of a filled frame's attrs that holds, per series, the positions of its filled rows.
+FILLED = "filled_rows"
 # Longer text is no timestamp (the longest ISO form, with nanoseconds and an offset, has 35).
 MAX_TIMESTAMP_CHARS = 100
+# A date of two numbers, then the year: 13/01/2024, 01.02.24 (day or month first).
+NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[\sT]|$)")
 
 
 def check_nan_policy(nan_policy: str, source: str | Path) -> None:
@@ -36,8 +41,9 @@ def select_series(
     missing = [s for s in series if s not in present]
     if missing:
         raise DataError(
-            f"{source}: missing series column(s) {listing(missing)}; the data needs all "
-            f"{len(series)} of {listing(series)} (matched by name, in any order)"
+            f"{source}: missing series column(s) {listing(missing)}{_near_misses(missing, columns)}"
+            f"; the data needs all {len(series)} of {listing(series)} (matched by name, in any "
+            "order)"
         )
     wanted = set(series)
     extra = [c for c in columns if c not in wanted and c != date_column]
@@ -49,6 +55,17 @@ def select_series(
             stacklevel=3,
         )
     return list(series)
+
+
+def _near_misses(missing: Sequence[str], columns: Sequence[str]) -> str:
+    """`` (the data has 'ot' for 'OT', …; rename them)`` for the missing names that a column
+    spells otherwise only in case or surrounding spaces; empty when none does."""
+    spelled = {str(c).strip().casefold(): str(c) for c in columns}
+    pairs = [(spelled[m.strip().casefold()], m) for m in missing if m.strip().casefold() in spelled]
+    if not pairs:
+        return ""
+    shown = ", ".join(f"{quoted(have)} for {quoted(want)}" for have, want in pairs[:3])
+    return f" (the data has {shown}: names must match exactly, case included; rename them)"
 
 
 def wide_columns(
@@ -74,6 +91,34 @@ def date_column_of(columns: Sequence[str], date_column: str | None, source: str 
             "date_column to one of them"
         )
     return date_column
+
+
+def unnamed(column: str) -> bool:
+    """Whether ``column`` is the first column of a header that does not name it (pandas
+    calls it ``Unnamed: 0``)."""
+    return column in ("", "Unnamed: 0")
+
+
+def drop_row_numbers(raw: pd.DataFrame, source: str | Path) -> pd.DataFrame:
+    """``raw`` without its first column when that column has no name and holds only whole
+    numbers: the row numbers ``DataFrame.to_csv(path)`` writes by default, which would
+    otherwise be read as the timestamps (1000 as the year 1000). Warns, naming it."""
+    name = str(raw.columns[0])
+    if raw.shape[1] < 3 or not unnamed(name):
+        return raw
+    cells = raw.iloc[:, 0].dropna()
+    text = cells.astype(str).str.strip()
+    if cells.empty or not text.str.fullmatch(r"[-+]?\d+").all():
+        return raw
+    warnings.warn(
+        f"{source}: ignoring the first column {quoted(name)}: it has no name and holds row "
+        f"numbers ({text.iloc[0]}, …), the index DataFrame.to_csv writes, so the timestamps "
+        f"are taken from column {quoted(str(raw.columns[1]))}; write the file with "
+        "to_csv(path, index=False), or name the timestamp column with date_column",
+        DataWarning,
+        stacklevel=3,
+    )
+    return raw.iloc[:, 1:]
 
 
 def parse_timestamps(
@@ -115,13 +160,25 @@ def to_timestamps(raw: pd.Series, source: str | Path, column: str, where: Locato
         raw_text = raw.mask(raw.str.len() > MAX_TIMESTAMP_CHARS)
     else:
         raw_text = raw
+    example = day_first_example(raw_text)
+    if example is not None:
+        warnings.warn(
+            f"{source}: the dates in column {quoted(column)} are read day first, as "
+            f"{quoted(example)} shows (its first number is no month); write them as "
+            "2024-01-13 to be sure",
+            DataNote,
+            stacklevel=4,
+        )
+    dayfirst = example is not None
     try:
         with warnings.catch_warnings():
             # pandas' note that it parses cell by cell: how it parses, not a data problem
             warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
-            parsed = pd.to_datetime(raw_text, errors="coerce")
+            parsed = pd.to_datetime(raw_text, errors="coerce", dayfirst=dayfirst)
             if parsed.isna().any():
-                parsed = pd.to_datetime(raw_text, errors="coerce", format="mixed")
+                parsed = pd.to_datetime(
+                    raw_text, errors="coerce", format="mixed", dayfirst=dayfirst
+                )
     except (TypeError, ValueError) as err:
         # e.g. timestamps with different UTC offsets, which pandas refuses to mix
         reason = " ".join(str(err).split()).split(". ")[0]
@@ -137,6 +194,19 @@ def to_timestamps(raw: pd.Series, source: str | Path, column: str, where: Locato
             f"{where(label)}; write it like 2016-07-01 00:00:00 (or pick another date_column)"
         )
     return parsed
+
+
+def day_first_example(raw: pd.Series) -> str | None:
+    """A cell showing that the dates of ``raw`` are written day first (13/01/2024: its
+    first number is over 12, and no cell's second number is), else ``None``. pandas would
+    read such a column month first wherever it can (01/02/2024 as 2 January), mixing the
+    two readings."""
+    if not pd.api.types.is_string_dtype(raw):
+        return None
+    parts = raw.str.extract(NUMERIC_DATE).apply(pd.to_numeric)
+    if parts[0].isna().all() or (parts[1] > 12).any() or not (parts[0] > 12).any():
+        return None
+    return str(raw[parts[0] > 12].iloc[0])
 
 
 def parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.ndarray:
@@ -192,9 +262,15 @@ def fill_nans(frame: pd.DataFrame, source: str | Path, nan_policy: str) -> pd.Da
             f"{source}: missing (NaN) values in {listed}; fill them in, or set "
             "nan_policy=ffill|interpolate"
         )
+    missing = frame.isna()
     if nan_policy == "interpolate":
         frame = frame.interpolate(method="time", limit_area="inside")
     frame = frame.ffill().bfill()
+    # Which rows of each series were filled, for a reader of the result to count those in
+    # the rows it uses (tuples, which pandas can compare when it carries attrs along).
+    frame.attrs[FILLED] = {
+        str(c): tuple(int(i) for i in np.flatnonzero(missing[c])) for c in counts.index
+    }
     empty = [c for c in frame.columns if frame[c].isna().all()]
     if empty:
         raise DataError(

@@ -140,7 +140,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
 def _check_file(path: Path) -> None:
     if path.is_dir():
         raise CheckpointError(
-            f"{path}: is a folder; give the checkpoint file in it, e.g. {path}/best.ckpt"
+            f"{path}: is a folder; give the checkpoint file in it, e.g. "
+            f"{path / 'checkpoints' / 'best.ckpt'} in a run folder"
         )
     if not path.is_file():
         raise CheckpointError(

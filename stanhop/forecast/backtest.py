@@ -14,7 +14,7 @@ from stanhop.data import DataError, infer_freq
 from stanhop.data.windows import cut_windows
 from stanhop.forecast.forecaster import Forecaster
 from stanhop.measures.baselines import persistence, season_length, seasonal_naive
-from stanhop.measures.conformal import level_name
+from stanhop.measures.conformal import level_name, window_scale
 
 MODEL, SEASONAL_NAIVE, PERSISTENCE = "model", "seasonal_naive", "persistence"
 METRICS = ("mse", "mae", "mse_orig", "mae_orig")
@@ -103,11 +103,8 @@ def backtest(
     model = forecaster.model
     device = next(model.parameters()).device
     std = torch.as_tensor(scaler.std, dtype=torch.float64)
-    levels = forecaster.intervals.bounded_levels() if forecaster.intervals else []
-    radius = {
-        lv: torch.as_tensor(forecaster.intervals.half_width(lv), dtype=torch.float32)
-        for lv in levels
-    }
+    calibration = forecaster.intervals
+    levels = calibration.bounded_levels() if calibration else []
     columns: dict[str, list[np.ndarray]] = {}
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
         x = cut_windows(values, chunk - in_len, in_len)  # (b, in_len, c)
@@ -121,9 +118,14 @@ def backtest(
             err = (forecast - y).double()  # (b, out_len, c)
             for metric, value in _window_errors(err, std).items():
                 columns.setdefault(f"{name}_{metric}", []).append(value)
-        for level, r in radius.items():
+        scale = window_scale(model, x) if levels else None  # (b, 1, c)
+        for level in levels:
+            r = calibration.scaled(calibration.half_width(level), scale)  # (b, out_len, c)
             inside = ((pred - y).abs() <= r).double().mean(dim=(1, 2))
             columns.setdefault(f"coverage_{level_name(level)}", []).append(inside.numpy())
+            columns.setdefault(f"width_{level_name(level)}", []).append(
+                2 * r.double().mean(dim=(1, 2)).numpy()
+            )
 
     windows = pd.DataFrame(
         {name: np.concatenate(parts) for name, parts in columns.items()},
@@ -139,7 +141,7 @@ def backtest(
     coverage = {
         lv: (
             float(windows[f"coverage_{level_name(lv)}"].mean()),
-            2 * float(forecaster.intervals.half_width(lv).mean()),
+            float(windows.pop(f"width_{level_name(lv)}").mean()),
         )
         for lv in levels
     }

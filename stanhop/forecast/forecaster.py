@@ -22,12 +22,15 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.data.validate import FILLED
 from stanhop.data.windows import cut_windows, window_starts
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
-from stanhop.forecast.intervals import add_interval_columns, half_widths
+from stanhop.files.run_dir import best_checkpoint
+from stanhop.forecast.filled import report_filled
+from stanhop.forecast.intervals import Levels, add_interval_columns, as_levels, half_widths
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
-from stanhop.measures.conformal import Calibration
+from stanhop.measures.conformal import Calibration, revin_of, window_scale
 from stanhop.model import build_model
 from stanhop.runtime.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
 
@@ -144,7 +147,8 @@ class Forecaster:
 
     @classmethod
     def load(cls, path: str | Path, map_location: Any = "cpu", precision: str = "32") -> Forecaster:
-        """The forecaster in checkpoint ``path``, read with ``torch.load(weights_only=True)``;
+        """The forecaster in checkpoint ``path`` (or in the best checkpoint of the training
+        run whose folder ``path`` is), read with ``torch.load(weights_only=True)``;
         ``map_location`` (as for ``torch.load``) says where the model runs, so ``"cpu"``
         (the default) also loads a GPU-trained checkpoint on a machine without a GPU.
         ``precision``: ``32`` (the default, reproducible to the last digit), ``bf16``
@@ -155,6 +159,7 @@ class Forecaster:
         missing, damaged or not a stanhop checkpoint.
         """
         check_precision(precision)
+        path = best_checkpoint(path)
         checkpoint = load_checkpoint(path, map_location)
         hparams = checkpoint["hyper_parameters"]
         weights = model_weights(checkpoint["state_dict"])
@@ -214,6 +219,10 @@ class Forecaster:
         :func:`~stanhop.data.read_wide_csv`), in memory that does not grow with the file:
         the last ``in_len + CALIBRATION_WINDOWS - 1`` rows, all that :meth:`predict`,
         :meth:`quantized` and a plot use. Only those rows are validated then.
+
+        Cells filled by ``nan_policy`` in the last ``in_len`` rows are counted per series
+        in a :class:`~stanhop.data.DataNote`; a series filled over more than half of them
+        gets a :class:`~stanhop.data.DataWarning` (an error under ``--strict``).
         """
         if format not in INPUT_FORMATS:
             raise ForecastError(
@@ -223,12 +232,14 @@ class Forecaster:
         frame = INPUT_FORMATS[format](
             data, date_column, nan_policy, self.series_names, last, sep, decimal
         )
+        source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         if len(frame) < self.in_len:
-            source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
             raise DataError(
                 f"{source}: {len(frame)} rows of history, but the model reads the last "
                 f"in_len={self.in_len}; give at least {self.in_len} rows"
             )
+        filled = frame.attrs.pop(FILLED, {})
+        report_filled(filled, len(frame), self.in_len, nan_policy, source)
         return frame
 
     def predict(
@@ -238,7 +249,7 @@ class Forecaster:
         date_column: str | None = None,
         nan_policy: str = "error",
         format: str = "wide",
-        intervals: Sequence[float] | None = None,
+        intervals: Levels | None = None,
         sep: str = ",",
         decimal: str = ".",
     ) -> pd.DataFrame:
@@ -255,7 +266,8 @@ class Forecaster:
 
         Returns a frame with one row per future step, indexed by timestamps that continue
         those of ``data`` at their frequency, and one column per series, in the data's
-        original units. ``intervals`` (levels in percent, e.g. ``(80, 95)``) adds, after
+        original units. ``intervals`` (levels in percent: ``(80, 95)``, ``80`` or
+        ``"80,95"``) adds, after
         each series, its prediction interval of each level as columns ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
         :mod:`stanhop.measures.conformal`).
@@ -274,7 +286,7 @@ class Forecaster:
         history: pd.DataFrame,
         horizon: int | None = None,
         source: str | Path = FRAME_SOURCE,
-        intervals: Sequence[float] | None = None,
+        intervals: Levels | None = None,
     ) -> pd.DataFrame:
         """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
         the data in messages (e.g. the file it was read from). Each series far from the
@@ -298,14 +310,27 @@ class Forecaster:
             return forecast
         if self.intervals.note:
             warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
+        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32)[None]
+        scale = window_scale(self.model, x)  # (1, 1, c)
+        if not self.intervals.per_window and revin_of(self.model) is not None:
+            warnings.warn(
+                f"{self.name}: its intervals were calibrated in training units, so they do "
+                "not follow a history at another scale as the forecast does; recalibrate "
+                "them by training the model again",
+                DataWarning,
+                stacklevel=2,
+            )
+        widths = {
+            lv: self.intervals.scaled(r, scale)[0].double().numpy() for lv, r in widths.items()
+        }
         return add_interval_columns(forecast, widths, self.scaler.std)
 
-    def _interval_widths(self, levels: Sequence[float] | None) -> dict[float, np.ndarray]:
+    def _interval_widths(self, levels: Levels | None) -> dict[float, np.ndarray]:
         """The standardised half-widths (out_len, c) of each level asked for."""
-        if not levels:
+        if levels is None or (isinstance(levels, Sequence) and not levels):
             return {}
         try:
-            return half_widths(self.intervals, levels, self.name)
+            return half_widths(self.intervals, as_levels(levels), self.name)
         except ValueError as err:
             raise ForecastError(str(err)) from None
 

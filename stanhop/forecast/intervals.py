@@ -12,6 +12,23 @@ import pandas as pd
 from stanhop.data import to_long
 from stanhop.measures.conformal import Calibration, check_level, level_name
 
+# Interval levels as a caller may give them: (80, 95), 80, or "80,95".
+Levels = Sequence[float] | float | str
+
+
+def as_levels(levels: Levels) -> tuple[float, ...]:
+    """``levels`` as a tuple of percentages: a sequence of numbers, one number, or a text
+    of comma-separated numbers; ``ValueError`` saying how to give them otherwise."""
+    if isinstance(levels, str):
+        return parse_levels(levels)
+    if isinstance(levels, int | float) and not isinstance(levels, bool):
+        return (check_level(levels),)
+    if not isinstance(levels, Sequence):
+        raise ValueError(
+            f"intervals={levels!r}: give levels in percent, e.g. intervals=(80, 95), 80 or '80,95'"
+        )
+    return tuple(check_level(level) for level in levels)
+
 
 def parse_levels(text: str) -> tuple[float, ...]:
     """``"80,95"`` → ``(80.0, 95.0)``: levels in percent, comma-separated; ``ValueError``

@@ -13,6 +13,12 @@ the training run measures their coverage on the test split (``test/coverage_80``
 
 All widths are in the model's standardised units (a series' errors divided by its
 training standard deviation); ``std · half-width`` is the width in the data's units.
+
+A model with RevIN (:mod:`stanhop.model.revin`) forecasts each window on that window's
+own scale, so its errors grow and shrink with the window's spread: its calibration
+(``per_window``) divides each error by the standard deviation RevIN divided the input
+window by, and a forecast multiplies the half-widths back by its own window's — so the
+intervals follow a history given at another scale, as the point forecast does.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from stanhop.model.revin import RevIN
 
 # Levels (in percent) a training run calibrates by default: forecasts can ask for these.
 DEFAULT_LEVELS = (50.0, 80.0, 90.0, 95.0, 99.0)
@@ -79,6 +87,8 @@ class Calibration:
     radius: np.ndarray  # (levels, out_len, c)
     n_windows: int
     note: str | None = field(default=None, compare=False)
+    # radius in units of each input window's RevIN standard deviation (see the module)
+    per_window: bool = False
 
     def __post_init__(self) -> None:
         if self.radius.ndim != 3 or self.radius.shape[0] != len(self.levels):
@@ -113,6 +123,7 @@ class Calibration:
             "levels": list(self.levels),
             "radius": torch.from_numpy(np.ascontiguousarray(self.radius, dtype=np.float32)),
             "n_windows": int(self.n_windows),
+            "per_window": bool(self.per_window),
         }
 
     @classmethod
@@ -124,15 +135,26 @@ class Calibration:
             tuple(float(lv) for lv in state["levels"]),
             radius.astype(np.float64),
             int(state["n_windows"]),
+            # absent from checkpoints calibrated before the per-window scale existed
+            per_window=bool(state.get("per_window", False)),
         )
 
+    def scaled(self, radius: np.ndarray | torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        """Half-widths ``radius`` (out_len, c) of this calibration for windows whose RevIN
+        standard deviations are ``scale`` (b, 1, c, see :func:`window_scale`): (b, out_len,
+        c) standardised, ``radius`` itself for each window unless ``per_window``."""
+        radius = torch.as_tensor(radius, dtype=scale.dtype, device=scale.device)
+        return radius * scale if self.per_window else radius.expand(len(scale), *radius.shape)
 
-def calibrate(abs_errors: np.ndarray, levels: Iterable[float] = DEFAULT_LEVELS) -> Calibration:
+
+def calibrate(
+    abs_errors: np.ndarray, levels: Iterable[float] = DEFAULT_LEVELS, per_window: bool = False
+) -> Calibration:
     """The calibration of a model from its absolute errors on calibration windows.
 
-    ``abs_errors``: (n, out_len, c), ``|y - forecast|`` in standardised units, one entry
-    per window, horizon step and series; each (step, series) gets its own
-    :func:`conformal_quantile`.
+    ``abs_errors``: (n, out_len, c), ``|y - forecast|`` in standardised units (divided by
+    each window's RevIN standard deviation when ``per_window``), one entry per window,
+    horizon step and series; each (step, series) gets its own :func:`conformal_quantile`.
     """
     levels = tuple(sorted({check_level(lv) for lv in levels}))
     if not levels:
@@ -140,26 +162,43 @@ def calibrate(abs_errors: np.ndarray, levels: Iterable[float] = DEFAULT_LEVELS) 
     if abs_errors.ndim != 3 or abs_errors.shape[0] == 0:
         raise ValueError(f"abs_errors must be (n >= 1, out_len, c), got {abs_errors.shape}")
     radius = np.stack([conformal_quantile(abs_errors, lv) for lv in levels])
-    return Calibration(levels, radius.astype(np.float64), abs_errors.shape[0])
+    return Calibration(
+        levels, radius.astype(np.float64), abs_errors.shape[0], per_window=per_window
+    )
+
+
+def revin_of(model: torch.nn.Module) -> RevIN | None:
+    """The RevIN layer of ``model`` (or of the model it wraps), ``None`` without one."""
+    return next((m for m in model.modules() if isinstance(m, RevIN)), None)
+
+
+def window_scale(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``x`` (b, in_len, c) → (b, 1, c): the standard deviation the RevIN of ``model``
+    divides each window by, ones for a model without RevIN."""
+    revin = revin_of(model)
+    return revin.std(x) if revin is not None else torch.ones_like(x[:, :1])
 
 
 def model_abs_errors(
     model: torch.nn.Module, batches: Iterable[Sequence[torch.Tensor]], device: torch.device
 ) -> np.ndarray:
     """``|y - model(x)|`` for every window of ``batches`` of ``(x, y)`` (standardised,
-    x (b, in_len, c), y (b, out_len, c)), without autocast in the weights' own dtype
-    (fp32 under any mixed precision), as validation runs: (n, out_len, c) float32."""
+    x (b, in_len, c), y (b, out_len, c)), divided by :func:`window_scale` (the errors a
+    ``per_window`` calibration takes), without autocast in the weights' own dtype (fp32
+    under any mixed precision), as validation runs: (n, out_len, c) float32."""
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
     errors = []
     with torch.inference_mode(), torch.autocast(device.type, enabled=False):
         for x, y in batches:
-            pred = model(x.to(device, dtype))  # (b, out_len, c)
-            errors.append((pred - y.to(device)).abs().float().cpu().numpy())
+            x = x.to(device, dtype)
+            pred = model(x)  # (b, out_len, c)
+            error = (pred - y.to(device)).abs() / window_scale(model, x)
+            errors.append(error.float().cpu().numpy())
     return np.concatenate(errors)
 
 
 def coverage_counts(y: torch.Tensor, pred: torch.Tensor, radius: torch.Tensor) -> tuple[int, int]:
     """How many of the values ``y`` (b, out_len, c) lie within ``pred ± radius``
-    (``radius`` (out_len, c)), and how many values there are."""
+    (``radius`` (out_len, c) or (b, out_len, c)), and how many values there are."""
     inside = (y - pred).abs() <= radius
     return int(inside.sum()), inside.numel()

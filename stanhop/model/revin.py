@@ -32,10 +32,14 @@ class RevIN(nn.Module):
             self.weight = nn.Parameter(torch.ones(n_series))
             self.bias = nn.Parameter(torch.zeros(n_series))
 
+    def std(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, t, c) → the standard deviation (b, 1, c) each window is divided by."""
+        return torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps)
+
     def normalize(self, x: torch.Tensor) -> tuple[torch.Tensor, Stats]:
         """``x``: (b, t, c) → (normalised (b, t, c), its statistics)."""
         mean = x.mean(dim=1, keepdim=True)
-        std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps)
+        std = self.std(x)
         z = (x - mean) / std
         if self.affine:
             z = z * self.weight + self.bias

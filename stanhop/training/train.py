@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint
+from stanhop.files.run_dir import keep_earlier_run
 from stanhop.model import model_class, model_spec
 from stanhop.runtime.precision import AUTO, resolve_precision
 from stanhop.training.callbacks.intervals import ConformalIntervals
@@ -121,6 +122,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
             "writable folder"
         ) from err
     # Under DDP every process runs train(); only the first writes the run's files.
+    if rank_zero_only.rank == 0 and not cfg.get("ckpt_path"):
+        aside = keep_earlier_run(output_dir)
+        if aside is not None:
+            rank_zero_info(
+                f"{output_dir} already held a run: moved it to {aside} (to resume that run "
+                "instead, pass ckpt_path=last with the same hydra.run.dir)"
+            )
     if rank_zero_only.rank == 0:
         with atomic_open(output_dir / "config.yaml") as f:
             OmegaConf.save(cfg, f, resolve=True)

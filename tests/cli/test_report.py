@@ -168,6 +168,53 @@ def test_report_never_pools_datasets_or_horizons_and_counts_distinct_seeds(runs,
     assert not (tmp_path / "out" / "report.png").exists()
 
 
+def test_report_tells_apart_csv_files_that_share_a_name(runs, tmp_path, capsys):
+    source = runs["softmax-1"][0]
+    for site in ("siteA", "siteB"):
+        path = tmp_path / "data" / site / "data.csv"
+        copy_run(source, tmp_path / "runs" / site, data__source=None, data__path=str(path))
+    frame = load_runs([tmp_path / "runs"])
+    assert sorted(frame["dataset"]) == ["siteA/data.csv", "siteB/data.csv"]
+    assert report_main([str(tmp_path / "runs"), "--out", str(tmp_path / "out")]) == 0
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "## siteA/data.csv" in markdown and "## siteB/data.csv" in markdown
+    assert (tmp_path / "out" / f"report_siteA-data.csv_{frame.horizon[0]}.png").is_file()
+
+
+def test_a_relative_csv_path_is_taken_from_the_folder_training_started_in(runs, tmp_path):
+    source = runs["softmax-1"][0]
+    for site in ("siteA", "siteB"):
+        run = tmp_path / site / "run"
+        copy_run(source, run, data__source=None, data__path="data.csv")
+        (run / ".hydra").mkdir()
+        OmegaConf.save(
+            {"hydra": {"runtime": {"cwd": str(tmp_path / site)}}}, run / ".hydra" / "hydra.yaml"
+        )
+    frame = load_runs([tmp_path])
+    assert sorted(frame["data"]) == [str(tmp_path / s / "data.csv") for s in ("siteA", "siteB")]
+    assert sorted(frame["dataset"]) == ["siteA/data.csv", "siteB/data.csv"]
+
+
+def test_synthetic_data_of_another_size_is_another_dataset(runs, tmp_path):
+    source = runs["softmax-1"][0]
+    copy_run(source, tmp_path / "other", data__source__n_series=5)
+    frame = load_runs([source, tmp_path])
+    assert frame["data"].nunique() == 2 and frame["dataset"].nunique() == 2
+    assert all(name.startswith("synthetic-") for name in frame["dataset"])
+
+
+def test_an_unreadable_metrics_json_is_skipped_with_a_warning_naming_it(runs, tmp_path, capsys):
+    source = runs["softmax-1"][0]
+    copy_run(source, tmp_path / "good")
+    copy_run(source, tmp_path / "cut")
+    broken = tmp_path / "cut" / "metrics.json"
+    broken.write_text('{"test/mse": 0.4')  # a run killed while writing it
+    assert report_main([str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {broken}: skipped, not readable as JSON" in err
+    assert "## synthetic, horizon" in (tmp_path / "out" / "report.md").read_text()
+
+
 def test_epoch_curves_come_from_the_validation_outlier_log(runs):
     out, metrics = runs["softmax-1"]
     frame = load_runs([out])

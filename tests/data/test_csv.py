@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stanhop.data import DataError, infer_freq, read_wide_csv
+from stanhop.data import (
+    DataError,
+    DataNote,
+    DataWarning,
+    infer_freq,
+    read_long_csv,
+    read_wide_csv,
+    reading,
+)
 
 
 def write(tmp_path: Path, text: str, name: str = "series.csv") -> Path:
@@ -210,7 +218,8 @@ def test_a_first_row_with_extra_fields_is_refused(tmp_path, extra) -> None:
     # and a MultiIndex of 100,000 levels that took minutes to build
     path = write(tmp_path, "date,a\n2020-01-01,1" + ",5" * extra + "\n2020-01-02,2\n")
     assert "first data row has more fields than the header" in error_of(path)
-    assert read_wide_csv(path, series=["a"])["a"].tolist() == [1, 2]  # extras unread
+    with pytest.raises(DataError, match="first data row has more fields than the header"):
+        read_wide_csv(path, series=["a"])  # as when every column is read
 
 
 def test_an_empty_first_line_is_a_missing_header(tmp_path) -> None:
@@ -268,3 +277,94 @@ def test_a_huge_cell_is_quoted_short_and_not_parsed_for_long(tmp_path, column) -
     path = write(tmp_path, "date,a\n2020-01-01,1\n" + ",".join(cells) + "\n")
     message = error_of(path)
     assert "'1111" in message and "…" in message and len(message) < 300
+
+
+# --- rows with a field too many, and pandas' own index column --------------------------
+
+
+@pytest.mark.parametrize("series", [None, ["a"], ["b", "a"]], ids=["all", "one", "reordered"])
+@pytest.mark.parametrize("last", [None, 2])
+def test_a_later_row_with_a_field_too_many_is_refused_whatever_is_read(
+    tmp_path, monkeypatch, series, last
+) -> None:
+    # an unquoted decimal comma (1,5) shifts the rest of its row one column to the right
+    monkeypatch.setattr(reading, "TAIL_MIN_BYTES", 0)
+    path = write(tmp_path, "date,a,b\n2020-01-01,1,2\n2020-01-02,1,5,3\n2020-01-03,4,5\n")
+    message = error_of(path, series=series, last=last)
+    assert "Expected 3 fields in line 3, saw 4" in message
+
+
+def test_a_long_file_row_with_a_field_too_many_is_refused(tmp_path) -> None:
+    path = write(tmp_path, "unique_id,ds,y\na,2020-01-01,1\na,2020-01-02,1,5\n")
+    with pytest.raises(DataError, match="Expected 3 fields in line 3, saw 4"):
+        read_long_csv(path)
+
+
+def to_csv_with_index(tmp_path: Path, start: int = 0) -> tuple[Path, pd.DataFrame]:
+    """A frame written by DataFrame.to_csv(path), pandas' integer row numbers kept as an
+    unnamed first column (from ``start``: 1000 and on read as years)."""
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2021-03-01", periods=6, freq="h").astype(str),
+            "a": np.arange(6.0),
+            "b": np.arange(6.0) / 3,
+        },
+        index=range(start, start + 6),
+    )
+    path = tmp_path / "series.csv"
+    frame.to_csv(path)
+    return path, frame
+
+
+@pytest.mark.filterwarnings("ignore:.*ignoring 1 column")
+@pytest.mark.parametrize("start", [0, 1000])
+@pytest.mark.parametrize("series", [None, ["b"]])
+def test_pandas_row_numbers_in_an_unnamed_first_column_are_dropped_with_a_warning(
+    tmp_path, start, series
+) -> None:
+    path, frame = to_csv_with_index(tmp_path, start)
+    with pytest.warns(DataWarning, match=r"ignoring the first column 'Unnamed: 0'.*index=False"):
+        read = read_wide_csv(path, series=series)
+    assert list(read.index) == list(pd.to_datetime(frame["date"]))
+    assert read.index.name == "date"
+    assert list(read.columns) == (series or ["a", "b"])
+
+
+def test_an_unnamed_first_column_of_timestamps_stays_the_timestamps(tmp_path) -> None:
+    # DataFrame.to_csv of a frame indexed by unnamed timestamps: the usual wide file
+    frame = pd.DataFrame(
+        {"a": [1.0, 2.0], "b": [3.0, 4.0]}, index=pd.date_range("2021-03-01", periods=2)
+    )
+    frame.to_csv(tmp_path / "x.csv")
+    read = read_wide_csv(tmp_path / "x.csv")
+    assert list(read.index) == list(frame.index) and list(read.columns) == ["a", "b"]
+
+
+def test_a_named_integer_first_column_is_read_as_asked(tmp_path) -> None:
+    path = write(tmp_path, "year,a,b\n2001,1,2\n2002,3,4\n")
+    assert list(read_wide_csv(path).index.year) == [2001, 2002]
+
+
+# --- messages that name the likely cause --------------------------------------------------
+
+
+def test_a_series_renamed_by_case_is_named_as_the_near_miss(tmp_path) -> None:
+    path = write(tmp_path, "date,ot,b\n2020-01-01,1,2\n")
+    message = error_of(path, series=["OT", "b"])
+    assert "missing series column(s) 'OT' (the data has 'ot' for 'OT'" in message
+    assert "case included; rename them" in message
+
+
+def test_day_first_dates_are_read_day_first_with_a_note(tmp_path) -> None:
+    # the first dates (01/01 … 12/01) read month first would be 1 January … 1 December
+    dates = pd.date_range("2024-01-01", periods=40, freq="D")
+    path = write(tmp_path, "date,a\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(dates)))
+    with pytest.warns(DataNote, match=r"read day first, as '13/01/2024' shows"):
+        frame = read_wide_csv(path)
+    assert list(frame.index) == list(dates)
+
+
+def test_month_first_dates_stay_month_first(tmp_path) -> None:
+    dates = pd.date_range("2024-01-01", periods=40, freq="D")
+    path = write(tmp_path, "date,a\n" + "".join(f"{d:%m/%d/%Y},{i}\n" for i, d in enumerate(dates)))
+    assert list(read_wide_csv(path).index) == list(dates)

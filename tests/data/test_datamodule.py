@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from stanhop.data import (
     MIRROR_ENV,
     BenchmarkSource,
     DataError,
+    DataWarning,
     Split,
     SyntheticSource,
     TimeSeriesDataModule,
@@ -153,3 +155,22 @@ def test_etth1_through_the_mirror(shared_csv, tmp_path, monkeypatch) -> None:
     train = pd.read_csv(reference).iloc[:8640, 1:].to_numpy()
     np.testing.assert_allclose(module.scaler.mean, train.mean(axis=0))
     np.testing.assert_allclose(module.scaler.std, train.std(axis=0))
+
+
+def test_a_series_constant_over_the_training_rows_is_named_in_a_warning(tmp_path) -> None:
+    path, frame = csv_file(tmp_path, 400)
+    frame["flat"] = 7.0
+    frame.loc[frame.index[300:], "flat"] = 8.0  # varies later, but not in the training rows
+    frame.to_csv(path)
+    module = from_csv(path, in_len=24, out_len=6, split={"train": 0.5, "val": 0.2, "test": 0.3})
+    with pytest.warns(DataWarning, match=r"series 'flat' constant over the training rows"):
+        module.setup()
+    assert module.scaler.std[2] == 1.0
+
+
+def test_series_that_vary_give_no_constant_warning(tmp_path) -> None:
+    path, _ = csv_file(tmp_path, 400)
+    module = from_csv(path, in_len=24, out_len=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        module.setup()

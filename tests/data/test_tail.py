@@ -4,6 +4,7 @@ and read_wide_csv(last=…), which reads large files from their end."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -177,3 +178,65 @@ def test_small_files_are_read_whole(tmp_path) -> None:
     assert path.stat().st_size < reading.TAIL_MIN_BYTES
     with pytest.raises(DataError, match="at line 5;"):
         read_wide_csv(path, last=30)
+
+
+# Lines of every kind the whole-file reader meets, and its verdict on them: dropped (a line
+# empty throughout), or refused with the same message read from the end as read whole.
+ODD_LINES = {
+    "blank": "",
+    "spaces": "   ",
+    "commas": ",,",
+    "fewer-commas": ",",
+    "more-commas": ",,,",
+    "comment": "# exported by a logger",
+    "quoted": '"2020-01-01 09:00",1,2',
+    "short": "2020-01-01 09:00,1",
+    "long": "2020-01-01 09:00,1,2,3",
+    "crlf-commas": ",,\r",
+}
+
+
+@pytest.mark.usefixtures("any_size_is_large")
+@pytest.mark.filterwarnings("ignore:.*ignoring 1 column")
+@pytest.mark.parametrize("from_end", [0, 1, 2, 3, 5])
+@pytest.mark.parametrize("kind", list(ODD_LINES))
+@pytest.mark.parametrize("series", [None, ["b"]], ids=["all", "one-series"])
+def test_odd_lines_give_the_same_rows_or_error_read_whole_or_from_the_end(
+    tmp_path, kind, from_end, series
+) -> None:
+    lines = csv_text(20).splitlines()
+    lines.insert(len(lines) - from_end, ODD_LINES[kind])
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    try:
+        full = read_wide_csv(path, series=series)
+    except DataError as err:
+        if from_end < 3:  # the odd line is among the last 3 rows: read from the end too
+            with pytest.raises(DataError, match=f"^{re.escape(str(err))}$"):
+                read_wide_csv(path, series=series, last=3)
+        return
+    tail = read_wide_csv(path, series=series, last=3)
+    assert len(tail) >= 3
+    pd.testing.assert_frame_equal(tail, full.iloc[len(full) - len(tail) :])
+
+
+@pytest.mark.usefixtures("any_size_is_large")
+def test_a_line_of_commas_among_the_last_rows_is_not_counted_as_one(tmp_path) -> None:
+    # a wide CSV of 8 rows whose last ones hold a line of only commas: read whole, the
+    # line is dropped; read from the end, the last 3 rows are still 3 rows
+    lines = csv_text(8).splitlines()
+    lines.insert(len(lines) - 1, ",,")
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    full = read_wide_csv(path)
+    assert len(full) == 8
+    tail = read_wide_csv(path, last=3)
+    assert len(tail) >= 3
+    pd.testing.assert_frame_equal(tail, full.iloc[len(full) - len(tail) :])
+
+
+@pytest.mark.usefixtures("any_size_is_large")
+def test_many_empty_lines_at_the_end_are_read_past(tmp_path) -> None:
+    path = write(tmp_path, csv_text(100) + ",,\n" * 500 + "\n" * 500)
+    tail = read_wide_csv(path, last=30)
+    full = read_wide_csv(path)
+    assert len(tail) >= 30
+    pd.testing.assert_frame_equal(tail, full.iloc[len(full) - len(tail) :])

@@ -17,7 +17,14 @@ import torch
 from omegaconf import OmegaConf
 
 from stanhop import Forecaster
-from stanhop.files.checkpoint import FORMAT, FORMAT_KEY, CheckpointError, make_plain, to_plain
+from stanhop.files.checkpoint import (
+    FORMAT,
+    FORMAT_KEY,
+    CheckpointError,
+    load_checkpoint,
+    make_plain,
+    to_plain,
+)
 
 
 def leaves(obj: Any) -> Iterator[Any]:
@@ -189,6 +196,9 @@ def test_broken_checkpoints_are_one_line_errors(synthetic_run, tmp_path, kind) -
 
 def test_a_folder_is_not_a_checkpoint(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="is a folder"):
+        load_checkpoint(tmp_path)
+    # Forecaster.load takes a run folder: one without a checkpoint says where it would be
+    with pytest.raises(CheckpointError, match=r"a folder without checkpoints/best\.ckpt"):
         Forecaster.load(tmp_path)
 
 

@@ -15,6 +15,7 @@ from stanhop.cli.forecast import main
 from stanhop.data import DataWarning, to_long
 from stanhop.files.checkpoint import INTERVALS_KEY, load_checkpoint
 from stanhop.forecast import Forecaster, ForecastError
+from stanhop.forecast.backtest import backtest
 from stanhop.forecast.plot import plot_forecast
 from stanhop.measures.conformal import Calibration
 
@@ -24,14 +25,19 @@ def test_bounds_are_the_forecast_plus_minus_the_stored_half_width(synthetic_run)
     plain = forecaster.predict(synthetic_run.csv)
     banded = forecaster.predict(synthetic_run.csv, intervals=[80, 95])
     stored = Calibration.from_dict(load_checkpoint(synthetic_run.ckpt)[INTERVALS_KEY])
-    std = np.asarray(load_checkpoint(synthetic_run.ckpt)["hyper_parameters"]["scaler"]["std"])
+    assert stored.per_window  # the model has RevIN
+    scaler = load_checkpoint(synthetic_run.ckpt)["hyper_parameters"]["scaler"]
+    mean, std = np.asarray(scaler["mean"]), np.asarray(scaler["std"])
+    # RevIN's scale of the window the model reads: the standardised last in_len rows
+    window = (synthetic_run.frame.to_numpy()[-forecaster.in_len :] - mean) / std
+    window_std = np.sqrt(window.var(axis=0) + 1e-5)
     expected = []
     for i, name in enumerate(plain.columns):
         expected += [name] + [f"{name}_{side}_{lv}" for lv in (80, 95) for side in ("lo", "hi")]
         for level in (80, 95):
-            half = stored.half_width(level)[:, i] * std[i]
-            np.testing.assert_allclose(banded[f"{name}_lo_{level}"], plain[name] - half)
-            np.testing.assert_allclose(banded[f"{name}_hi_{level}"], plain[name] + half)
+            half = stored.half_width(level)[:, i] * window_std[i] * std[i]
+            np.testing.assert_allclose(banded[f"{name}_lo_{level}"], plain[name] - half, atol=1e-6)
+            np.testing.assert_allclose(banded[f"{name}_hi_{level}"], plain[name] + half, atol=1e-6)
     assert list(banded.columns) == expected
     pd.testing.assert_frame_equal(banded[list(plain.columns)], plain)
 
@@ -127,3 +133,34 @@ def test_quantized_intervals_come_with_a_warning(synthetic_run) -> None:
         issubclass(w.category, DataWarning) and "calibrated on the float model" in str(w.message)
         for w in caught
     )
+
+
+@pytest.mark.parametrize("factor", [3.0, 0.2])
+def test_intervals_follow_a_history_at_another_scale(synthetic_run, factor) -> None:
+    # RevIN forecasts each window on its own scale: a history at 3x (or 0.2x) the training
+    # data's gives forecasts and errors at 3x; the intervals must grow with them
+    forecaster = Forecaster.load(synthetic_run.ckpt)
+    history = synthetic_run.frame
+    mean = history.mean()
+    base = backtest(forecaster, history, stride=5).coverage
+    scaled = backtest(forecaster, (history - mean) * factor + mean, stride=5).coverage
+    for level in (80, 95):
+        assert abs(scaled[level][0] - base[level][0]) < 0.03, (level, base, scaled)
+        # the mean width (standardised by the training data) grows by the same factor
+        assert scaled[level][1] == pytest.approx(base[level][1] * factor, rel=0.02)
+
+
+def test_a_checkpoint_calibrated_in_training_units_still_forecasts_with_a_warning(
+    synthetic_run, tmp_path
+) -> None:
+    checkpoint = load_checkpoint(synthetic_run.ckpt)
+    del checkpoint[INTERVALS_KEY]["per_window"]  # as written before the per-window scale
+    path = tmp_path / "old.ckpt"
+    torch.save(checkpoint, path)
+    forecaster = Forecaster.load(path)
+    assert not forecaster.intervals.per_window
+    with pytest.warns(DataWarning, match="calibrated in training units.*training the model again"):
+        banded = forecaster.predict(synthetic_run.csv, intervals=[80])
+    std = np.asarray(checkpoint["hyper_parameters"]["scaler"]["std"])
+    half = forecaster.intervals.half_width(80)[:, 0] * std[0]
+    np.testing.assert_allclose(banded["s0_hi_80"] - banded["s0"], half, rtol=1e-6)

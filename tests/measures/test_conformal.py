@@ -108,9 +108,16 @@ def test_coverage_on_gaussian_noise_is_the_nominal_level(level) -> None:
     assert float(radius.mean()) == pytest.approx(sigma * z, rel=0.03)
 
 
+def window_std(x: torch.Tensor) -> np.ndarray:
+    """RevIN's scale of one window (in_len, c): its population std, eps 1e-5 on the
+    variance, as (1, c)."""
+    return np.sqrt(x.numpy().astype(np.float64).var(axis=0, keepdims=True) + 1e-5)
+
+
 def test_training_stores_the_calibration_of_its_best_weights(synthetic_run) -> None:
     """The stored half-widths are the conformal quantiles of the best checkpoint's errors
-    on every validation window, and the logged widths are their means."""
+    on every validation window, each divided by the window's RevIN standard deviation, and
+    the logged widths are their means over the test windows, scaled back by theirs."""
     checkpoint = load_checkpoint(synthetic_run.ckpt)
     stored = Calibration.from_dict(checkpoint[INTERVALS_KEY])
     forecaster = Forecaster.load(synthetic_run.ckpt)
@@ -120,11 +127,11 @@ def test_training_stores_the_calibration_of_its_best_weights(synthetic_run) -> N
     val = datamodule.datasets["val"]
     errors = np.stack(
         [
-            (forecaster.model(x[None])[0] - y).abs().detach().numpy()
+            (forecaster.model(x[None])[0] - y).abs().detach().numpy() / window_std(x)
             for x, y in (val[i] for i in range(len(val)))
         ]
     )
-    assert stored.n_windows == len(val)
+    assert stored.per_window and stored.n_windows == len(val)
     for level in (50, 80, 90):
         k = int(np.ceil((len(val) + 1) * level / 100))
         expected = np.sort(errors, axis=0)[k - 1]
@@ -134,7 +141,9 @@ def test_training_stores_the_calibration_of_its_best_weights(synthetic_run) -> N
     for level in stored.bounded_levels():
         name = f"{level:g}"
         assert 0.0 <= metrics[f"test/coverage_{name}"] <= 1.0
-        width = 2 * stored.half_width(level).mean()
+        test = datamodule.datasets["test"]
+        scales = np.stack([window_std(test[i][0]) for i in range(len(test))])  # (n, 1, c)
+        width = 2 * (stored.half_width(level) * scales).mean()
         assert metrics[f"test/width_{name}"] == pytest.approx(width, rel=1e-5)
     # Coverage grows with the level, as nested intervals must.
     coverages = [metrics[f"test/coverage_{lv:g}"] for lv in stored.bounded_levels()]

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
-import numpy as np
-import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
 from stanhop.measures.conformal import (
@@ -19,6 +17,8 @@ from stanhop.measures.conformal import (
     coverage_counts,
     level_name,
     model_abs_errors,
+    revin_of,
+    window_scale,
 )
 
 
@@ -31,15 +31,15 @@ class ConformalIntervals(L.Callback):
 
     Then logs, for every level whose interval is bounded, ``test/coverage_<level>`` (the
     share of test values inside their interval, to compare with the level) and
-    ``test/width_<level>`` (the mean interval width over series and steps, standardised
-    units), on the test batches the model's own metrics use.
+    ``test/width_<level>`` (the mean interval width over windows, series and steps,
+    standardised units), on the test batches the model's own metrics use.
     """
 
     def __init__(self, levels: Sequence[float] = DEFAULT_LEVELS) -> None:
         super().__init__()
         self.levels = tuple(levels)
         self.calibration: Calibration | None = None
-        self._counts: dict[float, list[int]] = {}
+        self._counts: dict[float, list[float]] = {}  # inside, total, summed widths
 
     def calibrate(self, pl_module: L.LightningModule, datamodule: Any) -> Calibration:
         """Calibrate the intervals from ``pl_module``'s errors on every validation window
@@ -53,7 +53,8 @@ class ConformalIntervals(L.Callback):
             errors = model_abs_errors(pl_module, datamodule.val_dataloader(), pl_module.device)
         finally:
             pl_module.train(was_training)
-        self.calibration = calibrate(errors, self.levels)
+        per_window = revin_of(pl_module) is not None
+        self.calibration = calibrate(errors, self.levels, per_window=per_window)
         unbounded = [lv for lv in self.calibration.levels if lv not in self._bounded()]
         if unbounded:
             rank_zero_warn(
@@ -72,7 +73,7 @@ class ConformalIntervals(L.Callback):
                     "trainer.test, or drop the callback with callbacks.intervals=null"
                 )
             self.calibrate(pl_module, trainer.datamodule)
-        self._counts = {lv: [0, 0] for lv in self._bounded()}
+        self._counts = {lv: [0, 0, 0.0] for lv in self._bounded()}
 
     def _bounded(self) -> list[float]:
         return self.calibration.bounded_levels() if self.calibration else []
@@ -86,21 +87,21 @@ class ConformalIntervals(L.Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        pred, y = outputs["pred"], batch[1]
+        pred, (x, y) = outputs["pred"], batch[:2]
+        scale = window_scale(pl_module, x.to(pred.device, pred.dtype))  # (b, 1, c)
         for level, counts in self._counts.items():
-            radius = torch.as_tensor(
-                self.calibration.half_width(level), dtype=pred.dtype, device=pred.device
-            )
+            radius = self.calibration.scaled(self.calibration.half_width(level), scale)
             inside, total = coverage_counts(y, pred, radius)
             counts[0] += inside
             counts[1] += total
+            counts[2] += 2 * float(radius.sum())  # the widths of these values
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        for level, (inside, total) in self._counts.items():
+        for level, (inside, total, widths) in self._counts.items():
             if total == 0:
                 continue
             name = level_name(level)
-            width = 2 * float(np.mean(self.calibration.half_width(level)))
+            width = widths / total
             # Every process evaluates every test window, so the values agree; syncing keeps
             # the logged copies identical, as for the model's own metrics.
             pl_module.log(f"test/coverage_{name}", inside / total, sync_dist=True)
