@@ -17,6 +17,7 @@ from stanhop.data.regular import check_irregular_policy, regularize
 from stanhop.data.scaler import Scaler
 from stanhop.data.sources import CSVSource, Source
 from stanhop.data.splits import Split, check_lengths
+from stanhop.data.targets import covariates_of, target_indices
 from stanhop.data.windows import WindowDataset
 
 
@@ -32,8 +33,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
     epoch (see :class:`ResumableLoader`); validation and test windows keep their order
     and, under DDP, every process evaluates all of them, so their metrics are exact.
 
-    After :meth:`setup` the attributes ``n_series``, ``series_names``, ``scaler``,
-    ``freq``, ``last_train_timestamp`` and ``bounds`` (the row ranges of each split, see
+    ``targets`` names the columns to forecast (default: all). Every other column is a
+    past covariate: it is in every input window ``x`` but not in the targets ``y``, so
+    the loss and every metric cover the targets alone.
+
+    After :meth:`setup` the attributes ``n_series`` (all input columns),
+    ``series_names``, ``target_names``, ``target_indices`` (None when every column is a
+    target), ``covariate_names``, ``scaler`` (of all input columns), ``freq``,
+    ``last_train_timestamp`` and ``bounds`` (the row ranges of each split, see
     :meth:`Split.bounds`) describe the data.
     """
 
@@ -48,8 +55,10 @@ class TimeSeriesDataModule(L.LightningDataModule):
         eval_batch_size: int | None = None,
         seed: int = 0,
         irregular: str = "error",
+        targets: list[str] | None = None,
     ) -> None:
         super().__init__()
+        self.targets = None if targets is None else list(targets)
         check_irregular_policy(irregular, source.name)
         self.irregular = irregular
         # What regularising the index did, for the run's summary ("" when nothing).
@@ -72,6 +81,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if self.datasets:
             return
         frame, self.resampled = regularize(self.source.load(), self.source.name, self.irregular)
+        self.series_names = [str(c) for c in frame.columns]
+        self.target_indices = target_indices(self.series_names, self.targets, self.source.name)
+        self.target_names = (
+            self.series_names
+            if self.target_indices is None
+            else [self.series_names[i] for i in self.target_indices]
+        )
+        self.covariate_names = covariates_of(self.series_names, self.target_names)
         try:
             bounds = self.split.bounds(len(frame), self.in_len)
         except DataError as err:
@@ -83,12 +100,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.scaler = Scaler.fit(values[train_start:train_stop])
         scaled = self.scaler.transform(values).astype(np.float32)
         self.datasets = {
-            name: WindowDataset(scaled[start:stop], self.in_len, self.out_len)
+            name: WindowDataset(scaled[start:stop], self.in_len, self.out_len, self.target_indices)
             for name, (start, stop) in bounds.items()
         }
         self.bounds = bounds
         self.n_series = frame.shape[1]
-        self.series_names = [str(c) for c in frame.columns]
         self.freq = infer_freq(frame.index)
         self.last_train_timestamp = frame.index[train_stop - 1].isoformat()
         self.index = frame.index
@@ -104,9 +120,16 @@ class TimeSeriesDataModule(L.LightningDataModule):
             splits.append(
                 f"{name} {stop - own} rows {first} to {last} ({len(self.datasets[name])} windows)"
             )
+        roles = ""
+        if self.covariate_names:
+            roles = (
+                f" (targets {', '.join(self.target_names)}; past covariates "
+                f"{', '.join(self.covariate_names)})"
+            )
         return (
-            f"data {self.source.name}: {self.n_series} series, frequency {self.freq or 'none'}, "
-            f"in_len={self.in_len}, out_len={self.out_len}; " + "; ".join(splits)
+            f"data {self.source.name}: {self.n_series} series{roles}, frequency "
+            f"{self.freq or 'none'}, in_len={self.in_len}, out_len={self.out_len}; "
+            + "; ".join(splits)
         )
 
     def train_dataloader(self) -> ResumableLoader:
@@ -148,6 +171,7 @@ def from_csv(
     irregular: str = "error",
     sep: str = ",",
     decimal: str = ".",
+    targets: list[str] | None = None,
 ) -> TimeSeriesDataModule:
     """A datamodule over a wide CSV file, in one flat call (``conf/data/csv.yaml``)."""
     source = CSVSource(
@@ -162,4 +186,5 @@ def from_csv(
         eval_batch_size=eval_batch_size,
         seed=seed,
         irregular=irregular,
+        targets=targets,
     )

@@ -9,10 +9,13 @@ from torch.utils.data import Dataset
 
 class WindowDataset(Dataset):
     """Item ``i`` is ``(x, y)``: ``x = values[i : i + in_len]`` of shape ``(in_len, c)``
-    and the ``out_len`` rows after it, ``y`` of shape ``(out_len, c)``; both float32.
-    Windows start at every row, so there are ``t - in_len - out_len + 1`` of them."""
+    and the ``out_len`` rows after it, ``y`` of shape ``(out_len, k)``; both float32.
+    ``y`` holds the ``targets`` columns (indices, in that order), every column (``k = c``)
+    when None. Windows start at every row, so there are ``t - in_len - out_len + 1``."""
 
-    def __init__(self, values: np.ndarray, in_len: int, out_len: int) -> None:
+    def __init__(
+        self, values: np.ndarray, in_len: int, out_len: int, targets: list[int] | None = None
+    ) -> None:
         if values.ndim != 2:
             raise ValueError(f"values must be (t, c), got shape {values.shape}")
         if in_len < 1 or out_len < 1:
@@ -23,6 +26,8 @@ class WindowDataset(Dataset):
             )
         self.values = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
         self.in_len, self.out_len = in_len, out_len
+        # The target columns, copied once so that every y is a contiguous slice.
+        self.targets = self.values if targets is None else self.values[:, targets].contiguous()
 
     def __len__(self) -> int:
         return len(self.values) - self.in_len - self.out_len + 1
@@ -31,4 +36,4 @@ class WindowDataset(Dataset):
         if not 0 <= i < len(self):
             raise IndexError(f"window {i} out of range for {len(self)} windows")
         split = i + self.in_len
-        return self.values[i:split], self.values[split : split + self.out_len]
+        return self.values[i:split], self.targets[split : split + self.out_len]

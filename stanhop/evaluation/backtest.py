@@ -14,6 +14,7 @@ from stanhop.data import DataError, infer_freq
 from stanhop.evaluation.baselines import persistence, season_length, seasonal_naive
 from stanhop.evaluation.conformal import level_name
 from stanhop.forecast.forecaster import Forecaster
+from stanhop.model.targets import select
 
 MODEL, SEASONAL_NAIVE, PERSISTENCE = "model", "seasonal_naive", "persistence"
 METRICS = ("mse", "mae", "mse_orig", "mae_orig")
@@ -30,6 +31,8 @@ class Backtest:
     standard deviation, like ``test/mse``) and ``mse_orig``, ``mae_orig`` (original
     units), each averaged over the window's steps and series; with intervals,
     ``coverage_<level>`` (the share of the window's values inside their interval).
+
+    Only the forecaster's target series are scored (past covariates are inputs).
 
     ``summary``: one row per forecast, the metrics averaged over all windows (every
     window has as many values, so this is the mean over every forecast value).
@@ -97,11 +100,11 @@ def backtest(
     if season is not None and season > in_len:
         season = None
 
-    scaler = forecaster.scaler
+    scaler, targets = forecaster.scaler, forecaster.target_indices
     values = torch.as_tensor(scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32)
     model = forecaster.model
     device = next(model.parameters()).device
-    std = torch.as_tensor(scaler.std, dtype=torch.float64)
+    std = torch.as_tensor(forecaster.target_scaler.std, dtype=torch.float64)
     levels = forecaster.intervals.bounded_levels() if forecaster.intervals else []
     radius = {
         lv: torch.as_tensor(forecaster.intervals.half_width(lv), dtype=torch.float32)
@@ -112,12 +115,14 @@ def backtest(
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
         at = torch.as_tensor(chunk)[:, None]
         x = values[at + offsets_in]  # (b, in_len, c)
-        y = values[at + offsets_out]  # (b, out_len, c)
+        y = select(values[at + offsets_out], targets)  # (b, out_len, k)
         with torch.inference_mode(), torch.autocast(device.type, enabled=False):
-            pred = model(x.to(device)).float().cpu()  # (b, out_len, c)
-        forecasts = {MODEL: pred, PERSISTENCE: persistence(x, out_len)}
+            pred = model(x.to(device)).float().cpu()  # (b, out_len, k)
+        # The baselines forecast the targets from their own history.
+        x_targets = select(x, targets)  # (b, in_len, k)
+        forecasts = {MODEL: pred, PERSISTENCE: persistence(x_targets, out_len)}
         if season is not None:
-            forecasts[SEASONAL_NAIVE] = seasonal_naive(x, out_len, season)
+            forecasts[SEASONAL_NAIVE] = seasonal_naive(x_targets, out_len, season)
         for name, forecast in forecasts.items():
             err = (forecast - y).double()  # (b, out_len, c)
             for metric, value in _window_errors(err, std).items():
@@ -148,8 +153,8 @@ def backtest(
 
 
 def _window_errors(err: torch.Tensor, std: torch.Tensor) -> dict[str, np.ndarray]:
-    """Per-window MSE and MAE of standardised errors ``err`` (b, out_len, c), and of the
-    same errors in original units (times each series' training ``std`` (c,))."""
+    """Per-window MSE and MAE of standardised errors ``err`` (b, out_len, k), and of the
+    same errors in original units (times each target's training ``std`` (k,))."""
     orig = err * std
     return {
         "mse": (err**2).mean(dim=(1, 2)).numpy(),

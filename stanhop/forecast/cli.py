@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> None:
         )
     forecast = forecaster.predict_history(history, args.horizon, input_path, args.intervals)
 
-    series = forecaster.series_names
+    series = forecaster.targets
     if args.format != "long":
         table = forecast
     else:

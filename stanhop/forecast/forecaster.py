@@ -110,6 +110,10 @@ class Forecaster:
     forecasts the steps after the end of a history (a CSV file or a DataFrame).
     ``intervals``, the calibration of its prediction intervals (None for a checkpoint
     without), lets :meth:`predict` add them.
+
+    ``series_names`` are the columns the model reads (its inputs, which ``scaler``
+    standardises); ``targets`` those it forecasts (default: all), the others being past
+    covariates: a history must hold them, a forecast never does.
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class Forecaster:
         name: str = "model",
         precision: str = "32",
         intervals: Calibration | None = None,
+        targets: Sequence[str] | None = None,
     ) -> None:
         if not len(scaler.mean) == len(scaler.std) == len(series_names):
             raise ValueError("the scaler needs one mean and one std per series name")
@@ -135,6 +140,15 @@ class Forecaster:
         self._bf16 = resolve_precision(SHORT_NAMES[precision], device.type)[0] == BF16_MIXED
         self.scaler = scaler
         self.series_names = [str(s) for s in series_names]
+        self.targets = self.series_names if targets is None else [str(t) for t in targets]
+        unknown = [t for t in self.targets if t not in self.series_names]
+        if unknown:
+            raise ValueError(f"targets {unknown} are not among the series names")
+        self.covariates = [s for s in self.series_names if s not in set(self.targets)]
+        indices = [self.series_names.index(t) for t in self.targets]
+        # The targets' columns of the inputs; None when they are all the inputs, in order.
+        self.target_indices = None if indices == list(range(len(series_names))) else indices
+        self.target_scaler = scaler.select(self.target_indices)
         self.in_len, self.out_len = int(in_len), int(out_len)
         self.freq = freq
         self.last_train_timestamp = last_train_timestamp
@@ -181,6 +195,7 @@ class Forecaster:
                     if INTERVALS_KEY in checkpoint
                     else None
                 ),
+                targets=hparams.get("targets"),
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
@@ -191,8 +206,9 @@ class Forecaster:
         return forecaster
 
     def __repr__(self) -> str:
+        covariates = f", covariates={len(self.covariates)}" if self.covariates else ""
         return (
-            f"Forecaster({self.name!r}, series={len(self.series_names)}, "
+            f"Forecaster({self.name!r}, series={len(self.targets)}{covariates}, "
             f"in_len={self.in_len}, out_len={self.out_len}, freq={self.freq!r})"
         )
 
@@ -253,9 +269,10 @@ class Forecaster:
         The model reads the last ``in_len`` rows.
 
         Returns a frame with one row per future step, indexed by timestamps that continue
-        those of ``data`` at their frequency, and one column per series, in the data's
-        original units. ``intervals`` (levels in percent, e.g. ``(80, 95)``) adds, after
-        each series, its prediction interval of each level as columns ``SERIES_lo_80``,
+        those of ``data`` at their frequency, and one column per target series, in the
+        data's original units (past covariates are read from ``data`` but not
+        forecast). ``intervals`` (levels in percent, e.g. ``(80, 95)``) adds, after each
+        series, its prediction interval of each level as columns ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
         :mod:`stanhop.evaluation.conformal`).
 
@@ -292,15 +309,15 @@ class Forecaster:
             raise DataError(self._not_finite(window, source))
         # After the overflow check, whose error already says what is wrong with the data.
         warn_if_far(window, self.scaler, self.series_names, source)
-        forecast = pd.DataFrame(values, index=index, columns=self.series_names)
+        forecast = pd.DataFrame(values, index=index, columns=self.targets)
         if not widths:
             return forecast
         if self.intervals.note:
             warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
-        return add_interval_columns(forecast, widths, self.scaler.std)
+        return add_interval_columns(forecast, widths, self.target_scaler.std)
 
     def _interval_widths(self, levels: Sequence[float] | None) -> dict[float, np.ndarray]:
-        """The standardised half-widths (out_len, c) of each level asked for."""
+        """The standardised half-widths (out_len, k) of each level asked for."""
         if not levels:
             return {}
         try:
@@ -346,18 +363,20 @@ class Forecaster:
                 note=f"the intervals were calibrated on the float model, not on its "
                 f"simulated {quantized.bits.name} copy, so they may not hold their level",
             ),
+            targets=self.targets,
         )
 
     def _forecast(self, window: np.ndarray) -> np.ndarray:
-        """``window`` (in_len, c) in original units → forecast (out_len, c), float64."""
+        """``window`` (in_len, c) in original units → forecast (out_len, k) of the
+        targets, float64."""
         device = next(self.model.parameters()).device
         x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32, device=device)
         with (
             torch.inference_mode(),
             torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16),
         ):
-            y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, c)
-        return self.scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
+            y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, k)
+        return self.target_scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
 
     def _not_finite(self, window: np.ndarray, source: str | Path) -> str:
         """Why the forecast from ``window`` (in_len, c) overflowed: its most extreme value,

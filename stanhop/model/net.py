@@ -3,6 +3,12 @@
 Each series is cut into segments of ``seg_len`` steps and embedded; a hierarchical
 encoder of STanHop blocks works at ``e_layers`` scales, merging ``win_size`` segments
 between scales; a decoder predicts the horizon from every scale and sums the predictions.
+
+Targets and past covariates: the encoder and the decoder work on every input series, so
+the covariates reach the targets' forecasts through the cross-series stage of every
+STanHop block (encoder and decoder) and through the decoder's retrieval from the encoder;
+only the forecast of the ``targets`` series is returned (a final selection). The
+covariates' own decoder predictions are computed and discarded: they are not trained.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from stanhop.model.hopfield import HopfieldConfig
 from stanhop.model.memory import MemoryConfig, build_memory
 from stanhop.model.revin import build_revin
 from stanhop.model.shapes import check_input
+from stanhop.model.targets import check_targets, n_targets, select
 
 
 @dataclass
@@ -40,6 +47,8 @@ class STanHopConfig:
     # Reversible instance normalisation around the network (stanhop.model.revin).
     revin: bool = False
     revin_affine: bool = False
+    # The series forecast (indices of the inputs); null: all. The others are past covariates.
+    targets: list[int] | None = None
     hopfield: HopfieldConfig = field(default_factory=HopfieldConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
 
@@ -60,6 +69,11 @@ class STanHopConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+        self.targets = check_targets(self.targets, self.n_series)
+
+    @property
+    def n_targets(self) -> int:
+        return n_targets(self.targets, self.n_series)
 
     @property
     def in_segments(self) -> int:
@@ -74,7 +88,8 @@ class STanHopConfig:
 
 
 class STanHopNet(nn.Module):
-    """STanHop-Net forecaster: (b, in_len, c) history → (b, out_len, c) forecast."""
+    """STanHop-Net forecaster: (b, in_len, c) history → (b, out_len, k) forecast of the
+    ``k`` target series (``k = c`` without covariates)."""
 
     # An external memory on the encoder input (stanhop.model.memory, conf/memory/).
     supports_memory = True
@@ -116,7 +131,7 @@ class STanHopNet(nn.Module):
         return self.embed_norm(embedded + self.enc_pos.to(embedded.dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
+        """``x``: (b, in_len, c) → forecast (b, out_len, k) of the target series."""
         check_input(x, self.cfg.in_len, self.cfg.n_series)
         x, stats = self.revin.normalize(x)
         # The memory embeds its windows as the input is embedded, instance norm included.
@@ -135,7 +150,7 @@ class STanHopNet(nn.Module):
                 torch.promote_types(prediction.dtype, torch.float32)
             )
         out = rearrange(forecast, "b c s l -> b (s l) c")
-        return self.revin.denormalize(out[:, : self.cfg.out_len], stats)
+        return select(self.revin.denormalize(out[:, : self.cfg.out_len], stats), self.cfg.targets)
 
     def embed_memory(self, windows: torch.Tensor) -> torch.Tensor:
         """Memory windows (m, in_len, c) → embedded segments (m, c, s, d), each window

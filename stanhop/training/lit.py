@@ -27,6 +27,11 @@ class LitForecaster(L.LightningModule):
     alone restores model, scaler and series names. The optimiser and schedule are
     factories (Hydra ``_partial_``) that only training needs, so they are not saved.
 
+    ``series_names`` are the model's inputs, in order, and ``scaler`` standardises them;
+    ``targets`` are those the model forecasts (None: all) and ``covariates`` the others,
+    its past covariates. The loss and every metric cover the targets alone, as the
+    batches' ``y`` holds only them.
+
     Metrics are on the standardised scale (the literature's convention); test metrics
     are also given in the data's original units (``test/mse_orig``, ``test/mae_orig``).
     Validation and test run without autocast, in fp32 under any mixed precision.
@@ -42,6 +47,8 @@ class LitForecaster(L.LightningModule):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         freeze_backbone: bool = False,
+        targets: list[str] | None = None,
+        covariates: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
@@ -54,9 +61,12 @@ class LitForecaster(L.LightningModule):
         self.scheduler_factory = scheduler
         # Rebuilt from the hyperparameters on every load, so it is not saved twice.
         self.scaler = Scaler.from_dict(scaler)
+        # The scaler of the forecast series, for the test metrics in original units.
+        self.target_scaler = self.scaler.select(self.model.cfg.targets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: (b, in_len, c) standardised → forecast (b, out_len, c) standardised."""
+        """``x``: (b, in_len, c) standardised → forecast (b, out_len, k) of the targets,
+        standardised."""
         return self.model(x)
 
     def _errors(
@@ -108,8 +118,8 @@ class LitForecaster(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
     ) -> dict[str, torch.Tensor]:
         pred = self._errors(batch, "test")["pred"]
-        y_orig = self.scaler.inverse_transform(batch[1])
-        pred_orig = self.scaler.inverse_transform(pred)
+        y_orig = self.target_scaler.inverse_transform(batch[1])
+        pred_orig = self.target_scaler.inverse_transform(pred)
         orig = {
             "test/mse_orig": F.mse_loss(pred_orig, y_orig),
             "test/mae_orig": F.l1_loss(pred_orig, y_orig),

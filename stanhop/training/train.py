@@ -73,13 +73,16 @@ def _keep_csv_logs(loggers: list[Any]) -> None:
 def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     """The LightningModule for ``cfg``, sized to the series of a set-up datamodule.
 
-    ``cfg.model`` instantiates the model's config (``n_series`` comes from the data);
+    ``cfg.model`` instantiates the model's config (``n_series`` and ``targets`` come from
+    the data);
     its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
     ``cfg.compile`` says how to run the model, not what it is: compiling in place keeps
     the parameter names, so a checkpoint loads the same with or without it.
     """
     try:
-        config = instantiate(cfg.model, n_series=datamodule.n_series)
+        config = instantiate(
+            cfg.model, n_series=datamodule.n_series, targets=datamodule.target_indices
+        )
     except InstantiationException as err:  # the config's own one-line error, unwrapped
         if isinstance(err.__cause__, ValueError):
             raise err.__cause__ from None
@@ -92,6 +95,8 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
         model=spec,
         scaler=datamodule.scaler.to_dict(),
         series_names=list(datamodule.series_names),
+        targets=list(datamodule.target_names),
+        covariates=list(datamodule.covariate_names),
         freq=datamodule.freq,
         last_train_timestamp=datamodule.last_train_timestamp,
         optimizer=instantiate(cfg.optimizer),
@@ -118,15 +123,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
             f"paths.output_dir={output_dir}: cannot create it ({err.strerror}); choose a "
             "writable folder"
         ) from err
-    # Under DDP every process runs train(); only the first writes the run's files.
-    if rank_zero_only.rank == 0:
-        with atomic_open(output_dir / "config.yaml") as f:
-            OmegaConf.save(cfg, f, resolve=True)
     L.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup()
+    # After the data checks, so data that cannot be trained on leaves no config behind.
+    # Under DDP every process runs train(); only the first writes the run's files.
+    if rank_zero_only.rank == 0:
+        with atomic_open(output_dir / "config.yaml") as f:
+            OmegaConf.save(cfg, f, resolve=True)
     for line in (datamodule.resampled, datamodule.summary()):
         if line:
             rank_zero_info(line)

@@ -1,0 +1,46 @@
+"""Which columns are forecast: the *targets*. Every other numeric column is a *past
+covariate*, an input the model reads in its history window but never forecasts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from stanhop.data.errors import DataError
+from stanhop.data.messages import listing, quoted
+
+
+def target_indices(
+    names: Sequence[str], targets: Sequence[str] | None, source: str | Path
+) -> list[int] | None:
+    """The positions in ``names`` (the data's series columns) of the ``targets``, in the
+    order given; None when every column is a target in its own order (the default, so a
+    run without covariates builds the model it always built).
+
+    Raises :class:`DataError` for an empty list, a repeated name or one that is not a
+    column."""
+    if targets is None:
+        return None
+    targets = [str(t) for t in ([targets] if isinstance(targets, str) else targets)]
+    if not targets:
+        raise DataError(
+            f"{source}: data.targets is empty; name at least one column to forecast, or "
+            "leave data.targets unset to forecast every column"
+        )
+    repeated = [t for i, t in enumerate(targets) if t in targets[:i]]
+    if repeated:
+        raise DataError(f"{source}: data.targets names {quoted(repeated[0])} twice; name it once")
+    unknown = [t for t in targets if t not in names]
+    if unknown:
+        raise DataError(
+            f"{source}: data.targets names {listing(unknown)}, not a column of the data; the "
+            f"series columns are {listing(list(names))}"
+        )
+    indices = [list(names).index(t) for t in targets]
+    return None if indices == list(range(len(names))) else indices
+
+
+def covariates_of(names: Sequence[str], targets: Sequence[str]) -> list[str]:
+    """The past covariates: the columns of ``names`` that are not ``targets``."""
+    chosen = set(targets)
+    return [n for n in names if n not in chosen]
