@@ -44,3 +44,28 @@ def covariates_of(names: Sequence[str], targets: Sequence[str]) -> list[str]:
     """The past covariates: the columns of ``names`` that are not ``targets``."""
     chosen = set(targets)
     return [n for n in names if n not in chosen]
+
+
+def future_indices(
+    names: Sequence[str], future: Sequence[str], targets: Sequence[str], source: str | Path
+) -> list[int]:
+    """The positions in ``names`` of the ``future`` columns: covariates whose values over
+    the forecast horizon are known in advance (a schedule, a weather forecast). They stay
+    past covariates too. Raises :class:`DataError` for a name that is not a column or
+    that is a target (whose future is what is forecast)."""
+    future = [str(f) for f in ([future] if isinstance(future, str) else future)]
+    unknown = [f for f in future if f not in names]
+    if unknown:
+        raise DataError(
+            f"{source}: data.future names {listing(unknown)}, not a column of the data; the "
+            f"series columns are {listing(list(names))}"
+        )
+    both = [f for f in future if f in targets]
+    if both:
+        raise DataError(
+            f"{source}: data.future names the target {quoted(both[0])}, whose future is what "
+            "the model forecasts; a future covariate must be another column"
+        )
+    if len(set(future)) != len(future):
+        raise DataError(f"{source}: data.future names a column twice; name each once")
+    return [list(names).index(f) for f in future]

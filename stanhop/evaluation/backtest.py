@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from stanhop.data import DataError, infer_freq
+from stanhop.data.calendar import calendar_features
 from stanhop.evaluation.baselines import persistence, season_length, seasonal_naive
 from stanhop.evaluation.conformal import level_name
 from stanhop.forecast.forecaster import Forecaster
@@ -38,12 +39,17 @@ class Backtest:
     window has as many values, so this is the mean over every forecast value).
     ``coverage``: level → (coverage over all windows, mean interval width, standardised).
     ``season``: the seasonal-naive season in steps, None when there is none.
+    ``forecasts`` (only when asked for, else None): every window's forecast in long
+    format, one row per window, step and target series: ``origin``, ``step`` (1 … out_len),
+    ``timestamp``, ``series``, ``actual``, ``forecast`` (original units) and, with
+    intervals, ``lo_<level>`` and ``hi_<level>``.
     """
 
     windows: pd.DataFrame
     summary: pd.DataFrame
     coverage: dict[float, tuple[float, float]]
     season: int | None
+    forecasts: pd.DataFrame | None = None
 
 
 def origins(
@@ -77,6 +83,7 @@ def backtest(
     season: int | None = None,
     source: str | Path = "history",
     batch_size: int = 256,
+    keep_forecasts: bool = False,
 ) -> Backtest:
     """Score ``forecaster`` on the windows of ``history`` (a frame of
     :meth:`Forecaster.read_history`, every row of the data) whose forecast lies within
@@ -87,6 +94,8 @@ def backtest(
     :func:`~stanhop.evaluation.baselines.season_length`); it is left out when the season
     is unknown or longer than ``in_len``. Persistence repeats the last step. The model
     runs in fp32, as validation and test do in training.
+
+    ``keep_forecasts`` also returns every window's forecast (:attr:`Backtest.forecasts`).
 
     Raises :class:`~stanhop.data.DataError` for an irregular time index and for a range
     that holds no full window.
@@ -110,14 +119,30 @@ def backtest(
         lv: torch.as_tensor(forecaster.intervals.half_width(lv), dtype=torch.float32)
         for lv in levels
     }
+    # What the model knows of each row in advance (calendar, future covariates): (t, f).
+    known = None
+    if forecaster.calendar or forecaster.future:
+        future_columns = [forecaster.series_names.index(c) for c in forecaster.future]
+        known = torch.as_tensor(
+            np.concatenate(
+                [
+                    calendar_features(history.index, forecaster.calendar),
+                    values[:, future_columns].double().numpy(),
+                ],
+                axis=1,
+            ),
+            dtype=torch.float32,
+        )
     columns: dict[str, list[np.ndarray]] = {}
+    kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
     offsets_in, offsets_out = torch.arange(-in_len, 0), torch.arange(out_len)
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
         at = torch.as_tensor(chunk)[:, None]
         x = values[at + offsets_in]  # (b, in_len, c)
         y = select(values[at + offsets_out], targets)  # (b, out_len, k)
         with torch.inference_mode(), torch.autocast(device.type, enabled=False):
-            pred = model(x.to(device)).float().cpu()  # (b, out_len, k)
+            extra = [] if known is None else [known[at + offsets_out].to(device)]
+            pred = model(x.to(device), *extra).float().cpu()  # (b, out_len, k)
         # The baselines forecast the targets from their own history.
         x_targets = select(x, targets)  # (b, in_len, k)
         forecasts = {MODEL: pred, PERSISTENCE: persistence(x_targets, out_len)}
@@ -127,6 +152,8 @@ def backtest(
             err = (forecast - y).double()  # (b, out_len, c)
             for metric, value in _window_errors(err, std).items():
                 columns.setdefault(f"{name}_{metric}", []).append(value)
+        if keep_forecasts:
+            kept.append(pred)
         for level, r in radius.items():
             inside = ((pred - y).abs() <= r).double().mean(dim=(1, 2))
             columns.setdefault(f"coverage_{level_name(level)}", []).append(inside.numpy())
@@ -149,7 +176,40 @@ def backtest(
         )
         for lv in levels
     }
-    return Backtest(windows, summary, coverage, season)
+    forecasts = None
+    if keep_forecasts:
+        pred = torch.cat(kept).double().numpy()
+        forecasts = _long_forecasts(forecaster, history, rows, pred, radius)
+    return Backtest(windows, summary, coverage, season, forecasts)
+
+
+def _long_forecasts(
+    forecaster: Forecaster,
+    history: pd.DataFrame,
+    rows: np.ndarray,
+    pred: np.ndarray,
+    radius: dict[float, torch.Tensor],
+) -> pd.DataFrame:
+    """The long table of :attr:`Backtest.forecasts` from the standardised forecasts
+    ``pred`` (windows, out_len, k) of the windows starting at ``rows`` of ``history``."""
+    n, out_len, k = pred.shape
+    scaler = forecaster.target_scaler
+    step = np.arange(out_len)
+    at = (rows[:, None] + step).repeat(k, axis=1).ravel()  # (n · out_len · k,)
+    actual = history[forecaster.targets].to_numpy(np.float64)  # as given, not round-tripped
+    table = {
+        "origin": np.repeat(history.index[rows], out_len * k),
+        "step": np.tile(np.repeat(step + 1, k), n),
+        "timestamp": history.index[at],
+        "series": np.tile(forecaster.targets, n * out_len),
+        "actual": actual[(rows[:, None] + step).ravel()].ravel(),
+        "forecast": scaler.inverse_transform(pred).ravel(),
+    }
+    for level, r in radius.items():
+        half = (r.double().numpy() * scaler.std)[None]  # (1, out_len, k), original units
+        table[f"lo_{level_name(level)}"] = (table["forecast"].reshape(pred.shape) - half).ravel()
+        table[f"hi_{level_name(level)}"] = (table["forecast"].reshape(pred.shape) + half).ravel()
+    return pd.DataFrame(table)
 
 
 def _window_errors(err: torch.Tensor, std: torch.Tensor) -> dict[str, np.ndarray]:

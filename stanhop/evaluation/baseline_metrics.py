@@ -67,7 +67,7 @@ class SeasonalNaiveMetrics(L.Callback):
     ) -> None:
         if self._active_season is None:
             return
-        x, y = batch  # (b, in_len, c), (b, out_len, k)
+        x, y = batch[:2]  # (b, in_len, c), (b, out_len, k)
         if self._targets is not None:
             x = x[..., self._targets]  # (b, in_len, k)
         err = (seasonal_naive(x, y.shape[1], self._active_season) - y).double()

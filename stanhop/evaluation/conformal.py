@@ -146,14 +146,15 @@ def calibrate(abs_errors: np.ndarray, levels: Iterable[float] = DEFAULT_LEVELS) 
 def model_abs_errors(
     model: torch.nn.Module, batches: Iterable[Sequence[torch.Tensor]], device: torch.device
 ) -> np.ndarray:
-    """``|y - model(x)|`` for every window of ``batches`` of ``(x, y)`` (standardised,
+    """``|y - model(x)|`` for every window of ``batches`` of ``(x, y[, future])`` (standardised,
     x (b, in_len, c), y (b, out_len, c)), without autocast in the weights' own dtype
     (fp32 under any mixed precision), as validation runs: (n, out_len, c) float32."""
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
     errors = []
     with torch.inference_mode(), torch.autocast(device.type, enabled=False):
-        for x, y in batches:
-            pred = model(x.to(device, dtype))  # (b, out_len, c)
+        for x, y, *future in batches:
+            known = (f.to(device, dtype) for f in future)  # future features, when any
+            pred = model(x.to(device, dtype), *known)  # (b, out_len, c)
             errors.append((pred - y.to(device)).abs().float().cpu().numpy())
     return np.concatenate(errors)
 

@@ -24,6 +24,13 @@ from stanhop.data import (
 )
 from stanhop.evaluation.conformal import Calibration
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
+from stanhop.forecast.future import (
+    future_values,
+    known_features,
+    raw_table,
+    read_future_table,
+    split_trailing,
+)
 from stanhop.forecast.intervals import add_interval_columns, half_widths
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
@@ -113,7 +120,9 @@ class Forecaster:
 
     ``series_names`` are the columns the model reads (its inputs, which ``scaler``
     standardises); ``targets`` those it forecasts (default: all), the others being past
-    covariates: a history must hold them, a forecast never does.
+    covariates: a history must hold them, a forecast never does. ``calendar`` names the
+    calendar features and ``future`` the covariates whose values over the horizon the
+    model takes (see :meth:`read_future`).
     """
 
     def __init__(
@@ -129,6 +138,8 @@ class Forecaster:
         precision: str = "32",
         intervals: Calibration | None = None,
         targets: Sequence[str] | None = None,
+        calendar: Sequence[str] = (),
+        future: Sequence[str] = (),
     ) -> None:
         if not len(scaler.mean) == len(scaler.std) == len(series_names):
             raise ValueError("the scaler needs one mean and one std per series name")
@@ -149,6 +160,7 @@ class Forecaster:
         # The targets' columns of the inputs; None when they are all the inputs, in order.
         self.target_indices = None if indices == list(range(len(series_names))) else indices
         self.target_scaler = scaler.select(self.target_indices)
+        self.calendar, self.future = list(calendar), list(future)
         self.in_len, self.out_len = int(in_len), int(out_len)
         self.freq = freq
         self.last_train_timestamp = last_train_timestamp
@@ -196,6 +208,8 @@ class Forecaster:
                     else None
                 ),
                 targets=hparams.get("targets"),
+                calendar=hparams.get("calendar") or (),
+                future=hparams.get("future") or (),
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
@@ -235,9 +249,17 @@ class Forecaster:
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
         last = self.in_len + CALIBRATION_WINDOWS - 1
-        frame = INPUT_FORMATS[format](
-            data, date_column, nan_policy, self.series_names, last, sep, decimal
-        )
+        if self.future and format == "wide":
+            # The rows after the last target value may hold future covariates only.
+            raw, source, where = raw_table(data, sep, decimal)
+            history = split_trailing(raw, self.targets)[0]
+            frame = parse_wide_frame(
+                history, source, date_column, nan_policy, self.series_names, where=where
+            )
+        else:
+            frame = INPUT_FORMATS[format](
+                data, date_column, nan_policy, self.series_names, last, sep, decimal
+            )
         if len(frame) < self.in_len:
             source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
             raise DataError(
@@ -256,6 +278,7 @@ class Forecaster:
         intervals: Sequence[float] | None = None,
         sep: str = ",",
         decimal: str = ".",
+        future: History | None = None,
     ) -> pd.DataFrame:
         """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
         for) after the end of ``data``.
@@ -276,14 +299,51 @@ class Forecaster:
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
         :mod:`stanhop.evaluation.conformal`).
 
-        Raises :class:`~stanhop.data.DataError` for bad data and :class:`ForecastError`
-        for a horizon or intervals the model cannot give.
+        A model trained with future covariates (``data.future``) needs their values over
+        the ``out_len`` steps after the history: from the table ``future``, or from rows
+        of ``data`` after its last target value (see :meth:`read_future`); calendar
+        features are built from the timestamps.
+
+        Raises :class:`~stanhop.data.DataError` for bad data (also for future values that
+        are missing) and :class:`ForecastError` for a horizon or intervals the model
+        cannot give.
         """
         horizon = self._check_horizon(horizon)
         self._interval_widths(intervals)  # before reading: a wrong level fails at once
         history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
-        return self.predict_history(history, horizon, source, intervals)
+        known = self.read_future(data, future, date_column, sep, decimal, format)
+        return self.predict_history(history, horizon, source, intervals, known)
+
+    def read_future(
+        self,
+        data: History,
+        future: History | None = None,
+        date_column: str | None = None,
+        sep: str = ",",
+        decimal: str = ".",
+        format: str = "wide",
+    ) -> pd.DataFrame | None:
+        """The known future values of the model's ``future`` covariates (None for a model
+        without): the table ``future`` (a CSV file or DataFrame with a timestamp column
+        and those columns) when given, else the rows of the wide history ``data`` after
+        its last target value."""
+        if not self.future:
+            return None
+        if future is not None:
+            return read_future_table(future, self.future, date_column, sep, decimal)
+        if format != "wide":
+            raise ForecastError(
+                f"the model needs the future values of {', '.join(self.future)}; give them "
+                "as a wide table with --future FILE (future=...)"
+            )
+        raw, source, where = raw_table(data, sep, decimal)
+        trailing = split_trailing(raw, self.targets)[1]
+        date = date_column or str(raw.columns[0])
+        keep = [date, *[c for c in self.future if c in raw.columns]]
+        if trailing.empty:
+            return pd.DataFrame(columns=self.future, index=pd.DatetimeIndex([]), dtype=float)
+        return parse_wide_frame(trailing[keep], source, date, "error", where=where)
 
     def predict_history(
         self,
@@ -291,9 +351,11 @@ class Forecaster:
         horizon: int | None = None,
         source: str | Path = FRAME_SOURCE,
         intervals: Sequence[float] | None = None,
+        future: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
-        the data in messages (e.g. the file it was read from). Each series far from the
+        the data in messages (e.g. the file it was read from), ``future`` is what
+        :meth:`read_future` returned. Each series far from the
         training data (see :mod:`stanhop.forecast.shift`) gets a
         :class:`~stanhop.data.DataWarning`."""
         horizon = self._check_horizon(horizon)
@@ -303,8 +365,11 @@ class Forecaster:
         # same history gives the same digits in either format.
         window = np.ascontiguousarray(history.iloc[-self.in_len :].to_numpy(dtype=np.float64))
         # At least three stamps, so pandas can infer the frequency even when in_len < 3.
-        index = future_index(history.index[-max(self.in_len, 3) :], horizon, self.freq, source)
-        values = self._forecast(window)[:horizon]
+        stamps = future_index(
+            history.index[-max(self.in_len, 3) :], self.out_len, self.freq, source
+        )
+        index = stamps[:horizon]
+        values = self._forecast(window, self._known(stamps, future, source))[:horizon]
         if not np.isfinite(values).all():
             raise DataError(self._not_finite(window, source))
         # After the overflow check, whose error already says what is wrong with the data.
@@ -340,6 +405,12 @@ class Forecaster:
         # never need it.
         from stanhop.evaluation import SimulatedQuantModel
 
+        if self.calendar or self.future:
+            raise ForecastError(
+                "--quantize does not take a model with future features (calendar, future "
+                "covariates) yet; forecast without it"
+            )
+
         values = self.scaler.transform(history.to_numpy(dtype=np.float64))
         series = torch.as_tensor(values, dtype=torch.float32)
         windows = series.unfold(0, self.in_len, 1).transpose(1, 2)[-max_windows:]
@@ -364,18 +435,44 @@ class Forecaster:
                 f"simulated {quantized.bits.name} copy, so they may not hold their level",
             ),
             targets=self.targets,
+            calendar=self.calendar,
+            future=self.future,
         )
 
-    def _forecast(self, window: np.ndarray) -> np.ndarray:
-        """``window`` (in_len, c) in original units → forecast (out_len, k) of the
-        targets, float64."""
+    def _known(
+        self, stamps: pd.DatetimeIndex, future: pd.DataFrame | None, source: str | Path
+    ) -> np.ndarray | None:
+        """The model's future input (out_len, f) for the horizon ``stamps``; None for a
+        model without."""
+        if not self.calendar and not self.future:
+            return None
+        values = np.zeros((len(stamps), 0))
+        if self.future:
+            if future is None:
+                raise ForecastError(
+                    f"{source}: the model needs the future values of "
+                    f"{', '.join(self.future)}; give them with future=... (--future FILE)"
+                )
+            values = future_values(future, self.future, stamps, source, "the data")
+        return known_features(
+            stamps, self.calendar, self.future, values, self.scaler, self.series_names
+        )
+
+    def _forecast(self, window: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+        """``window`` (in_len, c) in original units [and the future input ``known``
+        (out_len, f)] → forecast (out_len, k) of the targets, float64."""
         device = next(self.model.parameters()).device
         x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32, device=device)
+        extra = (
+            []
+            if known is None
+            else [torch.as_tensor(known, dtype=torch.float32, device=device)[None]]
+        )
         with (
             torch.inference_mode(),
             torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16),
         ):
-            y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, k)
+            y = self.model(x[None], *extra)[0]  # (1, in_len, c) → (out_len, k)
         return self.target_scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
 
     def _not_finite(self, window: np.ndarray, source: str | Path) -> str:

@@ -36,3 +36,17 @@ def covariate_indices(targets: list[int] | None, n_series: int) -> list[int]:
 def select(x: torch.Tensor, targets: list[int] | None) -> torch.Tensor:
     """``x``: (..., c) → its target series (..., k); ``x`` itself when all are targets."""
     return x if targets is None else x[..., targets]
+
+
+def check_future(future: torch.Tensor | None, n_future: int, out_len: int) -> None:
+    """Raise a one-line ``ValueError`` unless ``future`` is what a model with ``n_future``
+    known features needs: None without them, else (b, out_len, n_future)."""
+    if n_future == 0:
+        if future is not None:
+            raise ValueError("this model takes no future features; call it with the history only")
+        return
+    if future is None or future.ndim != 3 or future.shape[1:] != (out_len, n_future):
+        got = None if future is None else tuple(future.shape)
+        raise ValueError(
+            f"expected future features of shape (batch, {out_len}, {n_future}), got {got}"
+        )

@@ -70,3 +70,39 @@ def test_bad_target_indices_are_one_line_errors(bad) -> None:
         check_targets(bad, 3)
     assert covariate_indices(None, 3) == []
     assert covariate_indices([1], 3) == [0, 2]
+
+
+def test_stanhop_adds_the_projected_future_to_the_decoder_positions(tiny_spec) -> None:
+    # With the projection set to zero, the model is the one without future features;
+    # the decoder positions then shift by the projection of each output segment.
+    torch.manual_seed(0)
+    full = build_model(tiny_spec).eval()
+    torch.manual_seed(0)
+    with_future = build_model({**tiny_spec, "n_future": 3}).eval()
+    x = torch.randn(2, tiny_spec["in_len"], tiny_spec["n_series"])
+    future = torch.randn(2, tiny_spec["out_len"], 3)
+    with torch.no_grad():
+        with_future.future_embed.weight.zero_()
+        with_future.future_embed.bias.zero_()
+        assert_close(with_future(x, future), full(x))
+        with_future.future_embed.bias.fill_(0.5)
+        shifted = full.dec_pos.clone()
+        full.dec_pos.add_(0.5)
+        assert_close(with_future(x, future), full(x))
+        full.dec_pos.copy_(shifted)
+    with pytest.raises(ValueError, match=r"expected future features of shape \(batch, 12, 3\)"):
+        with_future(x)
+
+
+def test_dlinear_adds_a_linear_map_of_the_future() -> None:
+    torch.manual_seed(0)
+    plain = build_model(DLINEAR).eval()
+    torch.manual_seed(0)
+    model = build_model({**DLINEAR, "n_future": 2}).eval()
+    x, future = torch.randn(3, 24, 4), torch.randn(3, 12, 2)
+    weight = torch.randn(12 * 4, 12 * 2)
+    with torch.no_grad():
+        assert_close(model(x, future), plain(x))  # the map starts at zero
+        model.future_map.linear.weight.copy_(weight)
+        added = (future.reshape(3, -1) @ weight.T).view(3, 12, 4)
+        assert_close(model(x, future), plain(x) + added, rtol=1e-5, atol=1e-5)

@@ -168,3 +168,75 @@ def test_an_unknown_target_stops_training_in_one_line(tmp_path) -> None:
         "columns are 's0', 's1', 's2', 'k' (STANHOP_DEBUG=1 shows the traceback)"
     )
     assert not (run / "checkpoints").exists() and not (run / "config.yaml").exists()
+
+
+# --- future-known covariates -------------------------------------------------------------
+
+KNOWN = ("data.calendar=[hour,dayofweek]", "data.future=[s1]", "trainer.limit_test_batches=1.0")
+
+
+@pytest.fixture(scope="module")
+def future_run(tmp_path_factory, composer):
+    root = tmp_path_factory.mktemp("future")
+    frame = covariate_csv(root / "series.csv")
+    metrics, ckpt = train_targets(composer, root, root / "series.csv", *KNOWN)
+    return frame, metrics, ckpt, root
+
+
+def test_backtest_builds_the_future_features_as_training_did(future_run) -> None:
+    frame, metrics, ckpt, _ = future_run
+    forecaster = Forecaster.load(ckpt)
+    assert (forecaster.calendar, forecaster.future) == (["hour", "dayofweek"], ["s1"])
+    test_start = frame.index[len(frame) - int(0.2 * len(frame))]
+    result = backtest(forecaster, forecaster.read_history(frame), start=test_start)
+    assert result.summary.loc["model", "mse"] == pytest.approx(metrics["test/mse"], rel=1e-4)
+
+
+def test_future_values_come_from_trailing_rows_or_a_table(future_run) -> None:
+    frame, _, ckpt, _ = future_run
+    forecaster = Forecaster.load(ckpt)
+    history, ahead = frame.iloc[:-OUT_LEN], frame.iloc[-OUT_LEN:]
+    trailing = frame.copy()
+    trailing.loc[ahead.index, ["s0", "s2", "k"]] = np.nan  # only s1 is known ahead
+    from_rows = forecaster.predict(trailing)
+    from_table = forecaster.predict(history, future=ahead[["s1"]])
+    pd.testing.assert_frame_equal(from_rows, from_table)
+    assert list(from_rows.columns) == ["s2", "s0"]
+
+    # By hand: the standardised window, the calendar of the horizon's stamps, s1 ahead.
+    scaler = forecaster.scaler
+    x = (history.iloc[-IN_LEN:].to_numpy() - scaler.mean) / scaler.std
+    stamps = ahead.index
+    turns = [stamps.hour / 24, stamps.dayofweek / 7]
+    known = [f(2 * np.pi * np.asarray(t)) for t in turns for f in (np.sin, np.cos)]
+    known.append((ahead["s1"].to_numpy() - scaler.mean[1]) / scaler.std[1])
+    with torch.no_grad():
+        pred = (
+            forecaster.model(
+                torch.as_tensor(x[None], dtype=torch.float32),
+                torch.as_tensor(np.stack(known, 1)[None], dtype=torch.float32),
+            )[0]
+            .double()
+            .numpy()
+        )
+    expected = pred * scaler.std[[2, 0]] + scaler.mean[[2, 0]]
+    np.testing.assert_allclose(from_table.to_numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_missing_future_rows_are_one_line_and_write_nothing(future_run, tmp_path) -> None:
+    frame, _, ckpt, _ = future_run
+    history = tmp_path / "history.csv"
+    frame.iloc[:-OUT_LEN].to_csv(history)
+    ahead = tmp_path / "ahead.csv"
+    frame.iloc[-OUT_LEN:-3][["s1"]].to_csv(ahead)
+    out = tmp_path / "forecast.csv"
+    result = run_command("forecast.py", ckpt, history, "--future", ahead, "-o", out)
+    assert result.returncode == 2
+    stamps = frame.index[-OUT_LEN:]
+    assert result.stderr.strip().splitlines() == [
+        f"error: {history}: the model needs the future values of 's1' for the {OUT_LEN} steps "
+        f"from {stamps[0]} to {stamps[-1]}, but the data lacks 3 of them (the first at "
+        f"{stamps[-3]}); add those rows (in the history after its last target value, or in "
+        "--future FILE)"
+    ]
+    assert not out.exists()
