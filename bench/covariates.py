@@ -33,6 +33,7 @@ from hydra import compose, initialize_config_dir
 
 from stanhop import Forecaster
 from stanhop.data import get_benchmark, read_wide_csv
+from stanhop.data.calendar import calendar_features
 from stanhop.training.schema import register_schemas
 from stanhop.training.train import train
 
@@ -57,6 +58,7 @@ def target_mse(forecaster: Forecaster, frame: pd.DataFrame, first: int, stop: in
     """MSE of ``forecaster``'s ``OT`` forecast over every window whose forecast lies in
     rows ``[first, stop)`` of ``frame``, standardised by ``OT``'s training statistics."""
     values = forecaster.scaler.transform(frame[forecaster.series_names].to_numpy(np.float64))
+    known = calendar_features(frame.index, forecaster.calendar)  # (t, f), f = 0 without
     in_len, out_len = forecaster.in_len, forecaster.out_len
     starts = np.arange(first, stop - out_len + 1)
     column = forecaster.targets.index(TARGET)
@@ -65,8 +67,10 @@ def target_mse(forecaster: Forecaster, frame: pd.DataFrame, first: int, stop: in
     for chunk in np.array_split(starts, max(1, len(starts) // 256)):
         x = np.stack([values[s - in_len : s] for s in chunk])
         y = np.stack([values[s : s + out_len, ot] for s in chunk])
+        future = [np.stack([known[s : s + out_len] for s in chunk])] if known.shape[1] else []
+        inputs = [torch.as_tensor(a, dtype=torch.float32) for a in (x, *future)]
         with torch.inference_mode():
-            pred = forecaster.model(torch.as_tensor(x, dtype=torch.float32))[..., column]
+            pred = forecaster.model(*inputs)[..., column]
         errors.append((pred.double().numpy() - y) ** 2)
     return float(np.concatenate(errors).mean())
 

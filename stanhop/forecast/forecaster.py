@@ -281,7 +281,11 @@ class Forecaster:
         future: History | None = None,
     ) -> pd.DataFrame:
         """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
-        for) after the end of ``data``.
+        for) after the end of ``data``. A horizon beyond ``out_len`` is forecast
+        recursively, each ``out_len`` steps from the forecasts before them, with a
+        one-line :class:`~stanhop.data.DataWarning`; only a model that forecasts every
+        series it reads can do that, and its intervals cover the first ``out_len`` steps
+        (later interval columns are empty).
 
         ``data`` is a CSV file or a DataFrame holding the history, in the ``wide`` layout
         (a timestamp column — ``date_column``, default the first — or a DatetimeIndex,
@@ -368,8 +372,11 @@ class Forecaster:
         stamps = future_index(
             history.index[-max(self.in_len, 3) :], self.out_len, self.freq, source
         )
-        index = stamps[:horizon]
-        values = self._forecast(window, self._known(stamps, future, source))[:horizon]
+        if horizon > self.out_len:
+            values, stamps = self._roll(window, history.index, horizon, source)
+        else:
+            values = self._forecast(window, self._known(stamps, future, source))
+        index, values = stamps[:horizon], values[:horizon]
         if not np.isfinite(values).all():
             raise DataError(self._not_finite(window, source))
         # After the overflow check, whose error already says what is wrong with the data.
@@ -379,7 +386,40 @@ class Forecaster:
             return forecast
         if self.intervals.note:
             warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
+        if horizon > self.out_len:
+            # Calibrated for the first out_len steps only: later steps get no interval.
+            beyond = np.full((horizon - self.out_len, len(self.targets)), np.nan)
+            widths = {lv: np.concatenate([r, beyond]) for lv, r in widths.items()}
         return add_interval_columns(forecast, widths, self.target_scaler.std)
+
+    def _roll(
+        self, window: np.ndarray, index: pd.DatetimeIndex, horizon: int, source: str | Path
+    ) -> tuple[np.ndarray, pd.DatetimeIndex]:
+        """Forecast ``horizon`` > out_len steps recursively: each round of out_len steps
+        is appended to the window the next round reads. Warns (one line) that the steps
+        beyond out_len are recursive. Returns (values (≥ horizon, k), their stamps)."""
+        rounds = -(-horizon // self.out_len)
+        stamps = future_index(
+            index[-max(self.in_len, 3) :], rounds * self.out_len, self.freq, source
+        )
+        message = (
+            f"{source}: steps {self.out_len + 1} to {horizon} lie beyond the model's trained "
+            f"horizon (out_len={self.out_len}) and are recursive: forecast from its own "
+            "forecasts, their errors compound"
+        )
+        if self.intervals is not None:
+            message += f"; prediction intervals cover the first {self.out_len} steps only"
+        warnings.warn(message, DataWarning, stacklevel=3)
+        order = self.target_indices or list(range(len(self.series_names)))
+        values, current = [], window
+        for r in range(rounds):
+            span = stamps[r * self.out_len : (r + 1) * self.out_len]
+            step = self._forecast(current, self._known(span, None, source))  # (out_len, k)
+            values.append(step)
+            rows = np.empty((self.out_len, current.shape[1]))
+            rows[:, order] = step  # every input is a target (checked), in the model's order
+            current = np.concatenate([current, rows])[-self.in_len :]
+        return np.concatenate(values), stamps
 
     def _interval_widths(self, levels: Sequence[float] | None) -> dict[float, np.ndarray]:
         """The standardised half-widths (out_len, k) of each level asked for."""
@@ -492,10 +532,14 @@ class Forecaster:
             return self.out_len
         if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
             raise ForecastError(f"horizon must be a whole number of steps >= 1, got {horizon!r}")
-        if horizon > self.out_len:
+        # Beyond out_len the model rolls forward on its own forecasts, which needs every
+        # input it reads to be forecast (or known): covariates it does not forecast are not.
+        unknown = self.covariates
+        if horizon > self.out_len and unknown:
             raise ForecastError(
                 f"horizon {horizon} is longer than the model's trained horizon "
-                f"(out_len={self.out_len}); ask for at most {self.out_len} steps, or train a "
-                f"model with data.out_len={horizon}"
+                f"(out_len={self.out_len}), and the model cannot roll forward on its own "
+                f"forecasts: it does not forecast its covariates {', '.join(unknown)}; ask for "
+                f"at most {self.out_len} steps, or train a model with data.out_len={horizon}"
             )
         return int(horizon)
