@@ -240,3 +240,19 @@ def test_missing_future_rows_are_one_line_and_write_nothing(future_run, tmp_path
         "--future FILE)"
     ]
     assert not out.exists()
+
+
+def test_the_int8_evaluation_refuses_future_features_before_training(compose_cfg) -> None:
+    from hydra.utils import instantiate
+
+    from stanhop.training.train import build_module
+
+    cfg = compose_cfg("debug=fast", "data.calendar=[hour]")
+    dm = instantiate(cfg.data)
+    dm.setup()
+    with pytest.raises(ValueError) as err:
+        build_module(cfg, dm)
+    assert str(err.value) == (
+        "the INT8 evaluation (callbacks.quantization) does not take future features "
+        "(data.calendar, data.future) yet; drop it with callbacks.quantization=null"
+    )
