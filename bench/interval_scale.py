@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from stanhop.data import read_wide_csv
-from stanhop.forecast.backtest import backtest
 from stanhop.forecast import Forecaster
+from stanhop.forecast.backtest import backtest
 
 FACTORS = (1.0, 3.0, 0.2)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Forecaster", "__version__"]
+__all__ = ["Forecaster", "__version__", "fit"]
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> Any:
         from stanhop.forecast import Forecaster
 
         return Forecaster
+    if name == "fit":
+        from stanhop.api import fit
+
+        return fit
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

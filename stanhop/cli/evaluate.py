@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV of per-window errors (default: DATA's name with .backtest.csv, in the "
         "current folder)",
     )
+    parser.add_argument(
+        "--forecasts",
+        metavar="FILE",
+        help="also write every window's forecast as a long CSV: origin, step, timestamp, "
+        "series, actual, forecast (and lo_LEVEL, hi_LEVEL with intervals)",
+    )
     add_history_options(parser, "DATA")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
     return parser
@@ -96,6 +102,11 @@ def run(args: argparse.Namespace) -> None:
     # Where the command runs, not beside the data: the user's data folder stays as it is.
     out = Path(args.out) if args.out else Path(f"{data.stem}.backtest.csv")
     check_output(out, [data, checkpoint], args.force, "--out")
+    forecasts = Path(args.forecasts) if args.forecasts else None
+    if forecasts is not None:
+        check_output(forecasts, [data, checkpoint], args.force, "--forecasts")
+        if forecasts.resolve() == out.resolve():
+            raise ForecastError(f"{forecasts}: is also --out; give --forecasts another name")
     forecaster = Forecaster.load(checkpoint)
     read = INPUT_FORMATS[args.format]
     history = read(
@@ -111,11 +122,24 @@ def run(args: argparse.Namespace) -> None:
     end = _timestamp(args.end, "--end", history.index)
     if start is not None and end is not None and start > end:
         raise ForecastError(f"--start {args.start} is after --end {args.end}; swap them")
-    result = backtest(forecaster, history, start, end, args.stride, args.season, data)
+    result = backtest(
+        forecaster,
+        history,
+        start,
+        end,
+        args.stride,
+        args.season,
+        data,
+        keep_forecasts=forecasts is not None,
+    )
     print(report(result, forecaster, checkpoint, data, args.stride))
     with writing(out), atomic_open(out, "w", newline="") as f:
         result.windows.to_csv(f)
     print(f"wrote {out}: the errors of each of the {len(result.windows)} windows")
+    if forecasts is not None:
+        with writing(forecasts), atomic_open(forecasts, "w", newline="") as f:
+            result.forecasts.to_csv(f, index=False)
+        print(f"wrote {forecasts}: {len(result.forecasts)} forecast values of every window")
 
 
 def report(

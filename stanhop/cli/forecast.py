@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_history_options(parser, "INPUT")
     parser.add_argument(
+        "--future",
+        metavar="FILE",
+        help="a wide CSV (timestamps, then columns) with the known future values of the "
+        "model's future covariates over its horizon; default: the rows of INPUT after its "
+        "last target value",
+    )
+    parser.add_argument(
         "--quantize",
         metavar="BITS",
         help="forecast with the simulated-integer model, e.g. w8a8 (weights and activations "
@@ -151,6 +158,9 @@ def run(args: argparse.Namespace) -> None:
     history = forecaster.read_history(
         input_path, args.date_column, args.nan_policy, args.format, args.sep, args.decimal
     )
+    known = forecaster.read_future(
+        input_path, args.future, args.date_column, args.sep, args.decimal, args.format
+    )
     if args.memory:
         _attach_memory(forecaster, Path(args.memory), args)
     if args.quantize:
@@ -160,9 +170,9 @@ def run(args: argparse.Namespace) -> None:
             "the intervals were calibrated on the model without --memory, so they may not "
             "hold their level"
         )
-    forecast = forecaster.predict_history(history, args.horizon, input_path, args.intervals)
+    forecast = forecaster.predict_history(history, args.horizon, input_path, args.intervals, known)
 
-    series = forecaster.series_names
+    series = forecaster.targets
     if args.format != "long":
         table = forecast
     else:

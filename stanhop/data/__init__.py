@@ -13,7 +13,13 @@ from stanhop.data.errors import DataError, DataNote, DataWarning
 from stanhop.data.freq import infer_freq
 from stanhop.data.long import parse_long_frame, read_long_csv, to_long
 from stanhop.data.scaler import Scaler
-from stanhop.data.sources import BenchmarkSource, CSVSource, Source, SyntheticSource
+from stanhop.data.sources import (
+    BenchmarkSource,
+    CSVSource,
+    FrameSource,
+    Source,
+    SyntheticSource,
+)
 from stanhop.data.splits import Split, check_lengths
 from stanhop.data.synthetic import make_synthetic
 from stanhop.data.validate import NAN_POLICIES
@@ -29,6 +35,7 @@ __all__ = [
     "DataError",
     "DataNote",
     "DataWarning",
+    "FrameSource",
     "Scaler",
     "Source",
     "Split",

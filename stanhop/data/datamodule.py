@@ -8,15 +8,18 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+import pandas as pd
 from torch.utils.data import DataLoader
 
+from stanhop.data.calendar import calendar_features, check_calendar
 from stanhop.data.errors import DataError
 from stanhop.data.freq import infer_freq
 from stanhop.data.loader import ResumableLoader, own_generator
 from stanhop.data.regular import check_irregular_policy, regularize
 from stanhop.data.scaler import Scaler, warn_constant_series
-from stanhop.data.sources import CSVSource, Source
+from stanhop.data.sources import CSVSource, FrameSource, Source
 from stanhop.data.splits import Split, check_lengths
+from stanhop.data.targets import covariates_of, future_indices, target_indices
 from stanhop.data.windows import WindowDataset
 
 
@@ -32,8 +35,19 @@ class TimeSeriesDataModule(L.LightningDataModule):
     epoch (see :class:`ResumableLoader`); validation and test windows keep their order
     and, under DDP, every process evaluates all of them, so their metrics are exact.
 
-    After :meth:`setup` the attributes ``n_series``, ``series_names``, ``scaler``,
-    ``freq``, ``last_train_timestamp`` and ``bounds`` (the row ranges of each split, see
+    ``targets`` names the columns to forecast (default: all). Every other column is a
+    past covariate: it is in every input window ``x`` but not in the targets ``y``, so
+    the loss and every metric cover the targets alone.
+
+    ``calendar`` (names of :data:`~stanhop.data.calendar.CALENDAR`) and ``future``
+    (covariate columns whose future values are known) make the windows
+    ``(x, y, future)``: ``future`` (out_len, f) holds, for the forecast horizon, the
+    calendar features' sines and cosines, then the future columns, standardised.
+
+    After :meth:`setup` the attributes ``n_series`` (all input columns),
+    ``series_names``, ``target_names``, ``target_indices`` (None when every column is a
+    target), ``covariate_names``, ``scaler`` (of all input columns), ``freq``,
+    ``last_train_timestamp`` and ``bounds`` (the row ranges of each split, see
     :meth:`Split.bounds`) describe the data.
     """
 
@@ -48,8 +62,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
         eval_batch_size: int | None = None,
         seed: int = 0,
         irregular: str = "error",
+        targets: list[str] | None = None,
+        calendar: list[str] | None = None,
+        future: list[str] | None = None,
     ) -> None:
         super().__init__()
+        self.targets = None if targets is None else list(targets)
+        self.calendar = check_calendar(calendar or [], source.name)
+        self.future = list(future or [])
         check_irregular_policy(irregular, source.name)
         self.irregular = irregular
         # What regularising the index did, for the run's summary ("" when nothing).
@@ -62,6 +82,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.seed = seed
         self.split = source.split if split is None else Split.parse(split)
         self.datasets: dict[str, WindowDataset] = {}
+        # The trained model a fine-tuning run starts from (see
+        # stanhop.training.init_from.InitialModel), set by train() before setup.
+        self.initial = None
 
     def prepare_data(self) -> None:
         """Download the source's file if it needs one (Lightning calls this once)."""
@@ -72,6 +95,17 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if self.datasets:
             return
         frame, self.resampled = regularize(self.source.load(), self.source.name, self.irregular)
+        self.series_names = [str(c) for c in frame.columns]
+        self.target_indices = target_indices(self.series_names, self.targets, self.source.name)
+        self.target_names = (
+            self.series_names
+            if self.target_indices is None
+            else [self.series_names[i] for i in self.target_indices]
+        )
+        self.covariate_names = covariates_of(self.series_names, self.target_names)
+        future_columns = future_indices(
+            self.series_names, self.future, self.target_names, self.source.name
+        )
         try:
             bounds = self.split.bounds(len(frame), self.in_len)
         except DataError as err:
@@ -80,16 +114,35 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
         values = frame.to_numpy(dtype=np.float64)
         train_start, train_stop = bounds["train"]
-        self.scaler = Scaler.fit(values[train_start:train_stop])
-        warn_constant_series(values[train_start:train_stop], list(frame.columns), self.source.name)
+        # A run that fine-tunes a trained model (``initial``, set by train()) must have its
+        # series and targets, and may keep its scaler.
+        if self.initial is not None:
+            self.initial.check_data(self)
+        if self.initial is not None and self.initial.scaler is not None:
+            self.scaler = self.initial.scaler
+        else:
+            self.scaler = Scaler.fit(values[train_start:train_stop])
+            warn_constant_series(
+                values[train_start:train_stop], list(frame.columns), self.source.name
+            )
         scaled = self.scaler.transform(values).astype(np.float32)
+        # Known in advance: the calendar of every row, then the future columns.
+        known = np.concatenate(
+            [calendar_features(frame.index, self.calendar), scaled[:, future_columns]], axis=1
+        )
+        self.n_future = known.shape[1]
         self.datasets = {
-            name: WindowDataset(scaled[start:stop], self.in_len, self.out_len)
+            name: WindowDataset(
+                scaled[start:stop],
+                self.in_len,
+                self.out_len,
+                self.target_indices,
+                known[start:stop] if self.n_future else None,
+            )
             for name, (start, stop) in bounds.items()
         }
         self.bounds = bounds
         self.n_series = frame.shape[1]
-        self.series_names = [str(c) for c in frame.columns]
         self.freq = infer_freq(frame.index)
         self.last_train_timestamp = frame.index[train_stop - 1].isoformat()
         self.index = frame.index
@@ -105,9 +158,19 @@ class TimeSeriesDataModule(L.LightningDataModule):
             splits.append(
                 f"{name} {stop - own} rows {first} to {last} ({len(self.datasets[name])} windows)"
             )
+        roles = ""
+        if self.covariate_names:
+            roles = (
+                f" (targets {', '.join(self.target_names)}; past covariates "
+                f"{', '.join(self.covariate_names)})"
+            )
+        if self.calendar or self.future:
+            known = [*self.calendar, *self.future]
+            roles += f", known over the horizon: {', '.join(known)}"
         return (
-            f"data {self.source.name}: {self.n_series} series, frequency {self.freq or 'none'}, "
-            f"in_len={self.in_len}, out_len={self.out_len}; " + "; ".join(splits)
+            f"data {self.source.name}: {self.n_series} series{roles}, frequency "
+            f"{self.freq or 'none'}, in_len={self.in_len}, out_len={self.out_len}; "
+            + "; ".join(splits)
         )
 
     def train_dataloader(self) -> ResumableLoader:
@@ -136,7 +199,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
 
 def from_csv(
-    path: str | Path,
+    path: str | Path | pd.DataFrame,
     in_len: int,
     out_len: int,
     date_column: str | None = None,
@@ -149,11 +212,18 @@ def from_csv(
     irregular: str = "error",
     sep: str = ",",
     decimal: str = ".",
+    targets: list[str] | None = None,
+    calendar: list[str] | None = None,
+    future: list[str] | None = None,
+    format: str = "auto",
 ) -> TimeSeriesDataModule:
-    """A datamodule over a wide CSV file, in one flat call (``conf/data/csv.yaml``)."""
-    source = CSVSource(
-        path, date_column=date_column, nan_policy=nan_policy, split=split, sep=sep, decimal=decimal
-    )
+    """A datamodule over a CSV file (wide or long, see ``format``), or over a DataFrame
+    (:class:`~stanhop.data.sources.FrameSource`; ``sep`` and ``decimal`` then do not
+    apply), in one flat call (``conf/data/csv.yaml``)."""
+    if isinstance(path, pd.DataFrame):
+        source = FrameSource(path, date_column, nan_policy, split, format)
+    else:
+        source = CSVSource(path, date_column, nan_policy, split, sep, decimal, format)
     return TimeSeriesDataModule(
         source,
         in_len,
@@ -163,4 +233,7 @@ def from_csv(
         eval_batch_size=eval_batch_size,
         seed=seed,
         irregular=irregular,
+        targets=targets,
+        calendar=calendar,
+        future=future,
     )

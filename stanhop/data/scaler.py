@@ -47,6 +47,13 @@ class Scaler:
         mean, std = self._like(x)
         return x * std + mean
 
+    def select(self, columns: list[int] | None) -> Scaler:
+        """The scaler of the ``columns`` (indices) only, e.g. the forecast targets; this
+        scaler itself for None."""
+        if columns is None:
+            return self
+        return Scaler(mean=self.mean[columns], std=self.std[columns])
+
     def to_dict(self) -> dict[str, list[float]]:
         """Plain lists, for checkpoints and JSON."""
         return {"mean": [float(m) for m in self.mean], "std": [float(s) for s in self.std]}

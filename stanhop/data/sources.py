@@ -12,10 +12,15 @@ import numpy as np
 import pandas as pd
 
 from stanhop.data.benchmarks import get_benchmark
-from stanhop.data.csv import read_wide_csv
+from stanhop.data.csv import parse_wide_frame, read_wide_csv
 from stanhop.data.download import download
+from stanhop.data.errors import DataError
+from stanhop.data.header import check_dialect
+from stanhop.data.long import LONG_COLUMNS, parse_long_frame, read_long_csv
+from stanhop.data.reading import read_header
 from stanhop.data.splits import Split
 from stanhop.data.synthetic import make_synthetic, recurring_event_rows
+from stanhop.data.validate import check_nan_policy
 
 DEFAULT_SPLIT = Split(0.7, 0.1, 0.2)
 
@@ -33,9 +38,30 @@ class Source(Protocol):
         """A frame as :func:`~stanhop.data.read_wide_csv` returns it."""
 
 
+# Table layouts: one column per series (wide), or one observation per row (long:
+# unique_id, ds, y); auto takes long when the table has those three columns.
+FORMATS = ("auto", "wide", "long")
+
+
+def _layout(format: str, columns: list[str], date_column: str | None, name: str) -> str:
+    """The layout of a table with ``columns`` (see :data:`FORMATS`)."""
+    if format not in FORMATS:
+        raise DataError(f"{name}: data.format={format!r}; use one of {', '.join(FORMATS)}")
+    if format == "auto":
+        format = "long" if all(c in columns for c in LONG_COLUMNS) else "wide"
+    if format == "long" and date_column is not None:
+        raise DataError(
+            f"{name}: data.date_column applies to the wide layout; the long layout's "
+            "timestamps are always in column 'ds'"
+        )
+    return format
+
+
 class CSVSource:
-    """A wide CSV file of the user's (see :func:`~stanhop.data.read_wide_csv`, also for
-    ``sep`` and ``decimal``); split 70/10/20 % unless ``split`` says otherwise."""
+    """A CSV file of the user's, wide (see :func:`~stanhop.data.read_wide_csv`, also for
+    ``sep`` and ``decimal``) or long (``unique_id, ds, y``, see
+    :func:`~stanhop.data.read_long_csv`) as ``format`` says; split 70/10/20 % unless
+    ``split`` says otherwise."""
 
     def __init__(
         self,
@@ -45,20 +71,59 @@ class CSVSource:
         split: Split | Mapping[str, float] | None = None,
         sep: str = ",",
         decimal: str = ".",
+        format: str = "auto",
     ) -> None:
         self.path = Path(path)
         self.name = str(self.path)
         self.date_column, self.nan_policy = date_column, nan_policy
-        self.sep, self.decimal = sep, decimal
+        self.sep, self.decimal, self.format = sep, decimal, format
         self.split = DEFAULT_SPLIT if split is None else Split.parse(split)
 
     def prepare(self) -> None:
         """Nothing to fetch."""
 
     def load(self) -> pd.DataFrame:
+        # The checks in read_wide_csv's order, so a file has the errors it always had.
+        check_nan_policy(self.nan_policy, self.path)
+        columns = read_header(self.path, check_dialect(self.sep, self.decimal, self.path))
+        if _layout(self.format, columns, self.date_column, self.name) == "long":
+            return read_long_csv(self.path, self.nan_policy, sep=self.sep, decimal=self.decimal)
         return read_wide_csv(
             self.path, self.date_column, self.nan_policy, sep=self.sep, decimal=self.decimal
         )
+
+
+class FrameSource:
+    """A pandas DataFrame, validated as a CSV file would be: wide (a timestamp column, or a
+    DatetimeIndex, and one column per series) or long (``unique_id, ds, y``), as
+    ``format`` says; split 70/10/20 % unless ``split`` says otherwise."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        date_column: str | None = None,
+        nan_policy: str = "error",
+        split: Split | Mapping[str, float] | None = None,
+        format: str = "auto",
+        name: str = "DataFrame",
+    ) -> None:
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+        self.frame, self.name = frame, name
+        self.date_column, self.nan_policy, self.format = date_column, nan_policy, format
+        self.split = DEFAULT_SPLIT if split is None else Split.parse(split)
+
+    def prepare(self) -> None:
+        """Nothing to fetch."""
+
+    def load(self) -> pd.DataFrame:
+        frame = self.frame
+        columns = [str(c) for c in frame.columns]
+        if _layout(self.format, columns, self.date_column, self.name) == "long":
+            return parse_long_frame(frame, self.name, self.nan_policy)
+        if isinstance(frame.index, pd.DatetimeIndex):
+            frame = frame.reset_index(names=frame.index.name or "date")
+        return parse_wide_frame(frame, self.name, self.date_column, self.nan_policy)
 
 
 class BenchmarkSource:

@@ -26,10 +26,22 @@ def window_starts(n_rows: int, length: int) -> np.ndarray:
 
 class WindowDataset(Dataset):
     """Item ``i`` is ``(x, y)``: ``x = values[i : i + in_len]`` of shape ``(in_len, c)``
-    and the ``out_len`` rows after it, ``y`` of shape ``(out_len, c)``; both float32.
-    Windows start at every row, so there are ``t - in_len - out_len + 1`` of them."""
+    and the ``out_len`` rows after it, ``y`` of shape ``(out_len, k)``; both float32.
+    ``y`` holds the ``targets`` columns (indices, in that order), every column (``k = c``)
+    when None. Windows start at every row, so there are ``t - in_len - out_len + 1``.
 
-    def __init__(self, values: np.ndarray, in_len: int, out_len: int) -> None:
+    With ``future`` (t, f), the features known in advance (calendar features, future
+    covariates), item ``i`` is ``(x, y, future)`` with ``future`` (out_len, f): their
+    values over the forecast horizon."""
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        in_len: int,
+        out_len: int,
+        targets: list[int] | None = None,
+        future: np.ndarray | None = None,
+    ) -> None:
         if values.ndim != 2:
             raise ValueError(f"values must be (t, c), got shape {values.shape}")
         if in_len < 1 or out_len < 1:
@@ -40,12 +52,23 @@ class WindowDataset(Dataset):
             )
         self.values = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
         self.in_len, self.out_len = in_len, out_len
+        # The target columns, copied once so that every y is a contiguous slice.
+        self.targets = self.values if targets is None else self.values[:, targets].contiguous()
+        self.future = (
+            None
+            if future is None
+            else torch.from_numpy(np.ascontiguousarray(future, dtype=np.float32))
+        )
 
     def __len__(self) -> int:
         return len(self.values) - self.in_len - self.out_len + 1
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
         if not 0 <= i < len(self):
             raise IndexError(f"window {i} out of range for {len(self)} windows")
-        window = cut_windows(self.values, np.array([i]), self.in_len + self.out_len)[0]
-        return window[: self.in_len], window[self.in_len :]
+        x = cut_windows(self.values, np.array([i]), self.in_len)[0]  # (in_len, c)
+        horizon = np.array([i + self.in_len])
+        y = cut_windows(self.targets, horizon, self.out_len)[0]  # (out_len, k)
+        if self.future is None:
+            return x, y
+        return x, y, cut_windows(self.future, horizon, self.out_len)[0]  # (out_len, f)

@@ -5,7 +5,8 @@ int, float, str, and lists, tuples, sets and dicts of them), so
 ``torch.load(path, weights_only=True)`` reads it without unpickling arbitrary objects —
 which could run code. ``hyper_parameters`` holds all a forecast needs besides the
 weights: ``model`` (the spec for :func:`stanhop.model.build_model`), ``scaler`` (per-series
-``mean`` and ``std``), ``series_names``, ``freq`` and ``last_train_timestamp``. The
+``mean`` and ``std``), ``series_names`` (the model's inputs), ``targets`` (those it
+forecasts) and ``covariates`` (the others), ``freq`` and ``last_train_timestamp``. The
 optional top-level ``intervals`` holds the calibrated prediction intervals.
 """
 

@@ -11,10 +11,12 @@ import pandas as pd
 import torch
 
 from stanhop.data import DataError, infer_freq
+from stanhop.data.calendar import calendar_features
 from stanhop.data.windows import cut_windows
 from stanhop.forecast.forecaster import Forecaster
 from stanhop.measures.baselines import persistence, season_length, seasonal_naive
 from stanhop.measures.conformal import level_name, window_scale
+from stanhop.model.targets import select
 
 MODEL, SEASONAL_NAIVE, PERSISTENCE = "model", "seasonal_naive", "persistence"
 METRICS = ("mse", "mae", "mse_orig", "mae_orig")
@@ -32,16 +34,23 @@ class Backtest:
     units), each averaged over the window's steps and series; with intervals,
     ``coverage_<level>`` (the share of the window's values inside their interval).
 
+    Only the forecaster's target series are scored (past covariates are inputs).
+
     ``summary``: one row per forecast, the metrics averaged over all windows (every
     window has as many values, so this is the mean over every forecast value).
     ``coverage``: level → (coverage over all windows, mean interval width, standardised).
     ``season``: the seasonal-naive season in steps, None when there is none.
+    ``forecasts`` (only when asked for, else None): every window's forecast in long
+    format, one row per window, step and target series: ``origin``, ``step`` (1 … out_len),
+    ``timestamp``, ``series``, ``actual``, ``forecast`` (original units) and, with
+    intervals, ``lo_<level>`` and ``hi_<level>``.
     """
 
     windows: pd.DataFrame
     summary: pd.DataFrame
     coverage: dict[float, tuple[float, float]]
     season: int | None
+    forecasts: pd.DataFrame | None = None
 
 
 def origins(
@@ -75,6 +84,7 @@ def backtest(
     season: int | None = None,
     source: str | Path = "history",
     batch_size: int = 256,
+    keep_forecasts: bool = False,
 ) -> Backtest:
     """Score ``forecaster`` on the windows of ``history`` (a frame of
     :meth:`Forecaster.read_history`, every row of the data) whose forecast lies within
@@ -85,6 +95,8 @@ def backtest(
     :func:`~stanhop.measures.baselines.season_length`); it is left out when the season
     is unknown or longer than ``in_len``. Persistence repeats the last step. The model
     runs in fp32, as validation and test do in training.
+
+    ``keep_forecasts`` also returns every window's forecast (:attr:`Backtest.forecasts`).
 
     Raises :class:`~stanhop.data.DataError` for an irregular time index and for a range
     that holds no full window.
@@ -98,29 +110,52 @@ def backtest(
     if season is not None and season > in_len:
         season = None
 
-    scaler = forecaster.scaler
+    scaler, targets = forecaster.scaler, forecaster.target_indices
     values = torch.as_tensor(scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32)
     model = forecaster.model
     device = next(model.parameters()).device
-    std = torch.as_tensor(scaler.std, dtype=torch.float64)
+    std = torch.as_tensor(forecaster.target_scaler.std, dtype=torch.float64)
     calibration = forecaster.intervals
     levels = calibration.bounded_levels() if calibration else []
+    # What the model knows of each row in advance (calendar, future covariates): (t, f).
+    known = None
+    if forecaster.calendar or forecaster.future:
+        future_columns = [forecaster.series_names.index(c) for c in forecaster.future]
+        known = torch.as_tensor(
+            np.concatenate(
+                [
+                    calendar_features(history.index, forecaster.calendar),
+                    values[:, future_columns].double().numpy(),
+                ],
+                axis=1,
+            ),
+            dtype=torch.float32,
+        )
     columns: dict[str, list[np.ndarray]] = {}
+    kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
+    radii: dict[float, list[torch.Tensor]] = {lv: [] for lv in levels}  # and their half-widths
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
         x = cut_windows(values, chunk - in_len, in_len)  # (b, in_len, c)
-        y = cut_windows(values, chunk, out_len)  # (b, out_len, c)
+        y = select(cut_windows(values, chunk, out_len), targets)  # (b, out_len, k)
         with torch.inference_mode(), torch.autocast(device.type, enabled=False):
-            pred = model(x.to(device)).float().cpu()  # (b, out_len, c)
-        forecasts = {MODEL: pred, PERSISTENCE: persistence(x, out_len)}
+            extra = [] if known is None else [cut_windows(known, chunk, out_len).to(device)]
+            pred = model(x.to(device), *extra).float().cpu()  # (b, out_len, k)
+        # The baselines forecast the targets from their own history.
+        x_targets = select(x, targets)  # (b, in_len, k)
+        forecasts = {MODEL: pred, PERSISTENCE: persistence(x_targets, out_len)}
         if season is not None:
-            forecasts[SEASONAL_NAIVE] = seasonal_naive(x, out_len, season)
+            forecasts[SEASONAL_NAIVE] = seasonal_naive(x_targets, out_len, season)
         for name, forecast in forecasts.items():
             err = (forecast - y).double()  # (b, out_len, c)
             for metric, value in _window_errors(err, std).items():
                 columns.setdefault(f"{name}_{metric}", []).append(value)
-        scale = window_scale(model, x) if levels else None  # (b, 1, c)
+        if keep_forecasts:
+            kept.append(pred)
+        scale = window_scale(model, x) if levels else None  # (b, 1, k)
         for level in levels:
-            r = calibration.scaled(calibration.half_width(level), scale)  # (b, out_len, c)
+            r = calibration.scaled(calibration.half_width(level), scale)  # (b, out_len, k)
+            if keep_forecasts:
+                radii[level].append(r)
             inside = ((pred - y).abs() <= r).double().mean(dim=(1, 2))
             columns.setdefault(f"coverage_{level_name(level)}", []).append(inside.numpy())
             columns.setdefault(f"width_{level_name(level)}", []).append(
@@ -145,12 +180,46 @@ def backtest(
         )
         for lv in levels
     }
-    return Backtest(windows, summary, coverage, season)
+    forecasts = None
+    if keep_forecasts:
+        pred = torch.cat(kept).double().numpy()
+        radius = {lv: torch.cat(parts).double().numpy() for lv, parts in radii.items()}
+        forecasts = _long_forecasts(forecaster, history, rows, pred, radius)
+    return Backtest(windows, summary, coverage, season, forecasts)
+
+
+def _long_forecasts(
+    forecaster: Forecaster,
+    history: pd.DataFrame,
+    rows: np.ndarray,
+    pred: np.ndarray,
+    radius: dict[float, np.ndarray],
+) -> pd.DataFrame:
+    """The long table of :attr:`Backtest.forecasts` from the standardised forecasts
+    ``pred`` (windows, out_len, k) of the windows starting at ``rows`` of ``history``."""
+    n, out_len, k = pred.shape
+    scaler = forecaster.target_scaler
+    step = np.arange(out_len)
+    at = (rows[:, None] + step).repeat(k, axis=1).ravel()  # (n · out_len · k,)
+    actual = history[forecaster.targets].to_numpy(np.float64)  # as given, not round-tripped
+    table = {
+        "origin": np.repeat(history.index[rows], out_len * k),
+        "step": np.tile(np.repeat(step + 1, k), n),
+        "timestamp": history.index[at],
+        "series": np.tile(forecaster.targets, n * out_len),
+        "actual": actual[(rows[:, None] + step).ravel()].ravel(),
+        "forecast": scaler.inverse_transform(pred).ravel(),
+    }
+    for level, r in radius.items():
+        half = r * scaler.std  # (n, out_len, k), original units
+        table[f"lo_{level_name(level)}"] = (table["forecast"].reshape(pred.shape) - half).ravel()
+        table[f"hi_{level_name(level)}"] = (table["forecast"].reshape(pred.shape) + half).ravel()
+    return pd.DataFrame(table)
 
 
 def _window_errors(err: torch.Tensor, std: torch.Tensor) -> dict[str, np.ndarray]:
-    """Per-window MSE and MAE of standardised errors ``err`` (b, out_len, c), and of the
-    same errors in original units (times each series' training ``std`` (c,))."""
+    """Per-window MSE and MAE of standardised errors ``err`` (b, out_len, k), and of the
+    same errors in original units (times each target's training ``std`` (k,))."""
     orig = err * std
     return {
         "mse": (err**2).mean(dim=(1, 2)).numpy(),

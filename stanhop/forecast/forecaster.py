@@ -27,6 +27,13 @@ from stanhop.data.windows import cut_windows, window_starts
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
 from stanhop.files.run_dir import best_checkpoint
 from stanhop.forecast.filled import report_filled
+from stanhop.forecast.future import (
+    future_values,
+    known_features,
+    raw_table,
+    read_future_table,
+    split_trailing,
+)
 from stanhop.forecast.intervals import Levels, add_interval_columns, as_levels, half_widths
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
@@ -114,6 +121,12 @@ class Forecaster:
     forecasts the steps after the end of a history (a CSV file or a DataFrame).
     ``intervals``, the calibration of its prediction intervals (None for a checkpoint
     without), lets :meth:`predict` add them.
+
+    ``series_names`` are the columns the model reads (its inputs, which ``scaler``
+    standardises); ``targets`` those it forecasts (default: all), the others being past
+    covariates: a history must hold them, a forecast never does. ``calendar`` names the
+    calendar features and ``future`` the covariates whose values over the horizon the
+    model takes (see :meth:`read_future`).
     """
 
     def __init__(
@@ -128,6 +141,9 @@ class Forecaster:
         name: str = "model",
         precision: str = "32",
         intervals: Calibration | None = None,
+        targets: Sequence[str] | None = None,
+        calendar: Sequence[str] = (),
+        future: Sequence[str] = (),
     ) -> None:
         if not len(scaler.mean) == len(scaler.std) == len(series_names):
             raise ValueError("the scaler needs one mean and one std per series name")
@@ -139,6 +155,16 @@ class Forecaster:
         self._bf16 = resolve_precision(SHORT_NAMES[precision], device.type)[0] == BF16_MIXED
         self.scaler = scaler
         self.series_names = [str(s) for s in series_names]
+        self.targets = self.series_names if targets is None else [str(t) for t in targets]
+        unknown = [t for t in self.targets if t not in self.series_names]
+        if unknown:
+            raise ValueError(f"targets {unknown} are not among the series names")
+        self.covariates = [s for s in self.series_names if s not in set(self.targets)]
+        indices = [self.series_names.index(t) for t in self.targets]
+        # The targets' columns of the inputs; None when they are all the inputs, in order.
+        self.target_indices = None if indices == list(range(len(series_names))) else indices
+        self.target_scaler = scaler.select(self.target_indices)
+        self.calendar, self.future = list(calendar), list(future)
         self.in_len, self.out_len = int(in_len), int(out_len)
         self.freq = freq
         self.last_train_timestamp = last_train_timestamp
@@ -187,6 +213,9 @@ class Forecaster:
                     if INTERVALS_KEY in checkpoint
                     else None
                 ),
+                targets=hparams.get("targets"),
+                calendar=hparams.get("calendar") or (),
+                future=hparams.get("future") or (),
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
@@ -197,8 +226,9 @@ class Forecaster:
         return forecaster
 
     def __repr__(self) -> str:
+        covariates = f", covariates={len(self.covariates)}" if self.covariates else ""
         return (
-            f"Forecaster({self.name!r}, series={len(self.series_names)}, "
+            f"Forecaster({self.name!r}, series={len(self.targets)}{covariates}, "
             f"in_len={self.in_len}, out_len={self.out_len}, freq={self.freq!r})"
         )
 
@@ -229,10 +259,18 @@ class Forecaster:
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
         last = self.in_len + CALIBRATION_WINDOWS - 1
-        frame = INPUT_FORMATS[format](
-            data, date_column, nan_policy, self.series_names, last, sep, decimal
-        )
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
+        if self.future and format == "wide":
+            # The rows after the last target value may hold future covariates only.
+            raw, source, where = raw_table(data, sep, decimal)
+            history = split_trailing(raw, self.targets)[0]
+            frame = parse_wide_frame(
+                history, source, date_column, nan_policy, self.series_names, where=where
+            )
+        else:
+            frame = INPUT_FORMATS[format](
+                data, date_column, nan_policy, self.series_names, last, sep, decimal
+            )
         if len(frame) < self.in_len:
             raise DataError(
                 f"{source}: {len(frame)} rows of history, but the model reads the last "
@@ -252,9 +290,14 @@ class Forecaster:
         intervals: Levels | None = None,
         sep: str = ",",
         decimal: str = ".",
+        future: History | None = None,
     ) -> pd.DataFrame:
         """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
-        for) after the end of ``data``.
+        for) after the end of ``data``. A horizon beyond ``out_len`` is forecast
+        recursively, each ``out_len`` steps from the forecasts before them, with a
+        one-line :class:`~stanhop.data.DataWarning`; only a model that forecasts every
+        series it reads can do that, and its intervals cover the first ``out_len`` steps
+        (later interval columns are empty).
 
         ``data`` is a CSV file or a DataFrame holding the history, in the ``wide`` layout
         (a timestamp column — ``date_column``, default the first — or a DatetimeIndex,
@@ -265,21 +308,59 @@ class Forecaster:
         The model reads the last ``in_len`` rows.
 
         Returns a frame with one row per future step, indexed by timestamps that continue
-        those of ``data`` at their frequency, and one column per series, in the data's
-        original units. ``intervals`` (levels in percent: ``(80, 95)``, ``80`` or
-        ``"80,95"``) adds, after
-        each series, its prediction interval of each level as columns ``SERIES_lo_80``,
+        those of ``data`` at their frequency, and one column per target series, in the
+        data's original units (past covariates are read from ``data`` but not
+        forecast). ``intervals`` (levels in percent: ``(80, 95)``, ``80`` or ``"80,95"``)
+        adds, after each series, its prediction interval of each level as columns
+        ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
         :mod:`stanhop.measures.conformal`).
 
-        Raises :class:`~stanhop.data.DataError` for bad data and :class:`ForecastError`
-        for a horizon or intervals the model cannot give.
+        A model trained with future covariates (``data.future``) needs their values over
+        the ``out_len`` steps after the history: from the table ``future``, or from rows
+        of ``data`` after its last target value (see :meth:`read_future`); calendar
+        features are built from the timestamps.
+
+        Raises :class:`~stanhop.data.DataError` for bad data (also for future values that
+        are missing) and :class:`ForecastError` for a horizon or intervals the model
+        cannot give.
         """
         horizon = self._check_horizon(horizon)
         self._interval_widths(intervals)  # before reading: a wrong level fails at once
         history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
-        return self.predict_history(history, horizon, source, intervals)
+        known = self.read_future(data, future, date_column, sep, decimal, format)
+        return self.predict_history(history, horizon, source, intervals, known)
+
+    def read_future(
+        self,
+        data: History,
+        future: History | None = None,
+        date_column: str | None = None,
+        sep: str = ",",
+        decimal: str = ".",
+        format: str = "wide",
+    ) -> pd.DataFrame | None:
+        """The known future values of the model's ``future`` covariates (None for a model
+        without): the table ``future`` (a CSV file or DataFrame with a timestamp column
+        and those columns) when given, else the rows of the wide history ``data`` after
+        its last target value."""
+        if not self.future:
+            return None
+        if future is not None:
+            return read_future_table(future, self.future, date_column, sep, decimal)
+        if format != "wide":
+            raise ForecastError(
+                f"the model needs the future values of {', '.join(self.future)}; give them "
+                "as a wide table with --future FILE (future=...)"
+            )
+        raw, source, where = raw_table(data, sep, decimal)
+        trailing = split_trailing(raw, self.targets)[1]
+        date = date_column or str(raw.columns[0])
+        keep = [date, *[c for c in self.future if c in raw.columns]]
+        if trailing.empty:
+            return pd.DataFrame(columns=self.future, index=pd.DatetimeIndex([]), dtype=float)
+        return parse_wide_frame(trailing[keep], source, date, "error", where=where)
 
     def predict_history(
         self,
@@ -287,9 +368,11 @@ class Forecaster:
         horizon: int | None = None,
         source: str | Path = FRAME_SOURCE,
         intervals: Levels | None = None,
+        future: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """:meth:`predict` for a frame :meth:`read_history` returned; ``source`` names
-        the data in messages (e.g. the file it was read from). Each series far from the
+        the data in messages (e.g. the file it was read from), ``future`` is what
+        :meth:`read_future` returned. Each series far from the
         training data (see :mod:`stanhop.forecast.shift`) gets a
         :class:`~stanhop.data.DataWarning`."""
         horizon = self._check_horizon(horizon)
@@ -299,19 +382,25 @@ class Forecaster:
         # same history gives the same digits in either format.
         window = np.ascontiguousarray(history.iloc[-self.in_len :].to_numpy(dtype=np.float64))
         # At least three stamps, so pandas can infer the frequency even when in_len < 3.
-        index = future_index(history.index[-max(self.in_len, 3) :], horizon, self.freq, source)
-        values = self._forecast(window)[:horizon]
+        stamps = future_index(
+            history.index[-max(self.in_len, 3) :], self.out_len, self.freq, source
+        )
+        if horizon > self.out_len:
+            values, stamps = self._roll(window, history.index, horizon, source)
+        else:
+            values = self._forecast(window, self._known(stamps, future, source))
+        index, values = stamps[:horizon], values[:horizon]
         if not np.isfinite(values).all():
             raise DataError(self._not_finite(window, source))
         # After the overflow check, whose error already says what is wrong with the data.
         warn_if_far(window, self.scaler, self.series_names, source)
-        forecast = pd.DataFrame(values, index=index, columns=self.series_names)
+        forecast = pd.DataFrame(values, index=index, columns=self.targets)
         if not widths:
             return forecast
         if self.intervals.note:
             warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
         x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32)[None]
-        scale = window_scale(self.model, x)  # (1, 1, c)
+        scale = window_scale(self.model, x)  # (1, 1, k)
         if not self.intervals.per_window and revin_of(self.model) is not None:
             warnings.warn(
                 f"{self.name}: its intervals were calibrated in training units, so they do "
@@ -323,10 +412,43 @@ class Forecaster:
         widths = {
             lv: self.intervals.scaled(r, scale)[0].double().numpy() for lv, r in widths.items()
         }
-        return add_interval_columns(forecast, widths, self.scaler.std)
+        if horizon > self.out_len:
+            # Calibrated for the first out_len steps only: later steps get no interval.
+            beyond = np.full((horizon - self.out_len, len(self.targets)), np.nan)
+            widths = {lv: np.concatenate([r, beyond]) for lv, r in widths.items()}
+        return add_interval_columns(forecast, widths, self.target_scaler.std)
+
+    def _roll(
+        self, window: np.ndarray, index: pd.DatetimeIndex, horizon: int, source: str | Path
+    ) -> tuple[np.ndarray, pd.DatetimeIndex]:
+        """Forecast ``horizon`` > out_len steps recursively: each round of out_len steps
+        is appended to the window the next round reads. Warns (one line) that the steps
+        beyond out_len are recursive. Returns (values (≥ horizon, k), their stamps)."""
+        rounds = -(-horizon // self.out_len)
+        stamps = future_index(
+            index[-max(self.in_len, 3) :], rounds * self.out_len, self.freq, source
+        )
+        message = (
+            f"{source}: steps {self.out_len + 1} to {horizon} lie beyond the model's trained "
+            f"horizon (out_len={self.out_len}) and are recursive: forecast from its own "
+            "forecasts, their errors compound"
+        )
+        if self.intervals is not None:
+            message += f"; prediction intervals cover the first {self.out_len} steps only"
+        warnings.warn(message, DataWarning, stacklevel=3)
+        order = self.target_indices or list(range(len(self.series_names)))
+        values, current = [], window
+        for r in range(rounds):
+            span = stamps[r * self.out_len : (r + 1) * self.out_len]
+            step = self._forecast(current, self._known(span, None, source))  # (out_len, k)
+            values.append(step)
+            rows = np.empty((self.out_len, current.shape[1]))
+            rows[:, order] = step  # every input is a target (checked), in the model's order
+            current = np.concatenate([current, rows])[-self.in_len :]
+        return np.concatenate(values), stamps
 
     def _interval_widths(self, levels: Levels | None) -> dict[float, np.ndarray]:
-        """The standardised half-widths (out_len, c) of each level asked for."""
+        """The standardised half-widths (out_len, k) of each level asked for."""
         if levels is None or (isinstance(levels, Sequence) and not levels):
             return {}
         try:
@@ -348,6 +470,12 @@ class Forecaster:
         # Imported here: the quantisation backend is slow to import and most forecasts
         # never need it.
         from stanhop.measures import SimulatedQuantModel
+
+        if self.calendar or self.future:
+            raise ForecastError(
+                "--quantize does not take a model with future features (calendar, future "
+                "covariates) yet; forecast without it"
+            )
 
         values = self.scaler.transform(history.to_numpy(dtype=np.float64))
         series = torch.as_tensor(values, dtype=torch.float32)
@@ -373,18 +501,46 @@ class Forecaster:
                 note=f"the intervals were calibrated on the float model, not on its "
                 f"simulated {quantized.bits.name} copy, so they may not hold their level",
             ),
+            targets=self.targets,
+            calendar=self.calendar,
+            future=self.future,
         )
 
-    def _forecast(self, window: np.ndarray) -> np.ndarray:
-        """``window`` (in_len, c) in original units → forecast (out_len, c), float64."""
+    def _known(
+        self, stamps: pd.DatetimeIndex, future: pd.DataFrame | None, source: str | Path
+    ) -> np.ndarray | None:
+        """The model's future input (out_len, f) for the horizon ``stamps``; None for a
+        model without."""
+        if not self.calendar and not self.future:
+            return None
+        values = np.zeros((len(stamps), 0))
+        if self.future:
+            if future is None:
+                raise ForecastError(
+                    f"{source}: the model needs the future values of "
+                    f"{', '.join(self.future)}; give them with future=... (--future FILE)"
+                )
+            values = future_values(future, self.future, stamps, source, "the data")
+        return known_features(
+            stamps, self.calendar, self.future, values, self.scaler, self.series_names
+        )
+
+    def _forecast(self, window: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+        """``window`` (in_len, c) in original units [and the future input ``known``
+        (out_len, f)] → forecast (out_len, k) of the targets, float64."""
         device = next(self.model.parameters()).device
         x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32, device=device)
+        extra = (
+            []
+            if known is None
+            else [torch.as_tensor(known, dtype=torch.float32, device=device)[None]]
+        )
         with (
             torch.inference_mode(),
             torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16),
         ):
-            y = self.model(x[None])[0]  # (1, in_len, c) → (out_len, c)
-        return self.scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
+            y = self.model(x[None], *extra)[0]  # (1, in_len, c) → (out_len, k)
+        return self.target_scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
 
     def _not_finite(self, window: np.ndarray, source: str | Path) -> str:
         """Why the forecast from ``window`` (in_len, c) overflowed: its most extreme value,
@@ -403,10 +559,14 @@ class Forecaster:
             return self.out_len
         if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
             raise ForecastError(f"horizon must be a whole number of steps >= 1, got {horizon!r}")
-        if horizon > self.out_len:
+        # Beyond out_len the model rolls forward on its own forecasts, which needs every
+        # input it reads to be forecast (or known): covariates it does not forecast are not.
+        unknown = self.covariates
+        if horizon > self.out_len and unknown:
             raise ForecastError(
                 f"horizon {horizon} is longer than the model's trained horizon "
-                f"(out_len={self.out_len}); ask for at most {self.out_len} steps, or train a "
-                f"model with data.out_len={horizon}"
+                f"(out_len={self.out_len}), and the model cannot roll forward on its own "
+                f"forecasts: it does not forecast its covariates {', '.join(unknown)}; ask for "
+                f"at most {self.out_len} steps, or train a model with data.out_len={horizon}"
             )
         return int(horizon)

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from stanhop.model.revin import RevIN
+from stanhop.model.targets import select
 
 # Levels (in percent) a training run calibrates by default: forecasts can ask for these.
 DEFAULT_LEVELS = (50.0, 80.0, 90.0, 95.0, 99.0)
@@ -172,26 +173,38 @@ def revin_of(model: torch.nn.Module) -> RevIN | None:
     return next((m for m in model.modules() if isinstance(m, RevIN)), None)
 
 
+def targets_of(model: torch.nn.Module) -> list[int] | None:
+    """The target series (input indices) of ``model`` (or of the model it wraps); ``None``
+    when every series is a target."""
+    for module in model.modules():
+        cfg = getattr(module, "cfg", None)
+        if hasattr(cfg, "targets"):
+            return cfg.targets
+    return None
+
+
 def window_scale(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``x`` (b, in_len, c) → (b, 1, c): the standard deviation the RevIN of ``model``
-    divides each window by, ones for a model without RevIN."""
+    """``x`` (b, in_len, c) → (b, 1, k): the standard deviation the RevIN of ``model``
+    divides each target series' window by, ones for a model without RevIN."""
     revin = revin_of(model)
-    return revin.std(x) if revin is not None else torch.ones_like(x[:, :1])
+    scale = revin.std(x) if revin is not None else torch.ones_like(x[:, :1])
+    return select(scale, targets_of(model))
 
 
 def model_abs_errors(
     model: torch.nn.Module, batches: Iterable[Sequence[torch.Tensor]], device: torch.device
 ) -> np.ndarray:
-    """``|y - model(x)|`` for every window of ``batches`` of ``(x, y)`` (standardised,
-    x (b, in_len, c), y (b, out_len, c)), divided by :func:`window_scale` (the errors a
-    ``per_window`` calibration takes), without autocast in the weights' own dtype (fp32
-    under any mixed precision), as validation runs: (n, out_len, c) float32."""
+    """``|y - model(x)|`` for every window of ``batches`` of ``(x, y[, future])``
+    (standardised, x (b, in_len, c), y (b, out_len, k)), divided by :func:`window_scale`
+    (the errors a ``per_window`` calibration takes), without autocast in the weights' own
+    dtype (fp32 under any mixed precision), as validation runs: (n, out_len, k) float32."""
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
     errors = []
     with torch.inference_mode(), torch.autocast(device.type, enabled=False):
-        for x, y in batches:
+        for x, y, *future in batches:
             x = x.to(device, dtype)
-            pred = model(x)  # (b, out_len, c)
+            known = (f.to(device, dtype) for f in future)  # future features, when any
+            pred = model(x, *known)  # (b, out_len, k)
             error = (pred - y.to(device)).abs() / window_scale(model, x)
             errors.append(error.float().cpu().numpy())
     return np.concatenate(errors)

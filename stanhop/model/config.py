@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from stanhop.model.hopfield import HopfieldConfig
+from stanhop.model.targets import check_targets, n_targets
 
 # name -> memory module class; filled by @register_memory in stanhop.model.memory, which
 # stanhop.model imports, so every name is registered before a config is checked.
@@ -53,6 +54,10 @@ class STanHopConfig:
     # Reversible instance normalisation around the network (stanhop.model.revin).
     revin: bool = False
     revin_affine: bool = False
+    # The series forecast (indices of the inputs); null: all. The others are past covariates.
+    targets: list[int] | None = None
+    # Features known over the horizon (calendar, future covariates), given to the decoder.
+    n_future: int = 0
     hopfield: HopfieldConfig = field(default_factory=HopfieldConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
 
@@ -73,6 +78,11 @@ class STanHopConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+        self.targets = check_targets(self.targets, self.n_series)
+
+    @property
+    def n_targets(self) -> int:
+        return n_targets(self.targets, self.n_series)
 
     @property
     def in_segments(self) -> int:

@@ -3,6 +3,18 @@
 Each series is cut into segments of ``seg_len`` steps and embedded; a hierarchical
 encoder of STanHop blocks works at ``e_layers`` scales, merging ``win_size`` segments
 between scales; a decoder predicts the horizon from every scale and sums the predictions.
+
+Targets and past covariates: the encoder and the decoder work on every input series, so
+the covariates reach the targets' forecasts through the cross-series stage of every
+STanHop block (encoder and decoder) and through the decoder's retrieval from the encoder;
+only the forecast of the ``targets`` series is returned (a final selection). The
+covariates' own decoder predictions are computed and discarded: they are not trained.
+
+Future-known features (``n_future`` > 0: calendar features, covariates known in
+advance): their values over the horizon, cut into the decoder's segments of ``seg_len``
+steps, are projected to ``d_model`` and added to the decoder's positional patterns of
+every series, segment by segment, so each output segment's queries know what is known
+about its time.
 """
 
 from __future__ import annotations
@@ -16,10 +28,12 @@ from stanhop.model.config import STanHopConfig
 from stanhop.model.memory import build_memory
 from stanhop.model.revin import build_revin
 from stanhop.model.shapes import check_input
+from stanhop.model.targets import check_future, select
 
 
 class STanHopNet(nn.Module):
-    """STanHop-Net forecaster: (b, in_len, c) history → (b, out_len, c) forecast."""
+    """STanHop-Net forecaster: (b, in_len, c) history → (b, out_len, k) forecast of the
+    ``k`` target series (``k = c`` without covariates)."""
 
     # An external memory on the encoder input (stanhop.model.memory, conf/memory/).
     supports_memory = True
@@ -45,6 +59,20 @@ class STanHopNet(nn.Module):
         # Built last, so a seed gives the backbone the same initial weights with or without.
         self.memory = build_memory(cfg)
         self.revin = build_revin(cfg.revin, cfg.n_series, cfg.revin_affine)
+        # Only with future features (and last), so a model without has the weights and
+        # the initial values it always had.
+        if cfg.n_future:
+            self.future_embed = nn.Linear(cfg.seg_len * cfg.n_future, d)
+
+    def embed_future(self, future: torch.Tensor) -> torch.Tensor:
+        """``future``: (b, out_len, f) → its addition to the decoder positions (b, 1, s_out, d),
+        one per output segment, shared by every series."""
+        pad = self.cfg.out_segments * self.cfg.seg_len - self.cfg.out_len
+        if pad:
+            # The horizon's last segment is cut by out_len: repeat its last known step.
+            future = torch.cat([future, future[:, -1:].expand(-1, pad, -1)], dim=1)
+        segments = rearrange(future, "b (s l) f -> b s (l f)", l=self.cfg.seg_len)
+        return self.future_embed(segments)[:, None]
 
     def embed_windows(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder input: ``x``: (b, in_len, c) → embedded segments (b, c, s, d)."""
@@ -60,9 +88,11 @@ class STanHopNet(nn.Module):
         embedded = self.embed(segments)
         return self.embed_norm(embedded + self.enc_pos.to(embedded.dtype))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: (b, in_len, c) → forecast (b, out_len, c)."""
+    def forward(self, x: torch.Tensor, future: torch.Tensor | None = None) -> torch.Tensor:
+        """``x``: (b, in_len, c), ``future``: (b, out_len, f) with ``f = n_future`` (None
+        without) → forecast (b, out_len, k) of the target series."""
         check_input(x, self.cfg.in_len, self.cfg.n_series)
+        check_future(future, self.cfg.n_future, self.cfg.out_len)
         x, stats = self.revin.normalize(x)
         # The memory embeds its windows as the input is embedded, instance norm included.
         enc = self.memory(self.embed_windows(x), self.embed_memory)  # (b, c, s, d)
@@ -72,6 +102,8 @@ class STanHopNet(nn.Module):
             scales.append(scale(scales[-1]))
 
         dec = self.dec_pos.to(enc.dtype).expand(enc.shape[0], -1, -1, -1)  # (b, c, s_out, d)
+        if future is not None:
+            dec = dec + self.embed_future(future.to(enc.dtype)).to(enc.dtype)
         forecast = 0
         for layer, memory in zip(self.decoder, scales, strict=True):
             dec, prediction = layer(dec, memory)
@@ -80,7 +112,7 @@ class STanHopNet(nn.Module):
                 torch.promote_types(prediction.dtype, torch.float32)
             )
         out = rearrange(forecast, "b c s l -> b (s l) c")
-        return self.revin.denormalize(out[:, : self.cfg.out_len], stats)
+        return select(self.revin.denormalize(out[:, : self.cfg.out_len], stats), self.cfg.targets)
 
     def embed_memory(self, windows: torch.Tensor) -> torch.Tensor:
         """Memory windows (m, in_len, c) → embedded segments (m, c, s, d), each window

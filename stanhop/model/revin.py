@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from stanhop.model.targets import select
+
 # (mean, std), each (b, 1, c): the statistics of the windows a forecast maps back with
 Stats = tuple[torch.Tensor, torch.Tensor]
 
@@ -45,11 +47,14 @@ class RevIN(nn.Module):
             z = z * self.weight + self.bias
         return z, (mean, std)
 
-    def denormalize(self, y: torch.Tensor, stats: Stats) -> torch.Tensor:
-        """``y``: (b, h, c) on the normalised scale → (b, h, c) on the input's scale."""
-        mean, std = stats
+    def denormalize(
+        self, y: torch.Tensor, stats: Stats, series: list[int] | None = None
+    ) -> torch.Tensor:
+        """``y``: (b, h, c) on the normalised scale → (b, h, c) on the input's scale;
+        with ``series`` (indices), ``y`` (b, h, k) holds those series of the input only."""
+        mean, std = (select(s, series) for s in stats)
         if self.affine:
-            y = (y - self.bias) / self.weight
+            y = (y - select(self.bias, series)) / select(self.weight, series)
         return y * std + mean
 
 
@@ -60,8 +65,10 @@ class NoRevIN(nn.Module):
         """``x``: (b, t, c) → (x, no statistics)."""
         return x, None
 
-    def denormalize(self, y: torch.Tensor, stats: None) -> torch.Tensor:
-        """``y``: (b, h, c) → y."""
+    def denormalize(
+        self, y: torch.Tensor, stats: None, series: list[int] | None = None
+    ) -> torch.Tensor:
+        """``y``: (b, h, c) or (b, h, k) → y."""
         return y
 
 

@@ -27,6 +27,14 @@ class LitForecaster(L.LightningModule):
     alone restores model, scaler and series names. The optimiser and schedule are
     factories (Hydra ``_partial_``) that only training needs, so they are not saved.
 
+    ``series_names`` are the model's inputs, in order, and ``scaler`` standardises them;
+    ``targets`` are those the model forecasts (None: all) and ``covariates`` the others,
+    its past covariates. The loss and every metric cover the targets alone, as the
+    batches' ``y`` holds only them. ``calendar`` and ``future`` name the features known
+    over the horizon (calendar features, future covariate columns); with them a batch is
+    ``(x, y, future)`` and the model takes ``future`` beside ``x``. ``init_from`` records
+    the checkpoint a fine-tuning run started from.
+
     Metrics are on the standardised scale (the literature's convention); test metrics
     are also given in the data's original units (``test/mse_orig``, ``test/mae_orig``).
     Validation and test run without autocast, in fp32 under any mixed precision.
@@ -42,6 +50,11 @@ class LitForecaster(L.LightningModule):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         freeze_backbone: bool = False,
+        targets: list[str] | None = None,
+        covariates: list[str] | None = None,
+        calendar: list[str] | None = None,
+        future: list[str] | None = None,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])
@@ -54,20 +67,22 @@ class LitForecaster(L.LightningModule):
         self.scheduler_factory = scheduler
         # Rebuilt from the hyperparameters on every load, so it is not saved twice.
         self.scaler = Scaler.from_dict(scaler)
+        # The scaler of the forecast series, for the test metrics in original units.
+        self.target_scaler = self.scaler.select(self.model.cfg.targets)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: (b, in_len, c) standardised → forecast (b, out_len, c) standardised."""
-        return self.model(x)
+    def forward(self, x: torch.Tensor, *future: torch.Tensor) -> torch.Tensor:
+        """``x``: (b, in_len, c) standardised [, ``future`` (b, out_len, f)] → forecast
+        (b, out_len, k) of the targets, standardised."""
+        return self.model(x, *future)
 
-    def _errors(
-        self, batch: tuple[torch.Tensor, torch.Tensor], stage: str
-    ) -> dict[str, torch.Tensor]:
-        x, y = batch
+    def _errors(self, batch: tuple[torch.Tensor, ...], stage: str) -> dict[str, torch.Tensor]:
+        x, y, *future = batch
         # Without autocast, on the master weights (fp32 under every mixed precision), so
         # validation and test figures (and the early stopping and checkpoints they steer)
         # compare across runs whatever the training precision.
         with torch.autocast(x.device.type, enabled=False):
-            pred = self(x.to(next(self.parameters()).dtype))
+            dtype = next(self.parameters()).dtype
+            pred = self(x.to(dtype), *(f.to(dtype) for f in future))
         errors = {f"{stage}/mse": F.mse_loss(pred, y), f"{stage}/mae": F.l1_loss(pred, y)}
         # Every window has the same number of values, so Lightning's batch-size-weighted
         # epoch mean of these batch means is the exact mean over the split. Under DDP every
@@ -83,11 +98,9 @@ class LitForecaster(L.LightningModule):
         )
         return {"pred": pred, **errors}
 
-    def training_step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> torch.Tensor:
-        x, y = batch
-        loss = F.mse_loss(self(x), y)
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        x, y, *future = batch
+        loss = F.mse_loss(self(x, *future), y)
         # Under DDP each process trains on its own share of the batch: synced, the logged
         # loss is that of the whole batch, as a single process would log it.
         self.log(
@@ -101,15 +114,13 @@ class LitForecaster(L.LightningModule):
         )
         return loss
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
         self._errors(batch, "val")
 
-    def test_step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
-    ) -> dict[str, torch.Tensor]:
+    def test_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> dict[str, torch.Tensor]:
         pred = self._errors(batch, "test")["pred"]
-        y_orig = self.scaler.inverse_transform(batch[1])
-        pred_orig = self.scaler.inverse_transform(pred)
+        y_orig = self.target_scaler.inverse_transform(batch[1])
+        pred_orig = self.target_scaler.inverse_transform(pred)
         orig = {
             "test/mse_orig": F.mse_loss(pred_orig, y_orig),
             "test/mae_orig": F.l1_loss(pred_orig, y_orig),

@@ -23,6 +23,7 @@ from stanhop.model import model_class, model_spec
 from stanhop.runtime.precision import AUTO, resolve_precision
 from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
+from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
 from stanhop.training.schema import register_schemas
@@ -76,13 +77,19 @@ def _keep_csv_logs(loggers: list[Any]) -> None:
 def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     """The LightningModule for ``cfg``, sized to the series of a set-up datamodule.
 
-    ``cfg.model`` instantiates the model's config (``n_series`` comes from the data);
+    ``cfg.model`` instantiates the model's config (``n_series`` and ``targets`` come from
+    the data);
     its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
     ``cfg.compile`` says how to run the model, not what it is: compiling in place keeps
     the parameter names, so a checkpoint loads the same with or without it.
     """
     try:
-        config = instantiate(cfg.model, n_series=datamodule.n_series)
+        config = instantiate(
+            cfg.model,
+            n_series=datamodule.n_series,
+            targets=datamodule.target_indices,
+            n_future=datamodule.n_future,
+        )
     except InstantiationException as err:  # the config's own one-line error, unwrapped
         if isinstance(err.__cause__, ValueError):
             raise err.__cause__ from None
@@ -91,10 +98,21 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     supports_memory = model_class(spec["name"]).supports_memory
     if not supports_memory and cfg.memory.name != "none":
         raise ValueError(f"model={spec['name']} has no external memory; use memory=none")
+    if datamodule.n_future and (cfg.get("callbacks") or {}).get("quantization"):
+        raise ValueError(
+            "the INT8 evaluation (callbacks.quantization) does not take future features "
+            "(data.calendar, data.future) yet; drop it with callbacks.quantization=null"
+        )
+    initial = datamodule.initial
     module = LitForecaster(
         model=spec,
         scaler=datamodule.scaler.to_dict(),
         series_names=list(datamodule.series_names),
+        targets=list(datamodule.target_names),
+        covariates=list(datamodule.covariate_names),
+        calendar=list(datamodule.calendar),
+        future=list(datamodule.future),
+        init_from=None if initial is None else str(initial.path),
         freq=datamodule.freq,
         last_train_timestamp=datamodule.last_train_timestamp,
         optimizer=instantiate(cfg.optimizer),
@@ -103,16 +121,19 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     )
     if supports_memory:
         setup_memory(module.model, cfg.memory, datamodule)
+    if initial is not None:
+        initial.load_into(module.model)
     if cfg.get("compile"):
         module.model.compile()
     return module
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
+def train(cfg: DictConfig, datamodule: Any = None) -> dict[str, float]:
     """Fit on the training split, then evaluate the best checkpoint on validation and
     test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
     ``cfg.paths.output_dir`` (from the first process only, under DDP) and returns the
-    metrics."""
+    metrics. ``datamodule``, when given, replaces ``instantiate(cfg.data)`` (data that
+    a config cannot hold, such as a DataFrame; see :func:`stanhop.api.fit`)."""
     output_dir = Path(cfg.paths.output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -121,6 +142,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
             f"paths.output_dir={output_dir}: cannot create it ({err.strerror}); choose a "
             "writable folder"
         ) from err
+    L.seed_everything(cfg.seed, workers=True)
+
+    datamodule = datamodule if datamodule is not None else instantiate(cfg.data)
+    if cfg.get("init_from"):
+        # Read first, so that with init_scaler=keep the data is standardised by its scaler.
+        datamodule.initial = InitialModel(cfg.init_from, cfg.get("init_scaler", "refit"))
+    datamodule.prepare_data()
+    datamodule.setup()
+    # After the data checks, so data that cannot be trained on leaves no config behind.
     # Under DDP every process runs train(); only the first writes the run's files.
     if rank_zero_only.rank == 0 and not cfg.get("ckpt_path"):
         aside = keep_earlier_run(output_dir)
@@ -132,11 +162,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if rank_zero_only.rank == 0:
         with atomic_open(output_dir / "config.yaml") as f:
             OmegaConf.save(cfg, f, resolve=True)
-    L.seed_everything(cfg.seed, workers=True)
-
-    datamodule = instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup()
     for line in (datamodule.resampled, datamodule.summary()):
         if line:
             rank_zero_info(line)

@@ -197,7 +197,6 @@ INPUT_ERRORS = {
     "missing-series": (write_frame(lambda f: f.drop(columns="s1")), [], "'s1'"),
     "unknown-date-column": (write_frame(lambda f: f), ["--date-column", "when"], "'when'"),
     "long-without-its-columns": (write_frame(lambda f: f), ["--format", "long"], "unique_id"),
-    "horizon-too-long": (write_frame(lambda f: f), ["--horizon", "99"], "out_len=12"),
     "bad-nan-policy": (write_frame(lambda f: f), ["--nan-policy", "zero"], "invalid choice"),
     "bad-plot-name": (write_frame(lambda f: f), ["--plot", "p.xyz"], "image format"),
     # found by tests/fuzz: pandas' own warning was a second stderr line

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
+from stanhop.cli.forecast import main
 from stanhop.data import DataNote, DataWarning
 from stanhop.forecast import Forecaster
-from stanhop.cli.forecast import main
 from stanhop.forecast.filled import window_fill_counts
 
 

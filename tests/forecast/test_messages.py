@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from stanhop.cli.forecast import main
 from stanhop.data import DataError
 from stanhop.files.checkpoint import CheckpointError, load_checkpoint
 from stanhop.forecast import Forecaster, ForecastError
-from stanhop.cli.forecast import main
 
 
 def test_a_run_folder_loads_its_best_checkpoint(synthetic_run) -> None:

@@ -18,7 +18,7 @@ MSE, MAE = "test/seasonal_naive_mse", "test/seasonal_naive_mae"
 class SeasonalNaiveMetrics(L.Callback):
     """Logs ``test/seasonal_naive_mse`` and ``test/seasonal_naive_mae`` (standardised,
     like ``test/mse``): the errors of repeating the last ``season`` steps of each input
-    window, on exactly the test batches the model is scored on.
+    window, on exactly the test batches the model is scored on (its target series).
 
     ``season`` defaults to the season of the data's frequency
     (:func:`~stanhop.measures.baselines.season_length`: 24 for hourly data …). Without
@@ -31,6 +31,7 @@ class SeasonalNaiveMetrics(L.Callback):
             raise ValueError(f"callbacks.seasonal_naive.season must be >= 1, got {season}")
         self.season = season
         self._active_season: int | None = None
+        self._targets: list[int] | None = None
         self._sums = torch.zeros(2, dtype=torch.float64)
         self._count = 0
 
@@ -50,6 +51,8 @@ class SeasonalNaiveMetrics(L.Callback):
             )
             return
         self._active_season = season
+        # The targets' columns of the inputs (None: all): covariates are not forecast.
+        self._targets = getattr(datamodule, "target_indices", None)
         self._sums.zero_()
         self._count = 0
 
@@ -64,7 +67,9 @@ class SeasonalNaiveMetrics(L.Callback):
     ) -> None:
         if self._active_season is None:
             return
-        x, y = batch  # (b, in_len, c), (b, out_len, c)
+        x, y = batch[:2]  # (b, in_len, c), (b, out_len, k)
+        if self._targets is not None:
+            x = x[..., self._targets]  # (b, in_len, k)
         err = (seasonal_naive(x, y.shape[1], self._active_season) - y).double()
         self._sums += torch.stack([(err**2).sum(), err.abs().sum()]).cpu()
         self._count += y.numel()
