@@ -177,8 +177,10 @@ def train(cfg: DictConfig, datamodule: Any = None) -> dict[str, float]:
             cfg.trainer.get("precision", AUTO), cfg.trainer.get("accelerator", "auto")
         )
         rank_zero_info(reason)
+        # _convert_: plain lists, as older Lightning releases check for (not ListConfig).
         trainer = instantiate(
             cfg.trainer,
+            _convert_="partial",
             precision=precision,
             callbacks=_instantiate_all(cfg.get("callbacks")),
             logger=loggers or False,

@@ -165,7 +165,7 @@ def test_an_unknown_target_stops_training_in_one_line(tmp_path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {csv}: data.targets names 'load', not a column of the data; the series "
-        "columns are 's0', 's1', 's2', 'k' (STANHOP_DEBUG=1 shows the traceback)"
+        "columns are 's0', 's1', 's2', 'k' (--debug shows the traceback)"
     )
     assert not (run / "checkpoints").exists() and not (run / "config.yaml").exists()
 
