@@ -19,6 +19,9 @@ from stanhop.data.sources import CSVSource, Source
 from stanhop.data.splits import Split, check_lengths
 from stanhop.data.windows import WindowDataset
 
+SPLITS = ("train", "val", "test")
+# The splits each of Lightning's stages reads.
+STAGE_SPLITS = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
 
 class TimeSeriesDataModule(L.LightningDataModule):
     """Windows of ``in_len`` input and ``out_len`` target steps over the train, val and
@@ -62,15 +65,27 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.seed = seed
         self.split = source.split if split is None else Split.parse(split)
         self.datasets: dict[str, WindowDataset] = {}
+        self.bounds: dict[str, tuple[int, int]] = {}
 
     def prepare_data(self) -> None:
         """Download the source's file if it needs one (Lightning calls this once)."""
         self.source.prepare()
 
     def setup(self, stage: str | None = None) -> None:
-        """Load, split, standardise and window the data; later calls do nothing."""
-        if self.datasets:
-            return
+        """Load, split and standardise the data once, then cut the windows of the splits
+        ``stage`` needs (:data:`STAGE_SPLITS`; every split for ``None``). A stage that
+        never tests (``fit``, ``validate``) never builds the test windows, so a run that
+        must not see them (a tuning trial) cannot."""
+        if not self.bounds:
+            self._load()
+        for name in STAGE_SPLITS.get(stage, SPLITS):
+            if name not in self.datasets:
+                start, stop = self.bounds[name]
+                self.datasets[name] = WindowDataset(
+                    self._scaled[start:stop], self.in_len, self.out_len
+                )
+
+    def _load(self) -> None:
         frame, self.resampled = regularize(self.source.load(), self.source.name, self.irregular)
         try:
             bounds = self.split.bounds(len(frame), self.in_len)
@@ -81,11 +96,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         values = frame.to_numpy(dtype=np.float64)
         train_start, train_stop = bounds["train"]
         self.scaler = Scaler.fit(values[train_start:train_stop])
-        scaled = self.scaler.transform(values).astype(np.float32)
-        self.datasets = {
-            name: WindowDataset(scaled[start:stop], self.in_len, self.out_len)
-            for name, (start, stop) in bounds.items()
-        }
+        self._scaled = self.scaler.transform(values).astype(np.float32)
         self.bounds = bounds
         self.n_series = frame.shape[1]
         self.series_names = [str(c) for c in frame.columns]
@@ -95,9 +106,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
     def summary(self) -> str:
         """One line describing the data after :meth:`setup`: its source, series and
-        frequency, and each split's rows, windows and dates."""
+        frequency, and the rows, windows and dates of each split it built."""
         splits = []
         for name, (start, stop) in self.bounds.items():
+            if name not in self.datasets:
+                continue
             # validation and test rows begin with in_len rows of the split before them
             own = start if name == "train" else start + self.in_len
             first, last = self.index[own], self.index[stop - 1]
@@ -110,7 +123,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> ResumableLoader:
-        self.setup()
+        self.setup("fit")
         return ResumableLoader(
             self.datasets["train"], self.batch_size, self.seed, num_workers=self.num_workers
         )
@@ -122,7 +135,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         return self._eval_loader("test")
 
     def _eval_loader(self, name: str) -> DataLoader:
-        self.setup()
+        self.setup("validate" if name == "val" else "test")
         return DataLoader(
             self.datasets[name],
             batch_size=self.eval_batch_size,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +106,18 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     return module
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
+def train(
+    cfg: DictConfig, *, test: bool = True, callbacks: Sequence[L.Callback] = ()
+) -> dict[str, float]:
     """Fit on the training split, then evaluate the best checkpoint on validation and
     test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
     ``cfg.paths.output_dir`` (from the first process only, under DDP) and returns the
-    metrics."""
+    metrics.
+
+    ``test=False`` is the validation-only mode of a tuning trial: the test windows are
+    never built and the test pass (with the evaluation callbacks it runs) never happens.
+    ``callbacks`` join those of ``cfg.callbacks`` (objects a config cannot describe, such
+    as a tuning trial's pruning callback)."""
     output_dir = Path(cfg.paths.output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +134,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
-    datamodule.setup()
+    datamodule.setup(None if test else "fit")
     for line in (datamodule.resampled, datamodule.summary()):
         if line:
             rank_zero_info(line)
@@ -145,11 +153,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer = instantiate(
             cfg.trainer,
             precision=precision,
-            callbacks=_instantiate_all(cfg.get("callbacks")),
+            callbacks=[*_instantiate_all(cfg.get("callbacks")), *callbacks],
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],
         )
-        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir)
+        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir, test)
         failed = False
     finally:
         finish_runs(loggers, failed)
@@ -159,10 +167,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 def _fit_and_evaluate(
-    trainer: L.Trainer, module: LitForecaster, datamodule: Any, cfg: DictConfig, output_dir: Path
+    trainer: L.Trainer,
+    module: LitForecaster,
+    datamodule: Any,
+    cfg: DictConfig,
+    output_dir: Path,
+    test: bool,
 ) -> dict[str, float]:
-    """Fit, then validate and test the best checkpoint (the final weights without one).
-    The test pass also runs the evaluation callbacks (outliers, quantisation)."""
+    """Fit, then validate and (if ``test``) test the best checkpoint (the final weights
+    without one). The test pass also runs the evaluation callbacks (outliers,
+    quantisation)."""
     start = time.perf_counter()
     trainer.fit(
         module,
@@ -180,8 +194,11 @@ def _fit_and_evaluate(
     metrics: dict[str, float] = {}
     for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
         metrics.update(results)
-    for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
-        metrics.update(results)
+    if test:
+        for results in trainer.test(
+            module, datamodule=datamodule, ckpt_path=ckpt, verbose=False
+        ):
+            metrics.update(results)
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/fit_seconds"] = fit_seconds

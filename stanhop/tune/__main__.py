@@ -1,0 +1,5 @@
+"""``python -m stanhop.tune``: the tuning command (:mod:`stanhop.tune.cli`)."""
+
+from stanhop.tune.cli import main
+
+main()
