@@ -23,6 +23,7 @@ SPLITS = ("train", "val", "test")
 # The splits each of Lightning's stages reads.
 STAGE_SPLITS = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
 
+
 class TimeSeriesDataModule(L.LightningDataModule):
     """Windows of ``in_len`` input and ``out_len`` target steps over the train, val and
     test splits of ``source``, standardised with a :class:`Scaler` fitted on the training

@@ -195,9 +195,7 @@ def _fit_and_evaluate(
     for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
         metrics.update(results)
     if test:
-        for results in trainer.test(
-            module, datamodule=datamodule, ckpt_path=ckpt, verbose=False
-        ):
+        for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
             metrics.update(results)
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["train/epochs"] = float(trainer.current_epoch)

@@ -82,7 +82,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("overrides", nargs="*", help="Hydra overrides, as for python train.py")
     p.add_argument("--search", type=Path, help="search space file (default conf/search/MODEL.yaml)")
-    p.add_argument("--trials", type=int, default=40, help="trials in the study, all commands together")
+    p.add_argument(
+        "--trials", type=int, default=40, help="trials in the study, all commands together"
+    )
     p.add_argument("--timeout", default=None, help="no new trial after this long, e.g. 45m, 2h")
     p.add_argument("--workers", type=int, default=1, help="processes sharing the study")
     p.add_argument("--threads", type=int, help="threads per worker (default: cores / workers)")

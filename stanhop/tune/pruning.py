@@ -32,5 +32,6 @@ class PruneOnValidation(L.Callback):
         self.trial.report(float(value), step=epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(
-                f"trial {self.trial.number} pruned at epoch {epoch}: {self.monitor} {float(value):.6g}"
+                f"trial {self.trial.number} pruned at epoch {epoch}: "
+                f"{self.monitor} {float(value):.6g}"
             )

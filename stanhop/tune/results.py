@@ -123,7 +123,11 @@ def experiment_text(
     includes: list[str] = []
     overrides: list[str] = []
     values: Any = OmegaConf.create({})
-    settings = [*search.overrides, *search.space.overrides(trial.params), f"seed={trial.user_attrs['seed']}"]
+    settings = [
+        *search.overrides,
+        *search.space.overrides(trial.params),
+        f"seed={trial.user_attrs['seed']}",
+    ]
     for override in parse_overrides(settings):
         key = override.key_or_group
         if key.split(".")[0].split("/")[0] in NOT_SETTINGS:

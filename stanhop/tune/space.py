@@ -6,7 +6,7 @@ A setting is named by its Hydra key and given a ``type``::
     optimizer.lr: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
     model.e_layers: {type: int, low: 1, high: 3}
     model.d_model: {type: categorical, choices: [32, 64, 128]}
-    model.d_ff: {type: multiple, of: model.d_model, by: 2}   # not searched: derived
+    model.d_ff: {type: multiple, of: model.d_model, by: 2}   # derived, not searched
 
 A trial's settings become Hydra overrides (``optimizer.lr=0.00123``), so every setting of
 the training configuration can be searched and nothing else can.
@@ -130,7 +130,9 @@ def load_space(path: Path) -> SearchSpace:
         )
     model = raw.get("model")
     if not isinstance(model, str):
-        raise SearchSpaceError(f"search file {path}: give the model it searches, e.g. model: dlinear")
+        raise SearchSpaceError(
+            f"search file {path}: give the model it searches, e.g. model: dlinear"
+        )
     params = raw.get("params")
     if not isinstance(params, dict) or not params:
         raise SearchSpaceError(f"search file {path}: params must map settings to their ranges")
@@ -141,15 +143,15 @@ def load_space(path: Path) -> SearchSpace:
         if not isinstance(spec, dict) or spec.get("type") not in TYPES:
             raise SearchSpaceError(f"{where}: give a type, one of {', '.join(TYPES)}")
         if spec["type"] == "multiple":
-            of, by = spec.get("of"), spec.get("by")
-            if of not in distributions or not isinstance(by, int | float):
-                raise SearchSpaceError(
-                    f"{where}: a multiple needs of: (a setting searched above it) and by: "
-                    "(a number)"
-                )
-            derived[key] = (of, by)
-            continue
-        distributions[key] = _distribution(spec, where)
+            derived[key] = (spec.get("of"), spec.get("by"))
+        else:
+            distributions[key] = _distribution(spec, where)
+    for key, (of, by) in derived.items():
+        if of not in distributions or isinstance(by, bool) or not isinstance(by, int | float):
+            raise SearchSpaceError(
+                f"search file {path}: params.{key}: a multiple needs of: (a searched "
+                "setting) and by: (a number)"
+            )
     return SearchSpace(
         path=path,
         model=model,

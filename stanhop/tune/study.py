@@ -114,10 +114,11 @@ def load_study(search: Search, sampler_seed: int | None = None) -> optuna.Study:
 
 
 def counted(study: optuna.Study) -> int:
-    """The trials that use up the budget: finished (complete, pruned, failed), running
-    or waiting, but not those a crash or Ctrl-C cut off (they are run again)."""
+    """The trials that use up the budget: finished (complete, pruned, failed) or running,
+    but not those a crash or Ctrl-C cut off (they are queued to run again)."""
     return sum(
-        trial.state != TrialState.FAIL or not trial.user_attrs.get(INTERRUPTED)
+        trial.state != TrialState.WAITING
+        and not (trial.state == TrialState.FAIL and trial.user_attrs.get(INTERRUPTED))
         for trial in study.get_trials(deepcopy=False)
     )
 
@@ -204,7 +205,9 @@ def work(search: Search, worker: int, trials: int, timeout: float | None, thread
 
     silence_noise()
     torch.set_num_threads(threads)
-    existing = len(optuna.load_study(study_name=STUDY_NAME, storage=storage(search.study_dir)).trials)
+    existing = len(
+        optuna.load_study(study_name=STUDY_NAME, storage=storage(search.study_dir)).trials
+    )
     seed = int(np.random.SeedSequence([search.seed, worker, existing]).generate_state(1)[0])
     study = load_study(search, sampler_seed=seed)
     remaining = trials - counted(study)
@@ -269,6 +272,4 @@ def _run_workers(
         raise
     failed = [str(i) for i, p in enumerate(processes) if p.exitcode != 0]
     if failed:
-        raise RuntimeError(
-            f"worker(s) {', '.join(failed)} stopped with an error (traceback above)"
-        )
+        raise RuntimeError(f"worker(s) {', '.join(failed)} stopped with an error (traceback above)")

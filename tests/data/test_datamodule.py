@@ -153,3 +153,19 @@ def test_etth1_through_the_mirror(shared_csv, tmp_path, monkeypatch) -> None:
     train = pd.read_csv(reference).iloc[:8640, 1:].to_numpy()
     np.testing.assert_allclose(module.scaler.mean, train.mean(axis=0))
     np.testing.assert_allclose(module.scaler.std, train.std(axis=0))
+
+
+def test_a_stage_builds_only_the_splits_it_reads() -> None:
+    module = TimeSeriesDataModule(SyntheticSource(n_series=2, n_steps=N_STEPS, seed=1), 48, 12)
+    module.setup("fit")
+    assert set(module.datasets) == {"train", "val"}
+    module.val_dataloader()
+    module.train_dataloader()
+    assert "test" not in module.summary()
+    assert set(module.datasets) == {"train", "val"}
+    module.test_dataloader()
+    assert set(module.datasets) == {"train", "val", "test"}
+    whole = TimeSeriesDataModule(SyntheticSource(n_series=2, n_steps=N_STEPS, seed=1), 48, 12)
+    whole.setup()
+    for name in ("train", "val", "test"):
+        assert torch.equal(whole.datasets[name].values, module.datasets[name].values)
