@@ -165,6 +165,11 @@ def main(argv: list[str] | None = None) -> None:
     silence_noise()
     warnings.showwarning = _show_warning
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not CONF_DIR.is_dir():
+        fail(
+            f"{CONF_DIR} not found: stanhop-tune reads conf/ from the source tree; install "
+            "with pip install -e . from a clone"
+        )
     try:
         timeout = None if args.timeout is None else parse_duration(args.timeout)
         search, name, path, choices = prepare(args)

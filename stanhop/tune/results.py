@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import optuna
 import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -80,6 +81,7 @@ def plot_search(table: pd.DataFrame, path: Path, title: str) -> None:
     )
     best = complete.set_index("trial").val_mse.cummin()
     ax.step(best.index, best.to_numpy(), where="post", color="C2", label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel("validation MSE")
     ax.set_title(title)
