@@ -13,11 +13,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import optuna
 import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
+from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
