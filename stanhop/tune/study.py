@@ -25,6 +25,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
+from stanhop.training.quiet import silence_noise
 from stanhop.training.train import train
 from stanhop.tune.pruning import PruneOnValidation
 from stanhop.tune.space import SearchSpace
@@ -180,7 +181,6 @@ def objective(search: Search, trial: optuna.Trial) -> float:
         raise
     finally:
         shutil.rmtree(output / "checkpoints", ignore_errors=True)
-    trial.set_user_attr("epochs", int(metrics["train/epochs"]))
     trial.set_user_attr("fit_seconds", round(metrics["train/fit_seconds"], 2))
     return metrics["val/mse"]
 
@@ -201,8 +201,6 @@ def work(search: Search, worker: int, trials: int, timeout: float | None, thread
     trials already in the study, so neither two workers nor a resumed search draw the
     same settings again.
     """
-    from stanhop.training.quiet import silence_noise
-
     silence_noise()
     torch.set_num_threads(threads)
     existing = len(
