@@ -154,6 +154,13 @@ def prepare(args: argparse.Namespace) -> tuple[Search, str, Path, dict]:
     return search, name, path, dict(choices)
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it."""
+    cwd = Path.cwd()
+    resolved = path.resolve()
+    return resolved.relative_to(cwd) if resolved.is_relative_to(cwd) else path
+
+
 def train_command(root: Path, name: str) -> str:
     start = "python train.py" if Path("train.py").is_file() else "stanhop-train"
     if root.resolve() != CONF_DIR.resolve():
@@ -204,5 +211,5 @@ def report(search: Search, study, name: str, path: Path, choices: dict) -> None:
     write_experiment(path, experiment_text(search, best, choices, command))
     settings = " ".join(f"{k}={v}" for k, v in search.space.settings(best.params).items())
     print(f"best: trial {best.number}, validation MSE {best.value:.6g}: {settings}")
-    print(f"written to {path}")
+    print(f"written to {_shown(path)}")
     print(f"train and test it: {command}")

@@ -123,7 +123,7 @@ def experiment_text(
     ``command`` trains the file."""
     groups = config_groups(search.conf_dir)
     includes: list[str] = []
-    overrides: list[str] = []
+    overrides: list[dict[str, str]] = []
     values: Any = OmegaConf.create({})
     settings = [
         *search.overrides,
@@ -139,7 +139,7 @@ def experiment_text(
             if key in EMPTY_GROUPS:
                 includes.append(f"/{key}/{option}")
             else:
-                overrides.append(f"override /{key}: {option}")
+                overrides.append({f"override /{key}": option})
             continue
         OmegaConf.update(values, key, override.value(), force_add=True)
     debug_model = f"fast_{choices.get('model')}"
@@ -151,7 +151,7 @@ def experiment_text(
     body = OmegaConf.to_yaml(OmegaConf.create({"defaults": defaults, **values}))
     value = f"{trial.value:.6g}"
     return (
-        f"{PACKAGE}\n{MARK}{search.study_dir.resolve()}\n"
+        f"{PACKAGE}\n{MARK}{search.study_dir}\n"
         f"# Trial {trial.number}: validation MSE {value} (best epoch). Train it and test it once:\n"
         f"#   {command}\n"
         f"{body}"
@@ -162,7 +162,7 @@ def check_writable(path: Path, study_dir: Path) -> None:
     """Raise a :class:`UsageError` when ``path`` exists and is not this study's file."""
     if path.exists():
         header = path.read_text().splitlines()[:2]
-        if header != [PACKAGE, f"{MARK}{study_dir.resolve()}"]:
+        if header != [PACKAGE, f"{MARK}{study_dir}"]:
             raise UsageError(
                 f"{path} exists and was not written by this study; give another --name or "
                 "move the file"

@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from stanhop.data.datamodule import TimeSeriesDataModule
+from stanhop.training.command_line import UsageError, check_command_line, config_groups
 from stanhop.training.train import train
 from stanhop.tune.cli import main, parse_duration
 from stanhop.tune.study import STORAGE_FILE, STUDY_NAME
@@ -23,7 +25,7 @@ from stanhop.tune.study import STORAGE_FILE, STUDY_NAME
 ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = ROOT / "conf"
 # Two epochs of four batches of a tiny network: a trial takes a few seconds on one thread.
-OVERRIDES = ["debug=fast", "trainer.max_epochs=2"]
+OVERRIDES = ["debug=fast", "trainer.max_epochs=2", "hopfield=softmax"]
 SPACE = {
     "model": "stanhop",
     "sampler": {"_target_": "optuna.samplers.TPESampler", "n_startup_trials": 2},
@@ -121,9 +123,8 @@ def test_the_written_experiment_composes_and_reproduces_the_trials_validation_ms
         trial_cfg = yaml.safe_load(
             (root / "study" / "trials" / f"{best.trial:04d}" / "config.yaml").read_text()
         )
-    assert {k: v for k, v in cfg.model.items() if k != "hopfield"} == {
-        k: v for k, v in trial_cfg["model"].items() if k != "hopfield"
-    }
+    assert OmegaConf.to_container(cfg.model, resolve=True) == trial_cfg["model"]
+    assert cfg.model.hopfield.normalizer == "softmax"
     assert cfg.data.in_len == trial_cfg["data"]["in_len"]
     assert cfg.trainer.max_epochs == trial_cfg["trainer"]["max_epochs"] == 2
     metrics = train(cfg)
@@ -280,3 +281,14 @@ def test_two_workers_share_one_study(tmp_path: Path) -> None:
     assert set(trials.state) == {"complete"}
     params = {tuple(row) for row in trials.filter(like="param:").itertuples(index=False)}
     assert len(params) == 4
+
+
+def test_the_training_command_accepts_an_experiment_in_a_subfolder(tmp_path: Path) -> None:
+    tuned = tmp_path / "experiment" / "tuned"
+    tuned.mkdir(parents=True)
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\n")
+    (tuned / "best.yaml").write_text("# @package _global_\n")
+    assert config_groups(tmp_path)["experiment"] == ["mine", "tuned/best"]
+    check_command_line(["experiment=tuned/best"], tmp_path)
+    with pytest.raises(UsageError, match="did you mean experiment=tuned/best"):
+        check_command_line(["experiment=tuned/bets"], tmp_path)
