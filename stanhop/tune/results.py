@@ -79,7 +79,8 @@ def plot_search(table: pd.DataFrame, path: Path, title: str) -> None:
         marker="x",
         label="pruned (last reported)",
     )
-    best = complete.set_index("trial").val_mse.cummin()
+    # the best complete trial so far, carried on to the last trial of any state
+    best = complete.set_index("trial").val_mse.reindex(table.trial).cummin().ffill()
     ax.step(best.index, best.to_numpy(), where="post", color="C2", label="best so far")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
