@@ -16,6 +16,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from stanhop.data import make_synthetic
 from stanhop.data.datamodule import TimeSeriesDataModule
 from stanhop.training.command_line import UsageError, check_command_line, config_groups
 from stanhop.training.train import train
@@ -292,3 +293,27 @@ def test_the_training_command_accepts_an_experiment_in_a_subfolder(tmp_path: Pat
     check_command_line(["experiment=tuned/best"], tmp_path)
     with pytest.raises(UsageError, match="did you mean experiment=tuned/best"):
         check_command_line(["experiment=tuned/bets"], tmp_path)
+
+
+def test_a_users_csv_is_tuned_under_a_name_of_its_file(tmp_path: Path, monkeypatch) -> None:
+    csv = tmp_path / "my sales.csv"
+    make_synthetic(n_series=2, n_steps=24 * 30, seed=3).to_csv(csv)
+    space = tmp_path / "dlinear.yaml"
+    space.write_text(
+        yaml.safe_dump(
+            {
+                "model": "dlinear",
+                "params": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-2}},
+            }
+        )
+    )
+    monkeypatch.chdir(tmp_path)  # the default study folder is outputs/tune/NAME
+    argv = ["debug=fast", "data=csv", f"data.path={csv}", "model=dlinear", "--search", str(space)]
+    main([*argv, "--trials", "1", "--threads", "1", "--experiment-root", "conf"])
+    trials = pd.read_csv(tmp_path / "outputs" / "tune" / "dlinear_my_sales_h12" / "trials.csv")
+    assert list(trials.state) == ["complete"]
+    written = yaml.safe_load(
+        (tmp_path / "conf/experiment/tuned/dlinear_my_sales_h12.yaml").read_text()
+    )
+    assert written["data"]["path"] == str(csv)
+    assert {"override /data": "csv"} in written["defaults"]
