@@ -25,8 +25,10 @@ import warnings
 from pathlib import Path
 from typing import NoReturn
 
+import optuna
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 from stanhop.training.cli import CONF_DIR, _show_warning, describe, user_error
 from stanhop.training.command_line import UsageError, check_command_line
@@ -109,7 +111,7 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _default_name(cfg, choices) -> str:
+def _default_name(cfg: DictConfig, choices: DictConfig) -> str:
     data = choices["data"]
     if data == "csv":
         data = re.sub(r"[^A-Za-z0-9_]+", "_", Path(str(cfg.data.path)).stem)
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     report(search, study, name, path, choices)
 
 
-def report(search: Search, study, name: str, path: Path, choices: dict) -> None:
+def report(search: Search, study: optuna.Study, name: str, path: Path, choices: dict) -> None:
     """Write the table, the plot and the best trial's experiment file; print where."""
     table = trials_table(study)
     write_table(table, search.study_dir / "trials.csv")
