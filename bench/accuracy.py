@@ -3,8 +3,9 @@ seasonal naive and persistence on several datasets and horizons, several seeds, 
 epochs and wall time of every trained run.
 
     export STANHOP_DATA_MIRROR=/path/to/folder   # holding ETTh1.csv, WTH.csv, national_illness.csv
-    python bench/accuracy.py --threads 1            # the default table (78 runs, about 3 h
-                                                    # of one core; see bench/RESULTS.md)
+    python bench/accuracy.py --threads 1            # every run to convergence (hours)
+    python bench/accuracy.py --threads 1 --quick    # 4 epochs x 100 batches per run (78 runs,
+                                                    # about 3 h of one core; bench/RESULTS.md)
     python bench/accuracy.py --models stanhop --datasets etth1 --horizons 24   # entmax: slow
     python bench/accuracy.py --datasets etth1 --horizons 24 --seeds 1 --models outeffhop dlinear
     python bench/accuracy.py --csv my.csv --in-len 96 --horizons 24 --split 0.7 0.1 0.2
@@ -18,10 +19,14 @@ Every run is ``train(cfg)`` of the real configuration, so windows, splits, metri
 early stopping are those of ``python train.py``; test MSE/MAE are on the standardised
 scale, mean ± sample standard deviation over the seeds.
 
-Budget rule, the same for every trained model: at most ``--max-epochs`` epochs of at most
-``--batches`` training batches of 32 windows, validation after every epoch, early stopping
-on validation MSE as its recipe says, and the test on the weights of the best validation
-epoch. Every model of a dataset sees the same input length.
+Budget rule, the same for every trained model: batches of 32 windows, validation after
+every epoch, and the test on the weights of the best validation epoch. By default every run
+trains to convergence: until the validation MSE has not improved for ``--patience`` epochs
+(5), at most ``--max-epochs`` epochs (50) of every training batch, and at most
+``--max-time`` of fitting (30m). ``--quick`` is the small budget of earlier tables: at
+most 4 epochs of 100 batches, early stopping as each recipe says. The table gives each
+configuration's epochs, wall time and what stopped its runs. Every model of a dataset sees
+the same input length.
 
 STanHop-Net is this project's default width (d_model 64, d_ff 128, 4 heads, 10 pooling
 patterns) with the published depth of each dataset's reference setting (3 scales, merging
@@ -38,13 +43,16 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
 
+from stanhop.cli.train_overrides import UsageError
+from stanhop.cli.tune import parse_duration
 from stanhop.measures.baselines import persistence, seasonal_naive
 from stanhop.training.compose import compose_config
 from stanhop.training.train import train
@@ -93,6 +101,60 @@ QUIET = (
     "callbacks.intervals=null",
     "callbacks.step_checkpoint=null",
 )
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The training budget of every run: at most ``max_epochs`` epochs of at most
+    ``batches`` batches (None: all), early stopping after ``patience`` epochs without a
+    better validation MSE (None: the recipe's), at most ``max_time`` seconds of fitting
+    (None: no cap)."""
+
+    max_epochs: int
+    batches: int | None
+    patience: int | None
+    max_time: float | None
+
+    def overrides(self) -> list[str]:
+        chosen = [f"trainer.max_epochs={self.max_epochs}", "data.batch_size=32"]
+        if self.batches is not None:
+            chosen.append(f"trainer.limit_train_batches={self.batches}")
+        if self.patience is not None:
+            chosen.append(f"callbacks.early_stopping.patience={self.patience}")
+        if self.max_time is not None:
+            # Lightning's Timer: fitting stops at the first batch past the cap
+            chosen.append(f"+trainer.max_time='{_dd_hh_mm_ss(self.max_time)}'")
+        return chosen
+
+    def describe(self) -> str:
+        batches = "every batch" if self.batches is None else f"{self.batches} batches"
+        patience = (
+            "early stopping as each recipe says"
+            if self.patience is None
+            else f"until {self.patience} epochs without a better validation MSE"
+        )
+        cap = "" if self.max_time is None else f", at most {self.max_time:g} s of fitting"
+        return f"at most {self.max_epochs} epochs of {batches}, {patience}{cap}"
+
+    def stopped_by(self, run: dict[str, Any]) -> str:
+        """What ended a run: the time cap, the epoch cap or patience."""
+        if self.max_time is not None and run["fit_s"] >= self.max_time:
+            return "time cap"
+        if run["train/epochs"] >= self.max_epochs:
+            return "epoch cap"
+        return "patience"
+
+
+def _dd_hh_mm_ss(seconds: float) -> str:
+    """Lightning's duration string for ``seconds`` (whole seconds)."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days:02d}:{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+QUICK = Budget(max_epochs=4, batches=100, patience=None, max_time=None)
+CONVERGENCE = Budget(max_epochs=50, batches=None, patience=5, max_time=1800.0)
 
 
 def compose_cfg(overrides: list[str]) -> Any:
@@ -167,8 +229,9 @@ def summarise(
     """The Markdown table and, per dataset and horizon, OutEffHop's mean test MSE against
     the chosen DLinear's."""
     lines = [
-        "| data | horizon | model | test MSE | test MAE | epochs | wall time per run (s) | seeds |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| data | horizon | model | test MSE | test MAE | epochs | wall time per run (s) "
+        "| stopped by | seeds |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     comparisons = []
     for label, horizon in sorted({(r["data"], r["horizon"]) for r in runs}):
@@ -183,15 +246,17 @@ def summarise(
             if model in DLINEAR_CONFIGS:
                 name += " (chosen on validation)" if model == chosen else " (not chosen)"
             walls = statistics.mean(r["wall_s"] for r in rows)
+            stops = Counter(r.get("stopped_by", "?") for r in rows)
+            stopped = ", ".join(f"{why} {n}" for why, n in sorted(stops.items()))
             lines.append(
                 f"| {label} | {horizon} | {name} | {mean_std([r['test/mse'] for r in rows])} "
                 f"| {mean_std([r['test/mae'] for r in rows])} | {mean(rows, 'train/epochs'):.1f} "
-                f"| {walls:.0f} | {len(rows)} |"
+                f"| {walls:.0f} | {stopped} | {len(rows)} |"
             )
         for name, err in naive.get((label, horizon), {}).items():
             lines.append(
                 f"| {label} | {horizon} | {name} | {err['test/mse']:.4f} | "
-                f"{err['test/mae']:.4f} | – | – | – |"
+                f"{err['test/mae']:.4f} | – | – | – | – |"
             )
         ours = [r for r in group if r["model"] == "outeffhop"]
         if ours and chosen:
@@ -253,8 +318,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "about 12x softmax1's on a CPU",
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--max-epochs", type=int, default=4)
-    p.add_argument("--batches", type=int, default=100, help="training batches per epoch")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="at most 4 epochs of 100 batches, the recipes' early stopping (earlier tables)",
+    )
+    p.add_argument("--max-epochs", type=int, help="default 50 (--quick: 4)")
+    p.add_argument(
+        "--batches", type=int, help="training batches per epoch (default all; --quick 100)"
+    )
+    p.add_argument("--patience", type=int, help="epochs without a better val MSE (default 5)")
+    p.add_argument("--max-time", help="fitting time cap per run, e.g. 30m (the default), 2h")
     p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--out", type=Path, default=Path("outputs/bench_accuracy"))
     p.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every run")
@@ -268,6 +342,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--split {' '.join(args.split)}: give three ratios or three row counts")
     if args.csv is not None and not args.csv.is_file():
         p.error(f"--csv {args.csv}: no such file")
+    base = QUICK if args.quick else CONVERGENCE
+    try:
+        max_time = base.max_time if args.max_time is None else parse_duration(args.max_time)
+    except UsageError as err:
+        p.error(str(err).replace("--timeout", "--max-time"))
+    args.budget = Budget(
+        max_epochs=base.max_epochs if args.max_epochs is None else args.max_epochs,
+        batches=base.batches if args.batches is None else args.batches,
+        patience=base.patience if args.patience is None else args.patience,
+        max_time=max_time,
+    )
     return args
 
 
@@ -298,7 +383,7 @@ def load_previous(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
     if previous.get("settings") != settings:
         sys.exit(
             f"error: {path} holds runs made with other settings ({previous.get('settings')}); "
-            "give another --out, or the same --max-epochs, --batches and --override"
+            "give another --out, or the same budget and --override"
         )
     return previous["runs"]
 
@@ -323,16 +408,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    budget = [
-        f"trainer.max_epochs={args.max_epochs}",
-        f"trainer.limit_train_batches={args.batches}",
-        "data.batch_size=32",
-    ]
-    settings = {
-        "max_epochs": args.max_epochs,
-        "batches": args.batches,
-        "override": list(args.override),
-    }
+    budget = args.budget.overrides()
+    settings = {**asdict(args.budget), "override": list(args.override)}
     results = args.out / "results.json"
     runs = load_previous(results, settings)
     done = {(r["data"], r["horizon"], r["model"], r["seed"]) for r in runs}
@@ -354,19 +431,22 @@ def main(argv: list[str] | None = None) -> None:
                     run = {"data": ds.label, "horizon": horizon, "model": model, "seed": seed}
                     run |= {k: metrics[k] for k in ("test/mse", "test/mae", "train/epochs")}
                     run |= {"val/mse": metrics["val/mse"], "wall_s": wall}
+                    run["fit_s"] = metrics["train/fit_seconds"]
+                    run["stopped_by"] = args.budget.stopped_by(run)
                     runs.append(run)
                     save(results, settings, runs, naive, [])
                     print(
                         f"{ds.label} h={horizon} {model} seed={seed}: val/mse "
                         f"{run['val/mse']:.4f} test/mse {run['test/mse']:.4f} "
-                        f"({run['train/epochs']} epochs, {wall:.0f} s)",
+                        f"({run['train/epochs']:.0f} epochs, {wall:.0f} s, stopped by "
+                        f"{run['stopped_by']})",
                         flush=True,
                     )
     # the table of the datasets asked for, with the runs of earlier invocations
     chosen = {(ds.label, h) for ds in datasets_of(args) for h in ds.horizons}
     table, comparisons = summarise([r for r in runs if (r["data"], r["horizon"]) in chosen], naive)
     print(
-        f"\nseeds {args.seeds}, at most {args.max_epochs} epochs x {args.batches} batches, "
+        f"\nseeds {args.seeds}; every run {args.budget.describe()}; "
         f"threads {torch.get_num_threads()}"
     )
     print(table)

@@ -71,10 +71,13 @@ def check_command_line(argv: Sequence[str], conf_dir: Path) -> None:
 
 def config_groups(conf_dir: Path) -> dict[str, list[str]]:
     """Every config group under ``conf_dir`` (``model``, ``hopfield``…; nested ones as
-    ``a/b``) with the names of its options."""
+    ``a/b``) with the names of its options, those in its subfolders included as Hydra
+    names them (``experiment=tuned/etth1_24``)."""
     groups: dict[str, list[str]] = {}
     for folder in sorted(p for p in conf_dir.rglob("*") if p.is_dir()):
-        options = sorted(f.stem for f in folder.glob("*.yaml"))
+        options = sorted(
+            f.relative_to(folder).with_suffix("").as_posix() for f in folder.rglob("*.yaml")
+        )
         if options:
             groups[folder.relative_to(conf_dir).as_posix()] = options
     return groups

@@ -22,6 +22,10 @@ from stanhop.data.splits import Split, check_lengths
 from stanhop.data.targets import covariates_of, future_indices, target_indices
 from stanhop.data.windows import WindowDataset
 
+SPLITS = ("train", "val", "test")
+# The splits each of Lightning's stages reads.
+STAGE_SPLITS = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
+
 
 class TimeSeriesDataModule(L.LightningDataModule):
     """Windows of ``in_len`` input and ``out_len`` target steps over the train, val and
@@ -85,15 +89,31 @@ class TimeSeriesDataModule(L.LightningDataModule):
         # The trained model a fine-tuning run starts from (see
         # stanhop.training.init_from.InitialModel), set by train() before setup.
         self.initial = None
+        self.bounds: dict[str, tuple[int, int]] = {}
 
     def prepare_data(self) -> None:
         """Download the source's file if it needs one (Lightning calls this once)."""
         self.source.prepare()
 
     def setup(self, stage: str | None = None) -> None:
-        """Load, split, standardise and window the data; later calls do nothing."""
-        if self.datasets:
-            return
+        """Load, split and standardise the data once, then cut the windows of the splits
+        ``stage`` needs (:data:`STAGE_SPLITS`; every split for ``None``). A stage that
+        never tests (``fit``, ``validate``) never builds the test windows, so a run that
+        must not see them (a tuning trial) cannot."""
+        if not self.bounds:
+            self._load()
+        for name in STAGE_SPLITS.get(stage, SPLITS):
+            if name not in self.datasets:
+                start, stop = self.bounds[name]
+                self.datasets[name] = WindowDataset(
+                    self._scaled[start:stop],
+                    self.in_len,
+                    self.out_len,
+                    self.target_indices,
+                    self._known[start:stop] if self.n_future else None,
+                )
+
+    def _load(self) -> None:
         frame, self.resampled = regularize(self.source.load(), self.source.name, self.irregular)
         self.series_names = [str(c) for c in frame.columns]
         self.target_indices = target_indices(self.series_names, self.targets, self.source.name)
@@ -125,22 +145,13 @@ class TimeSeriesDataModule(L.LightningDataModule):
             warn_constant_series(
                 values[train_start:train_stop], list(frame.columns), self.source.name
             )
-        scaled = self.scaler.transform(values).astype(np.float32)
+        self._scaled = self.scaler.transform(values).astype(np.float32)
         # Known in advance: the calendar of every row, then the future columns.
-        known = np.concatenate(
-            [calendar_features(frame.index, self.calendar), scaled[:, future_columns]], axis=1
+        self._known = np.concatenate(
+            [calendar_features(frame.index, self.calendar), self._scaled[:, future_columns]],
+            axis=1,
         )
-        self.n_future = known.shape[1]
-        self.datasets = {
-            name: WindowDataset(
-                scaled[start:stop],
-                self.in_len,
-                self.out_len,
-                self.target_indices,
-                known[start:stop] if self.n_future else None,
-            )
-            for name, (start, stop) in bounds.items()
-        }
+        self.n_future = self._known.shape[1]
         self.bounds = bounds
         self.n_series = frame.shape[1]
         self.freq = infer_freq(frame.index)
@@ -149,9 +160,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
     def summary(self) -> str:
         """One line describing the data after :meth:`setup`: its source, series and
-        frequency, and each split's rows, windows and dates."""
+        frequency, and the rows, windows and dates of each split it built."""
         splits = []
         for name, (start, stop) in self.bounds.items():
+            if name not in self.datasets:
+                continue
             # validation and test rows begin with in_len rows of the split before them
             own = start if name == "train" else start + self.in_len
             first, last = self.index[own], self.index[stop - 1]
@@ -174,7 +187,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> ResumableLoader:
-        self.setup()
+        self.setup("fit")
         return ResumableLoader(
             self.datasets["train"], self.batch_size, self.seed, num_workers=self.num_workers
         )
@@ -186,7 +199,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         return self._eval_loader("test")
 
     def _eval_loader(self, name: str) -> DataLoader:
-        self.setup()
+        self.setup("validate" if name == "val" else "test")
         return DataLoader(
             self.datasets[name],
             batch_size=self.eval_batch_size,

@@ -73,7 +73,7 @@ def windows_from_csv(
 def memory_windows(source: str, datamodule: Any, size: int, seed: int) -> torch.Tensor:
     """The memory windows ``source`` names for a
     :class:`~stanhop.data.TimeSeriesDataModule`: ``train``, ``events`` or a CSV path."""
-    datamodule.setup()  # does nothing when already set up
+    datamodule.setup("fit")  # does nothing when already set up
     in_len = datamodule.in_len
     train = datamodule.datasets["train"].values.numpy()  # (t, c), already standardised
     if source == "train":

@@ -79,6 +79,17 @@ class STanHopConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout must lie in [0, 1), got {self.dropout}")
         self.targets = check_targets(self.targets, self.n_series)
+        # Merging pads a scale's segments with copies of its last ones: it needs as many
+        # as it pads (SegmentMerging), or the merge cannot be cut into windows.
+        segments = self.in_segments
+        for scale in range(2, self.e_layers + 1):
+            if self.win_size > 1 and -segments % self.win_size > segments:
+                raise ValueError(
+                    f"model.e_layers={self.e_layers}: scale {scale} would merge {segments} "
+                    f"segment(s) in windows of model.win_size={self.win_size}; use fewer "
+                    "scales, a smaller win_size or more segments (data.in_len / model.seg_len)"
+                )
+            segments = math.ceil(segments / self.win_size) if self.win_size > 1 else segments
 
     @property
     def n_targets(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +129,23 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     return module
 
 
-def train(cfg: DictConfig, datamodule: Any = None) -> dict[str, float]:
+def train(
+    cfg: DictConfig,
+    datamodule: Any = None,
+    *,
+    test: bool = True,
+    callbacks: Sequence[L.Callback] = (),
+) -> dict[str, float]:
     """Fit on the training split, then evaluate the best checkpoint on validation and
     test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
     ``cfg.paths.output_dir`` (from the first process only, under DDP) and returns the
     metrics. ``datamodule``, when given, replaces ``instantiate(cfg.data)`` (data that
-    a config cannot hold, such as a DataFrame; see :func:`stanhop.api.fit`)."""
+    a config cannot hold, such as a DataFrame; see :func:`stanhop.api.fit`).
+
+    ``test=False`` is the validation-only mode of a tuning trial: the test windows are
+    never built, and neither the interval calibration nor the test pass (with the
+    evaluation callbacks it runs) happens. ``callbacks`` join those of ``cfg.callbacks``
+    (objects a config cannot describe, such as a tuning trial's pruning callback)."""
     output_dir = Path(cfg.paths.output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -149,7 +161,7 @@ def train(cfg: DictConfig, datamodule: Any = None) -> dict[str, float]:
         # Read first, so that with init_scaler=keep the data is standardised by its scaler.
         datamodule.initial = InitialModel(cfg.init_from, cfg.get("init_scaler", "refit"))
     datamodule.prepare_data()
-    datamodule.setup()
+    datamodule.setup(None if test else "fit")
     # After the data checks, so data that cannot be trained on leaves no config behind.
     # Under DDP every process runs train(); only the first writes the run's files.
     if rank_zero_only.rank == 0 and not cfg.get("ckpt_path"):
@@ -182,11 +194,11 @@ def train(cfg: DictConfig, datamodule: Any = None) -> dict[str, float]:
             cfg.trainer,
             _convert_="partial",
             precision=precision,
-            callbacks=_instantiate_all(cfg.get("callbacks")),
+            callbacks=[*_instantiate_all(cfg.get("callbacks")), *callbacks],
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],
         )
-        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir)
+        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir, test)
         failed = False
     finally:
         finish_runs(loggers, failed)
@@ -196,10 +208,16 @@ def train(cfg: DictConfig, datamodule: Any = None) -> dict[str, float]:
 
 
 def _fit_and_evaluate(
-    trainer: L.Trainer, module: LitForecaster, datamodule: Any, cfg: DictConfig, output_dir: Path
+    trainer: L.Trainer,
+    module: LitForecaster,
+    datamodule: Any,
+    cfg: DictConfig,
+    output_dir: Path,
+    test: bool,
 ) -> dict[str, float]:
-    """Fit, then validate and test the best checkpoint (the final weights without one).
-    The test pass also runs the evaluation callbacks (outliers, quantisation)."""
+    """Fit, then validate and (if ``test``) test the best checkpoint (the final weights
+    without one). The test pass also runs the evaluation callbacks (outliers,
+    quantisation)."""
     start = time.perf_counter()
     trainer.fit(
         module,
@@ -217,9 +235,10 @@ def _fit_and_evaluate(
     metrics: dict[str, float] = {}
     for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
         metrics.update(results)
-    calibrate_intervals(trainer, module, datamodule, ckpt)
-    for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
-        metrics.update(results)
+    if test:
+        calibrate_intervals(trainer, module, datamodule, ckpt)
+        for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
+            metrics.update(results)
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/fit_seconds"] = fit_seconds

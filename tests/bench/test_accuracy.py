@@ -10,7 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from accuracy import comparison_lines, load_previous, pick_dlinear, save, summarise
+from accuracy import (
+    CONVERGENCE,
+    QUICK,
+    Budget,
+    comparison_lines,
+    load_previous,
+    parse_args,
+    pick_dlinear,
+    save,
+    summarise,
+)
 
 from stanhop.data import make_synthetic
 
@@ -28,6 +38,8 @@ def run(model: str, seed: int, val: float, test: float) -> dict:
         "test/mae": test / 2,
         "train/epochs": 3.0,
         "wall_s": 10.0,
+        "fit_s": 9.0,
+        "stopped_by": "patience",
     }
 
 
@@ -60,7 +72,8 @@ def test_the_table_compares_outeffhop_with_the_chosen_dlinear_by_their_means() -
     ]
     assert "| d | 24 | dlinear (chosen on validation) | 0.5100 ± 0.0141 |" in table
     assert "| d | 24 | dlinear+revin (not chosen) |" in table
-    assert "| d | 24 | persistence | 1.0000 | 0.8000 | – | – | – |" in table
+    assert "| d | 24 | persistence | 1.0000 | 0.8000 | – | – | – | – |" in table
+    assert "| 3.0 | 10 | patience 2 | 2 |" in table
     lines = comparison_lines(comparisons)
     assert f"{0.42 / 0.51 - 1:+.1%}" in lines
     assert "below DLinear in 1 of 1" in lines
@@ -118,3 +131,30 @@ def test_a_second_invocation_reuses_runs_of_the_same_settings_only(tmp_path: Pat
     assert load_previous(path, settings) == RUNS
     with pytest.raises(SystemExit, match="other settings"):
         load_previous(path, settings | {"batches": 50})
+
+
+def test_the_default_budget_trains_to_convergence_and_quick_is_the_small_one() -> None:
+    assert parse_args([]).budget == CONVERGENCE
+    assert parse_args(["--quick"]).budget == QUICK
+    assert QUICK.overrides() == [
+        "trainer.max_epochs=4",
+        "data.batch_size=32",
+        "trainer.limit_train_batches=100",
+    ]
+    assert CONVERGENCE.overrides() == [
+        "trainer.max_epochs=50",
+        "data.batch_size=32",
+        "callbacks.early_stopping.patience=5",
+        "+trainer.max_time='00:00:30:00'",
+    ]
+    mine = parse_args(["--max-time", "1h30m", "--patience", "2", "--batches", "7"]).budget
+    assert mine == Budget(max_epochs=50, batches=7, patience=2, max_time=5400.0)
+    with pytest.raises(SystemExit):
+        parse_args(["--max-time", "soon"])
+
+
+def test_what_stopped_a_run_is_read_from_its_epochs_and_fitting_time() -> None:
+    budget = Budget(max_epochs=10, batches=None, patience=3, max_time=60.0)
+    assert budget.stopped_by({"train/epochs": 6.0, "fit_s": 20.0}) == "patience"
+    assert budget.stopped_by({"train/epochs": 10.0, "fit_s": 20.0}) == "epoch cap"
+    assert budget.stopped_by({"train/epochs": 4.0, "fit_s": 60.5}) == "time cap"

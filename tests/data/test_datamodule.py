@@ -174,3 +174,19 @@ def test_series_that_vary_give_no_constant_warning(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         module.setup()
+
+
+def test_a_stage_builds_only_the_splits_it_reads() -> None:
+    module = TimeSeriesDataModule(SyntheticSource(n_series=2, n_steps=N_STEPS, seed=1), 48, 12)
+    module.setup("fit")
+    assert set(module.datasets) == {"train", "val"}
+    module.val_dataloader()
+    module.train_dataloader()
+    assert "test" not in module.summary()
+    assert set(module.datasets) == {"train", "val"}
+    module.test_dataloader()
+    assert set(module.datasets) == {"train", "val", "test"}
+    whole = TimeSeriesDataModule(SyntheticSource(n_series=2, n_steps=N_STEPS, seed=1), 48, 12)
+    whole.setup()
+    for name in ("train", "val", "test"):
+        assert torch.equal(whole.datasets[name].values, module.datasets[name].values)

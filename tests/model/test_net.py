@@ -68,3 +68,24 @@ def test_build_model_from_plain_dict_round_trips_the_config(tiny_config) -> None
     model = build_model({"name": "stanhop", **cfg.to_dict()})
     assert isinstance(model, MODELS["stanhop"][1])
     assert model.cfg == cfg
+
+
+def test_every_accepted_merge_schedule_runs_and_too_few_segments_are_refused(tiny_config) -> None:
+    refused = []
+    for in_len in (24, 48, 96):
+        for seg_len in (6, 12, 24):
+            for win_size in (2, 3, 4):
+                for e_layers in (1, 2, 3, 4):
+                    sizes = {"in_len": in_len, "seg_len": seg_len, "win_size": win_size}
+                    try:
+                        cfg = tiny_config(**sizes, e_layers=e_layers)
+                    except ValueError as err:
+                        assert "would merge" in str(err)
+                        refused.append((in_len, seg_len, win_size, e_layers))
+                        continue
+                    out = STanHopNet(cfg)(torch.randn(1, in_len, 3))
+                    assert out.shape == (1, 12, 3)
+    # 4 segments merged by 4 leave 1, which a third scale cannot pad to 4
+    assert (96, 24, 4, 3) in refused
+    # one segment merged by 2 is padded with itself
+    assert (24, 24, 2, 4) not in refused

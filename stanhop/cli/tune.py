@@ -1,0 +1,214 @@
+"""The tuning command (``stanhop-tune``, or ``python -m stanhop.tune``): search a model's
+settings on the validation split, within a budget of trials and time::
+
+    stanhop-tune data=etth1 data.out_len=24 model=stanhop --trials 40 --timeout 45m
+    stanhop-tune data=csv data.path=my.csv model=dlinear --workers 2
+
+Hydra overrides choose the data, the model and anything every trial shares (as for
+``python train.py``); the search file (``conf/search/MODEL.yaml`` unless ``--search``)
+names the settings searched. Every trial is :func:`stanhop.training.train.train` in its
+validation-only mode. The study folder keeps the study (SQLite), the trials table
+(``trials.csv``) and the plot (``search.png``); the best trial becomes
+``conf/experiment/tuned/NAME.yaml``, and the command that trains and tests it is printed.
+
+Mistakes (an unknown model, a bad search file, a bad duration) are one line
+``error: …`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import NoReturn
+
+import optuna
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from stanhop.cli.common import CommandParser, debugging, show_warning
+from stanhop.cli.train import describe, user_error
+from stanhop.cli.train_overrides import UsageError, check_command_line
+from stanhop.cli.tune_results import (
+    best_trial,
+    check_writable,
+    experiment_text,
+    parse_overrides,
+    plot_search,
+    trials_table,
+    write_experiment,
+    write_table,
+)
+from stanhop.runtime.quiet import silence_noise
+from stanhop.training.compose import CONF_DIR
+from stanhop.tune.space import SearchSpaceError, load_space
+from stanhop.tune.study import Search, StudyError, run_search
+
+DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``45m``, ``2h``, ``1h30m``, ``90s`` or a plain number of seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        match = DURATION.fullmatch(text.strip())
+        if not match or not any(match.groups()):
+            raise UsageError(
+                f"--timeout {text}: give a duration such as 45m, 2h, 1h30m or 900 (seconds)"
+            ) from None
+        hours, minutes, secs = (int(g or 0) for g in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if not 0 < seconds < float("inf"):
+        raise UsageError(f"--timeout {text}: give a positive duration, e.g. 45m")
+    return seconds
+
+
+def fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = CommandParser(
+        "stanhop-tune",
+        "Search a model's settings on the validation split.",
+        "Example: stanhop-tune data=etth1 data.out_len=24 --trials 40 --timeout 45m",
+    )
+    p.add_argument("overrides", nargs="*", help="Hydra overrides, as for python train.py")
+    p.add_argument("--search", type=Path, help="search space file (default conf/search/MODEL.yaml)")
+    p.add_argument(
+        "--trials", type=int, default=40, help="trials in the study, all commands together"
+    )
+    p.add_argument("--timeout", default=None, help="no new trial after this long, e.g. 45m, 2h")
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the study")
+    p.add_argument("--threads", type=int, help="threads per worker (default: cores / workers)")
+    p.add_argument("--name", help="name of the tuned experiment (default MODEL_DATA_hHORIZON)")
+    p.add_argument("--study-dir", type=Path, help="the study's folder (default outputs/tune/NAME)")
+    p.add_argument(
+        "--experiment-root",
+        type=Path,
+        default=CONF_DIR,
+        help="the best settings go to ROOT/experiment/tuned/NAME.yaml (default: conf/)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="the sampler's seed")
+    args = p.parse_intermixed_args(argv)
+    for option in ("trials", "workers", "threads"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            fail(f"--{option} {value}: give at least 1")
+    return args
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _default_name(cfg: DictConfig, choices: DictConfig) -> str:
+    data = choices["data"]
+    if data == "csv":
+        data = re.sub(r"[^A-Za-z0-9_]+", "_", Path(str(cfg.data.path)).stem)
+    return f"{choices['model']}_{data}_h{cfg.data.out_len}"
+
+
+def prepare(args: argparse.Namespace) -> tuple[Search, str, Path, dict]:
+    """Check the command line before anything runs: the search, the experiment's name,
+    the path of its file and the configuration's group choices. Raises
+    :class:`UsageError` or a data error."""
+    overrides = list(args.overrides)
+    check_command_line(overrides, CONF_DIR)
+    parse_overrides(overrides)
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose(
+            "train", overrides=[*overrides, "paths.output_dir=unused"], return_hydra_config=True
+        )
+    choices = cfg.hydra.runtime.choices
+    model = choices["model"]
+    search_file = args.search or CONF_DIR / "search" / f"{model}.yaml"
+    if args.search is None and not search_file.is_file():
+        raise UsageError(
+            f"model={model} has no search file {search_file}; write one (docs/tuning.md) and "
+            "pass --search FILE"
+        )
+    space = load_space(search_file)
+    if space.model != model:
+        raise UsageError(
+            f"search file {search_file} is for model={space.model}, not model={model}; give "
+            f"model={space.model} or another --search"
+        )
+    check_command_line([*overrides, *space.example_overrides()], CONF_DIR)
+    # The data once, before any trial: a missing or malformed file stops the command here.
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    name = args.name or _default_name(cfg, choices)
+    study_dir = args.study_dir or Path("outputs") / "tune" / name
+    search = Search(study_dir, space, tuple(overrides), args.seed, CONF_DIR)
+    path = args.experiment_root / "experiment" / "tuned" / f"{name}.yaml"
+    check_writable(path, study_dir)
+    return search, name, path, dict(choices)
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it."""
+    cwd = Path.cwd()
+    resolved = path.resolve()
+    return resolved.relative_to(cwd) if resolved.is_relative_to(cwd) else path
+
+
+def train_command(root: Path, name: str) -> str:
+    start = "python train.py" if Path("train.py").is_file() else "stanhop-train"
+    if root.resolve() != CONF_DIR.resolve():
+        start += f" --config-dir {root}"
+    return f"{start} experiment=tuned/{name}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    silence_noise()
+    warnings.showwarning = show_warning
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if not CONF_DIR.is_dir():
+        fail(
+            f"{CONF_DIR} not found: stanhop-tune reads conf/ from the source tree; install "
+            "with pip install -e . from a clone"
+        )
+    try:
+        timeout = None if args.timeout is None else parse_duration(args.timeout)
+        search, name, path, choices = prepare(args)
+        threads = args.threads or max(1, _cores() // args.workers)
+        study = run_search(search, args.trials, timeout, args.workers, threads)
+    except (UsageError, SearchSpaceError, StudyError) as err:
+        fail(str(err))
+    except Exception as err:
+        cause = user_error(err)
+        if cause is None or debugging(args):
+            raise
+        fail(f"{describe(cause)} (--debug shows the traceback)")
+    report(search, study, name, path, choices)
+
+
+def report(search: Search, study: optuna.Study, name: str, path: Path, choices: dict) -> None:
+    """Write the table, the plot and the best trial's experiment file; print where."""
+    table = trials_table(study)
+    write_table(table, search.study_dir / "trials.csv")
+    plot_search(table, search.study_dir / "search.png", f"{name}: {len(table)} trials")
+    states = table.state.value_counts().to_dict() if len(table) else {}
+    print(
+        f"study {search.study_dir}: {len(table)} trials ("
+        + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        + f"); table {search.study_dir / 'trials.csv'}, plot {search.study_dir / 'search.png'}"
+    )
+    best = best_trial(study)
+    if best is None:
+        print("warning: no trial completed, so no settings were written", file=sys.stderr)
+        sys.exit(1)
+    command = train_command(path.parents[2], name)
+    write_experiment(path, experiment_text(search, best, choices, command))
+    settings = " ".join(f"{k}={v}" for k, v in search.space.settings(best.params).items())
+    print(f"best: trial {best.number}, validation MSE {best.value:.6g}: {settings}")
+    print(f"written to {_shown(path)}")
+    print(f"train and test it: {command}")

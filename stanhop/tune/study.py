@@ -1,0 +1,273 @@
+"""A search: an Optuna study in its folder (SQLite), trials that train on the training
+split and score on the validation split only, and the worker processes that share it.
+
+The folder is the study: started again, a search resumes where it stopped (trials cut
+off by a crash or Ctrl-C are run again with their settings), and a larger ``trials``
+extends it; finished trials are never repeated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import torch
+from filelock import FileLock, Timeout
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+from optuna.trial import FrozenTrial, TrialState
+
+from stanhop.runtime.quiet import silence_noise
+from stanhop.training.train import train
+from stanhop.tune.pruning import PruneOnValidation
+from stanhop.tune.space import SearchSpace
+
+STUDY_NAME = "stanhop-tune"
+STORAGE_FILE = "study.db"
+TRIALS_DIR = "trials"
+# What a trial adds to the user's overrides: no logger, progress bar or step checkpoints,
+# and none of the evaluations a test pass would run (a trial never tests).
+TRIAL_OVERRIDES = (
+    "logger=none",
+    "callbacks.progress_bar=null",
+    "++trainer.enable_progress_bar=false",
+    "++trainer.enable_model_summary=false",
+    "callbacks.step_checkpoint=null",
+    "callbacks.outliers=null",
+    "callbacks.quantization=null",
+    "callbacks.intervals=null",
+    "callbacks.seasonal_naive=null",
+)
+# A trial cut off by a crash or Ctrl-C, run again under a new number.
+INTERRUPTED = "interrupted"
+RETRY_OF = "retry_of"
+
+
+class StudyError(ValueError):
+    """A study folder that cannot be used as asked, in one line."""
+
+
+@dataclass(frozen=True)
+class Search:
+    """What a search is: its folder, its space, the user's Hydra overrides every trial
+    trains with, the sampler's seed and the ``conf/`` folder the trials compose."""
+
+    study_dir: Path
+    space: SearchSpace
+    overrides: tuple[str, ...]
+    seed: int
+    conf_dir: Path
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a later command to continue this study."""
+        return {"overrides": list(self.overrides), "space": self.space.describe()}
+
+    def compose(self, overrides: list[str]) -> DictConfig:
+        with initialize_config_dir(version_base="1.3", config_dir=str(self.conf_dir.resolve())):
+            return compose("train", overrides=[*self.overrides, *overrides])
+
+    def trial_overrides(self, params: dict[str, Any], number: int) -> list[str]:
+        """The overrides of trial ``number`` with ``params``, after the user's."""
+        output = self.study_dir / TRIALS_DIR / f"{number:04d}"
+        return [*self.space.overrides(params), *TRIAL_OVERRIDES, f"paths.output_dir={output}"]
+
+
+def storage(study_dir: Path) -> optuna.storages.RDBStorage:
+    # SQLite locks the file per write: workers wait for each other (timeout in seconds)
+    # instead of failing with "database is locked".
+    return optuna.storages.RDBStorage(
+        f"sqlite:///{(study_dir / STORAGE_FILE).resolve()}",
+        engine_kwargs={"connect_args": {"timeout": 120}},
+    )
+
+
+def load_study(search: Search, sampler_seed: int | None = None) -> optuna.Study:
+    """The search's study, created on first use; a :class:`StudyError` when the folder
+    holds a study of another search."""
+    search.study_dir.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(
+        study_name=STUDY_NAME,
+        storage=storage(search.study_dir),
+        direction="minimize",
+        load_if_exists=True,
+        sampler=search.space.make_sampler(search.seed if sampler_seed is None else sampler_seed),
+        pruner=search.space.make_pruner(),
+    )
+    stored = study.user_attrs.get("search")
+    if stored is None:
+        study.set_user_attr("search", search.identity())
+    elif stored != search.identity():
+        raise StudyError(
+            f"{search.study_dir} holds a study of other settings or another search space "
+            f"(overrides {' '.join(stored['overrides']) or 'none'}, search file for model "
+            f"{stored['space']['model']}); give another --study-dir, or the same overrides "
+            "and search file to continue it"
+        )
+    return study
+
+
+def counted(study: optuna.Study) -> int:
+    """The trials that use up the budget: finished (complete, pruned, failed) or running,
+    but not those a crash or Ctrl-C cut off (they are queued to run again)."""
+    return sum(
+        trial.state != TrialState.WAITING
+        and not (trial.state == TrialState.FAIL and trial.user_attrs.get(INTERRUPTED))
+        for trial in study.get_trials(deepcopy=False)
+    )
+
+
+def requeue_interrupted(study: optuna.Study) -> int:
+    """Queue again, once each, the settings of trials cut off by a crash (left running in
+    the storage) or Ctrl-C; returns how many. Only the command holding the study's lock
+    calls this, so no running trial is another process's."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get(RETRY_OF) for t in trials}
+    requeued = 0
+    for trial in trials:
+        if trial.state == TrialState.RUNNING:
+            # Optuna's public API (study.tell) cannot mark a trial it did not start
+            # itself with an attribute, so the storage is written directly.
+            study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        elif not (trial.state == TrialState.FAIL and trial.user_attrs.get(INTERRUPTED)):
+            continue
+        if trial.number not in retried:
+            study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
+            requeued += 1
+    return requeued
+
+
+@contextlib.contextmanager
+def study_lock(study_dir: Path) -> Iterator[None]:
+    """Hold the study folder for one command at a time."""
+    study_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(study_dir / "study.lock", timeout=0):
+            yield
+    except Timeout:
+        raise StudyError(
+            f"{study_dir} is in use by another stanhop-tune; wait for it, or give another "
+            "--study-dir"
+        ) from None
+
+
+def objective(search: Search, trial: optuna.Trial) -> float:
+    """Train one trial's settings on the training split; its best validation MSE.
+
+    Validation only (``train(test=False)``): the test windows are never built. The
+    trial's folder keeps its config and metrics; its checkpoints are deleted, as
+    nothing reads them again and a long search would fill the disk with them.
+    """
+    params = search.space.suggest(trial)
+    overrides = search.trial_overrides(params, trial.number)
+    cfg = search.compose(overrides)
+    trial.set_user_attr("seed", int(cfg.seed))
+    output = Path(cfg.paths.output_dir)
+    try:
+        metrics = train(cfg, test=False, callbacks=[PruneOnValidation(trial)])
+    except ValueError as err:  # settings the model rejects: a failed trial, with why
+        trial.set_user_attr("error", str(err).splitlines()[0])
+        raise
+    except KeyboardInterrupt:
+        trial.set_user_attr(INTERRUPTED, True)
+        raise
+    finally:
+        shutil.rmtree(output / "checkpoints", ignore_errors=True)
+    trial.set_user_attr("fit_seconds", round(metrics["train/fit_seconds"], 2))
+    return metrics["val/mse"]
+
+
+def _stop_at(total: int):
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        if counted(study) >= total:
+            study.stop()
+
+    return callback
+
+
+def work(search: Search, worker: int, trials: int, timeout: float | None, threads: int) -> None:
+    """One worker: run trials of the shared study until it counts ``trials`` or
+    ``timeout`` seconds have passed (a running trial finishes).
+
+    Its sampler's seed is drawn from the search's seed, the worker's index and the
+    trials already in the study, so neither two workers nor a resumed search draw the
+    same settings again.
+    """
+    silence_noise()
+    torch.set_num_threads(threads)
+    existing = len(
+        optuna.load_study(study_name=STUDY_NAME, storage=storage(search.study_dir)).trials
+    )
+    seed = int(np.random.SeedSequence([search.seed, worker, existing]).generate_state(1)[0])
+    study = load_study(search, sampler_seed=seed)
+    remaining = trials - counted(study)
+    if remaining <= 0:
+        return
+    study.optimize(
+        lambda trial: objective(search, trial),
+        n_trials=remaining,
+        timeout=timeout,
+        catch=(ValueError,),
+        callbacks=[_stop_at(trials)],
+    )
+
+
+def run_search(
+    search: Search, trials: int, timeout: float | None, workers: int, threads: int
+) -> optuna.Study:
+    """Run the search until its study counts ``trials`` (over all commands run on the
+    folder) or ``timeout`` seconds have passed; the study.
+
+    One worker runs in this process; more are started as processes of their own, each
+    with ``threads`` threads (OMP_NUM_THREADS), sharing the study through its SQLite file.
+    """
+    with study_lock(search.study_dir):
+        requeued = requeue_interrupted(load_study(search))
+        if requeued:
+            print(f"running again {requeued} trial(s) cut off before finishing", flush=True)
+        if workers == 1:
+            work(search, 0, trials, timeout, threads)
+        else:
+            _run_workers(search, trials, timeout, workers, threads)
+        return load_study(search)
+
+
+def _run_workers(
+    search: Search, trials: int, timeout: float | None, workers: int, threads: int
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = []
+    before = os.environ.get("OMP_NUM_THREADS")
+    # A spawned process reads OMP_NUM_THREADS from the environment it starts with.
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        for worker in range(workers):
+            process = context.Process(
+                target=work, args=(search, worker, trials, timeout, threads), daemon=False
+            )
+            process.start()
+            processes.append(process)
+    finally:
+        if before is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        # The workers got the same Ctrl-C and mark their running trials; wait for them.
+        for process in processes:
+            process.join()
+        raise
+    failed = [str(i) for i, p in enumerate(processes) if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"worker(s) {', '.join(failed)} stopped with an error (traceback above)")

@@ -1,0 +1,319 @@
+"""stanhop-tune end to end on debug=fast data: trials validate only, the best trial is the
+one written out and reproduces its validation MSE, a study resumes without repeating
+trials, hopeless trials are pruned, and mistakes are one line with exit status 2."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from stanhop.cli.train_overrides import UsageError, check_command_line, config_groups
+from stanhop.cli.tune import main, parse_duration
+from stanhop.data import make_synthetic
+from stanhop.data.datamodule import TimeSeriesDataModule
+from stanhop.training.train import train
+from stanhop.tune.study import STORAGE_FILE, STUDY_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF_DIR = ROOT / "conf"
+# Two epochs of four batches of a tiny network: a trial takes a few seconds on one thread.
+OVERRIDES = ["debug=fast", "trainer.max_epochs=2", "hopfield=softmax"]
+SPACE = {
+    "model": "stanhop",
+    "sampler": {"_target_": "optuna.samplers.TPESampler", "n_startup_trials": 2},
+    "pruner": {"_target_": "optuna.pruners.NopPruner"},
+    "params": {
+        "optimizer.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+        "model.d_model": {"type": "categorical", "choices": [8, 16]},
+        "model.d_ff": {"type": "multiple", "of": "model.d_model", "by": 2},
+        "model.revin": {"type": "categorical", "choices": [True, False]},
+    },
+}
+
+
+def write_space(path: Path, **changes) -> Path:
+    path.write_text(yaml.safe_dump({**SPACE, **changes}, sort_keys=False))
+    return path
+
+
+def tune(root: Path, space: Path, *options: str, overrides=OVERRIDES) -> int:
+    """Run the command in this process; its exit status (0 when it returns)."""
+    argv = [*overrides, "--search", str(space), "--study-dir", str(root / "study")]
+    argv += ["--experiment-root", str(root / "conf"), "--name", "tiny", "--threads", "1"]
+    try:
+        main([*argv, *options])
+    except SystemExit as exit:
+        return exit.code
+    return 0
+
+
+def table(root: Path) -> pd.DataFrame:
+    return pd.read_csv(root / "study" / "trials.csv")
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Three trials of a tiny search, recording every stage the datamodules were set up
+    for and every split they built."""
+    root = tmp_path_factory.mktemp("tune")
+    space = write_space(root / "space.yaml")
+    stages, built = [], []
+    real_setup = TimeSeriesDataModule.setup
+
+    def recording_setup(self, stage=None):
+        stages.append(stage)
+        real_setup(self, stage)
+        built.extend(self.datasets)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TimeSeriesDataModule, "setup", recording_setup)
+        status = tune(root, space, "--trials", "3")
+    return {"root": root, "space": space, "status": status, "stages": stages, "built": built}
+
+
+def test_trials_never_build_the_test_split(searched) -> None:
+    assert searched["status"] == 0
+    assert set(searched["stages"]) == {"fit", "validate"}
+    assert "test" not in searched["built"]
+    assert {"train", "val"} <= set(searched["built"])
+    for trial in (searched["root"] / "study" / "trials").iterdir():
+        assert not (trial / "outliers.csv").exists()
+        assert not (trial / "checkpoints").exists()
+
+
+def test_the_best_trial_of_the_table_is_the_one_written_out(searched) -> None:
+    trials = table(searched["root"])
+    assert list(trials.trial) == [0, 1, 2]
+    assert set(trials.state) == {"complete"}
+    best = trials.loc[trials.val_mse.idxmin()]
+    text = (searched["root"] / "conf" / "experiment" / "tuned" / "tiny.yaml").read_text()
+    written = yaml.safe_load(text)
+    assert written["optimizer"]["lr"] == best["param:optimizer.lr"]
+    assert written["model"]["d_model"] == best["param:model.d_model"]
+    assert written["model"]["d_ff"] == 2 * best["param:model.d_model"]
+    assert written["model"]["revin"] == best["param:model.revin"]
+    assert written["seed"] == best.seed
+    assert f"Trial {best.trial}: validation MSE {best.val_mse:.6g}" in text
+
+
+def test_the_written_experiment_composes_and_reproduces_the_trials_validation_mse(
+    searched, tmp_path: Path
+) -> None:
+    root = searched["root"]
+    trials = table(root)
+    best = trials.loc[trials.val_mse.idxmin()]
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose(
+            "train",
+            overrides=[
+                f"hydra.searchpath=[file://{root / 'conf'}]",
+                "experiment=tuned/tiny",
+                f"paths.output_dir={tmp_path / 'run'}",
+                "logger=none",
+            ],
+        )
+        trial_cfg = yaml.safe_load(
+            (root / "study" / "trials" / f"{best.trial:04d}" / "config.yaml").read_text()
+        )
+    assert OmegaConf.to_container(cfg.model, resolve=True) == trial_cfg["model"]
+    assert cfg.model.hopfield.normalizer == "softmax"
+    assert cfg.data.in_len == trial_cfg["data"]["in_len"]
+    assert cfg.trainer.max_epochs == trial_cfg["trainer"]["max_epochs"] == 2
+    metrics = train(cfg)
+    assert metrics["val/mse"] == pytest.approx(best.val_mse, rel=1e-6)
+    assert "test/mse" in metrics  # the final run tests, once
+
+
+def test_a_resumed_study_adds_trials_without_repeating_finished_ones(
+    searched, tmp_path: Path
+) -> None:
+    root = tmp_path
+    shutil.copytree(searched["root"] / "study", root / "study")
+    before = table(searched["root"])
+    assert tune(root, searched["space"], "--trials", "5") == 0
+    after = table(root)
+    assert list(after.trial) == [0, 1, 2, 3, 4]
+    pd.testing.assert_frame_equal(after.iloc[:3].reset_index(drop=True), before)
+    old = {tuple(row) for row in before.filter(like="param:").itertuples(index=False)}
+    new = {tuple(row) for row in after.iloc[3:].filter(like="param:").itertuples(index=False)}
+    assert not old & new
+    # the budget is the study's: the same command again runs nothing more
+    assert tune(root, searched["space"], "--trials", "5") == 0
+    assert len(table(root)) == 5
+
+
+def test_a_trial_cut_off_by_a_crash_is_run_again_with_its_settings(
+    searched, tmp_path: Path
+) -> None:
+    root = tmp_path
+    shutil.copytree(searched["root"] / "study", root / "study")
+    storage = f"sqlite:///{root / 'study' / STORAGE_FILE}"
+    study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+    crashed = study.ask(
+        {"optimizer.lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
+    )
+    study.ask()  # left running too, with no settings drawn
+    del study  # the "crash": trials 3 and 4 stay running in the storage
+    assert tune(root, searched["space"], "--trials", "5") == 0
+    trials = table(root)
+    assert list(trials.state[3:5]) == ["fail", "fail"]
+    retried = trials[trials.trial >= 5]
+    assert len(retried) == 2
+    assert crashed.params["optimizer.lr"] in set(retried["param:optimizer.lr"])
+
+
+def test_a_hopeless_trial_is_recorded_as_pruned(tmp_path: Path) -> None:
+    # a pruner for which every validation MSE (> 0) is hopeless: pruned after epoch 0
+    space = write_space(
+        tmp_path / "space.yaml",
+        pruner={"_target_": "optuna.pruners.ThresholdPruner", "upper": 0.0},
+    )
+    assert tune(tmp_path, space, "--trials", "2") == 1  # nothing completed, nothing written
+    trials = table(tmp_path)
+    assert list(trials.state) == ["pruned", "pruned"]
+    assert (trials.epochs_reported == 1).all()
+    assert (trials.last_reported_val_mse > 0).all()
+    assert trials.val_mse.isna().all()
+    assert not (tmp_path / "conf" / "experiment" / "tuned" / "tiny.yaml").exists()
+    assert (tmp_path / "study" / "search.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("45m", 2700), ("2h", 7200), ("1h30m", 5400), ("90s", 90), ("900", 900)]
+)
+def test_durations_read_as_people_write_them(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["model=dlinar"], "the model group has no option 'dlinar'; did you mean model=dlinear?"),
+        (["--timeout", "45 minutes"], "--timeout 45 minutes: give a duration such as 45m"),
+        (["--trials", "0"], "--trials 0: give at least 1"),
+        (
+            ["data.inlen=48"],
+            "data.inlen: data has no setting 'inlen'; did you mean data.in_len=48?",
+        ),
+        (["model.d_model=16,32"], "stanhop-tune searches what its search file names"),
+    ],
+)
+def test_mistakes_on_the_command_line_are_one_line_with_status_2(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"params": {"optimizer.lr": {"low": 1e-4, "high": 1e-2}}},
+            "params.optimizer.lr: give a type",
+        ),
+        (
+            {"params": {"model.d_modl": {"type": "int", "low": 8, "high": 16}}},
+            "did you mean model.d_model=8?",
+        ),
+        (
+            {"params": {"model.d_model": {"type": "int", "low": 16, "high": 8}}},
+            "params.model.d_model:",
+        ),
+        ({"model": "dlinear"}, "is for model=dlinear, not model=stanhop"),
+        (
+            {"pruner": {"_target_": "os.system"}},
+            "pruner must be a mapping with _target_: optuna.pruners",
+        ),
+        ({"samplr": {}}, "unknown key 'samplr'"),
+    ],
+)
+def test_a_bad_search_file_is_one_line_with_status_2(changes, message, tmp_path, capsys) -> None:
+    space = write_space(tmp_path / "space.yaml", **changes)
+    assert tune(tmp_path, space) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err, err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "study").exists()
+
+
+def test_a_search_file_of_another_model_and_a_users_experiment_file_stop_the_command(
+    tmp_path: Path, capsys
+) -> None:
+    assert tune(tmp_path, write_space(tmp_path / "s.yaml"), overrides=["model=dlinear"]) == 2
+    assert "is for model=stanhop, not model=dlinear" in capsys.readouterr().err
+    mine = tmp_path / "conf" / "experiment" / "tuned" / "tiny.yaml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("# @package _global_\nseed: 1\n")
+    assert tune(tmp_path, write_space(tmp_path / "s.yaml")) == 2
+    assert "exists and was not written by this study" in capsys.readouterr().err
+    assert mine.read_text() == "# @package _global_\nseed: 1\n"
+
+
+def test_the_module_runs_as_a_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "stanhop.tune", "model=nosuchmodel"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: model=nosuchmodel: the model group has no option")
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_study(tmp_path: Path) -> None:
+    space = write_space(tmp_path / "space.yaml")
+    assert tune(tmp_path, space, "--trials", "4", "--workers", "2") == 0
+    trials = table(tmp_path)
+    assert sorted(trials.trial) == [0, 1, 2, 3]
+    assert set(trials.state) == {"complete"}
+    params = {tuple(row) for row in trials.filter(like="param:").itertuples(index=False)}
+    assert len(params) == 4
+
+
+def test_the_training_command_accepts_an_experiment_in_a_subfolder(tmp_path: Path) -> None:
+    tuned = tmp_path / "experiment" / "tuned"
+    tuned.mkdir(parents=True)
+    (tmp_path / "experiment" / "mine.yaml").write_text("# @package _global_\n")
+    (tuned / "best.yaml").write_text("# @package _global_\n")
+    assert config_groups(tmp_path)["experiment"] == ["mine", "tuned/best"]
+    check_command_line(["experiment=tuned/best"], tmp_path)
+    with pytest.raises(UsageError, match="did you mean experiment=tuned/best"):
+        check_command_line(["experiment=tuned/bets"], tmp_path)
+
+
+def test_a_users_csv_is_tuned_under_a_name_of_its_file(tmp_path: Path, monkeypatch) -> None:
+    csv = tmp_path / "my sales.csv"
+    make_synthetic(n_series=2, n_steps=24 * 30, seed=3).to_csv(csv)
+    space = tmp_path / "dlinear.yaml"
+    space.write_text(
+        yaml.safe_dump(
+            {
+                "model": "dlinear",
+                "params": {"optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-2}},
+            }
+        )
+    )
+    monkeypatch.chdir(tmp_path)  # the default study folder is outputs/tune/NAME
+    argv = ["debug=fast", "data=csv", f"data.path={csv}", "model=dlinear", "--search", str(space)]
+    main([*argv, "--trials", "1", "--threads", "1", "--experiment-root", "conf"])
+    trials = pd.read_csv(tmp_path / "outputs" / "tune" / "dlinear_my_sales_h12" / "trials.csv")
+    assert list(trials.state) == ["complete"]
+    written = yaml.safe_load(
+        (tmp_path / "conf/experiment/tuned/dlinear_my_sales_h12.yaml").read_text()
+    )
+    assert written["data"]["path"] == str(csv)
+    assert {"override /data": "csv"} in written["defaults"]
