@@ -26,12 +26,13 @@ import torch
 from omegaconf import OmegaConf
 from timing import measure  # bench/timing.py: this script's folder is on sys.path
 
+from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.training.precision import SHORT_NAMES
 
 HOPFIELD_DIR = Path(__file__).resolve().parents[1] / "conf" / "hopfield"
 # Settings that only one of the models has, left out of the other's report.
 STANHOP_ONLY = {"hopfield", "seg_len", "d_model", "d_ff", "heads", "e_layers", "win_size"}
-STANHOP_ONLY |= {"factor", "dropout"}
+STANHOP_ONLY |= {"factor", "dropout", "cross_series"}
 DLINEAR_ONLY = {"kernel_size"}
 
 
@@ -54,6 +55,7 @@ def model_spec(args: argparse.Namespace) -> dict[str, Any]:
         "seg_len": args.seg_len,
         "win_size": args.win_size,
         "factor": args.factor,
+        "cross_series": args.cross_series,
         "d_model": args.d_model,
         "d_ff": args.d_ff,
         "n_heads": args.heads,
@@ -76,6 +78,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--e-layers", type=int, default=3)
     p.add_argument("--win-size", type=int, default=2)
     p.add_argument("--factor", type=int, default=10)
+    p.add_argument(
+        "--cross-series",
+        choices=sorted(CROSS_SERIES),
+        default="full",
+        help="how series retrieve from each other (router: linear in the series count)",
+    )
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--kernel-size", type=int, default=25, help="DLinear's moving average")
     p.add_argument("--batch", type=int, default=32)

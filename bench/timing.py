@@ -2,7 +2,8 @@
 
 Figures, not tests: :func:`measure` times the same work the trainer does (forward, MSE
 loss, backward, Adam step; an inference batch under ``torch.no_grad``) on random data of
-the model's shape, and reads the process's peak resident memory.
+the model's shape, counts the operators a step dispatches (bench/operators.py) and its
+floating-point operations, and reads the process's peak resident memory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from operators import count_operators  # bench/operators.py
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from stanhop.model import build_model, use_reference_path
 from stanhop.model.hopfield import HopfieldLayer
@@ -50,10 +53,19 @@ def step_functions(
     x: torch.Tensor,
     y: torch.Tensor,
     bf16: bool = False,
+    fused: bool = True,
 ) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A training step (forward, MSE, backward, Adam) and an inference batch of ``model``,
-    under bf16 autocast with ``bf16`` (as Lightning's ``bf16-mixed`` runs them)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    """A training step and an inference batch of ``model``, as the trainer runs them with
+    the default recipe: forward (under bf16 autocast with ``bf16``, as Lightning's
+    ``bf16-mixed``), MSE, backward, gradients clipped to norm 1, an AdamW step (the fused
+    kernel with ``fused``, one tensor at a time as the plain path without)."""
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=1e-3,
+        weight_decay=1e-2,
+        fused=fused,
+        foreach=None if fused else False,
+    )
     device = x.device.type
 
     def train_step() -> None:
@@ -62,6 +74,7 @@ def step_functions(
         with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             pred = model(x)
         F.mse_loss(pred.float(), y).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         if x.is_cuda:  # kernels run asynchronously: time them, not their launch
             torch.cuda.synchronize()
@@ -130,14 +143,23 @@ def measure(
         "peak_rss_mib": peak_rss_mib(),
         "rss_before_mib": rss_before,
     }
+    result["train_step_ops"] = sum(count_operators(train_fns["model"]).values())
+    result["infer_ops"] = sum(count_operators(infer_fns["model"]).values())
+    with FlopCounterMode(display=False) as flops:
+        train_fns["model"]()
+    result["train_step_flops"] = flops.get_total_flops()
     if device == "cuda":
         result["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
     if reference is not None:
         use_reference_path(reference)
-        train_fns["reference"], infer_fns["reference"] = step_functions(reference, x, y)
+        train_fns["reference"], infer_fns["reference"] = step_functions(
+            reference, x, y, fused=False
+        )
         for _ in range(warmup):
             train_fns["reference"]()
             infer_fns["reference"]()
+        result["reference_train_step_ops"] = sum(count_operators(train_fns["reference"]).values())
+        result["reference_infer_ops"] = sum(count_operators(infer_fns["reference"]).values())
     train_s = median_seconds(train_fns, steps)
     infer_s = median_seconds(infer_fns, steps)
     result["train_step_s"] = train_s["model"]

@@ -1,0 +1,64 @@
+"""The cross-series retrieval of a STanHop block, found by name in :data:`CROSS_SERIES`.
+
+Within one segment, every series retrieves from the others:
+
+- ``full`` (the authors' block): every series retrieves from all series of its segment.
+  Its scores grow with the square of the number of series ``c``.
+- ``router`` (the two-stage attention of Crossformer, Zhang & Yan, ICLR 2023,
+  https://openreview.net/forum?id=vSVLM2j9eie): ``p`` learned router patterns first
+  retrieve from all series of a segment, then every series retrieves from what the
+  routers gathered. Scores and memory grow linearly in ``c`` (2·p·c instead of c² per
+  segment and head), for ``p`` patterns and two more Hopfield layers of parameters. As in
+  the authors' pooling patterns, the routers are shared by all segments (Crossformer
+  learns one set per segment) so that one block serves inputs of any length.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
+from stanhop.model.registrar import registrar
+
+CROSS_SERIES: dict[str, type[nn.Module]] = {}
+register_cross_series = registrar(CROSS_SERIES, "cross-series stage")
+
+
+@register_cross_series("full")
+class FullCrossSeries(HopfieldLayer):
+    """Every series retrieves from all series of its segment: a self-retrieval.
+
+    A :class:`HopfieldLayer` itself, so its parameters keep the names a block's ``cross``
+    layer has always had in checkpoints.
+    """
+
+    def __init__(
+        self, d_model: int, n_heads: int, n_patterns: int, cfg: HopfieldConfig, dropout: float
+    ) -> None:
+        super().__init__(d_model, n_heads, cfg, dropout)
+
+    def forward(self, series: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """``series``: (n, c, d) → retrieved (n, c, d); n = batch × segments."""
+        return super().forward(series, series)
+
+
+@register_cross_series("router")
+class RouterCrossSeries(nn.Module):
+    """``n_patterns`` learned routers gather from all series, then every series
+    retrieves from the routers: linear in the number of series."""
+
+    def __init__(
+        self, d_model: int, n_heads: int, n_patterns: int, cfg: HopfieldConfig, dropout: float
+    ) -> None:
+        super().__init__()
+        # Unit scale like the LayerNorm-ed series they are compared with.
+        self.routers = nn.Parameter(torch.randn(n_patterns, d_model))
+        self.send = HopfieldLayer(d_model, n_heads, cfg, dropout)
+        self.receive = HopfieldLayer(d_model, n_heads, cfg, dropout)
+
+    def forward(self, series: torch.Tensor) -> torch.Tensor:
+        """``series``: (n, c, d) → retrieved (n, c, d); n = batch × segments."""
+        routers = self.routers.expand(series.shape[0], -1, -1)  # (n, p, d)
+        gathered = self.send(routers, series)  # (n, p, d)
+        return self.receive(series, gathered)  # (n, c, d)
