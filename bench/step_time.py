@@ -9,10 +9,17 @@ process.
     python bench/step_time.py --series 321 --batch 4       # many series
     python bench/step_time.py --model dlinear
     python bench/step_time.py --device cuda                # on a CUDA GPU
+    python bench/step_time.py --busy --threads 2           # with a busy process on one core
+    python bench/step_time.py --series 321 --batch 4 --cross-series router
+    python bench/step_time.py --in-len 96 --seg-len 12 --d-model 64 --d-ff 128 --e-layers 2
+                                                           # the size `python train.py` trains
 
 The defaults are the published ETTh1 horizon-24 settings (conf/experiment/etth1_24.yaml).
 --hopfield names a file of conf/hopfield/. Peak memory is that of this whole process, so
-run one configuration per process (bench/scale.py does).
+run one configuration per process (bench/scale.py does). Every comparison takes turns step
+by step and reports the median of the step-by-step ratios, except --busy's: a busy process
+cannot start and stop between steps, so it reports busy / quiet medians measured back to
+back, --busy-repeats times. Operators per step are counted by stanhop.training.operators.
 """
 
 from __future__ import annotations
@@ -100,6 +107,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--no-reference", action="store_true", help="skip timing the reference path")
     p.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    p.add_argument(
+        "--busy",
+        action="store_true",
+        help="also time the default path with a busy process spinning on one core",
+    )
+    p.add_argument("--busy-repeats", type=int, default=3, help="quiet/busy pairs with --busy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
@@ -120,6 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         compare_reference=not args.no_reference,
         compile_model=args.compile,
         device=args.device,
+        busy_repeats=args.busy_repeats if args.busy else 0,
     )
     own = DLINEAR_ONLY if args.model == "stanhop" else STANHOP_ONLY
     settings = {k: v for k, v in vars(args).items() if k != "json" and k not in own}
@@ -149,6 +163,14 @@ def main(argv: list[str] | None = None) -> None:
             f"default / reference: train step x{1 / result['train_speedup']:.2f}, "
             f"inference x{1 / result['infer_speedup']:.2f}"
         )
+    ops = f"operators per training step: default {result['train_step_ops']:,}"
+    if "reference_train_step_ops" in result:
+        ops += f", reference {result['reference_train_step_ops']:,}"
+    print(f"{ops}; {result['train_step_flops'] / 1e9:.2f} GFLOP per training step")
+    if args.busy:
+        ratios = ", ".join(f"x{r:.2f}" for r in result["busy_train_ratios"])
+        infer = ", ".join(f"x{r:.2f}" for r in result["busy_infer_ratios"])
+        print(f"with a busy process on one core: train step {ratios}; inference {infer}")
     if args.compile:
         print(f"compilation and {args.warmup} warm-up steps: {result['warmup_s']:.1f}s")
     print(

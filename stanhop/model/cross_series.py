@@ -21,6 +21,11 @@ from torch import nn
 from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
 from stanhop.model.registrar import registrar
 
+# From this many series on, a run with the full stage says that the router exists: here
+# the router's forward needs fewer floating-point operations than the full stage at the
+# default and the published width alike, and the full stage's scores grow quadratically.
+ROUTER_HINT_SERIES = 100
+
 CROSS_SERIES: dict[str, type[nn.Module]] = {}
 register_cross_series = registrar(CROSS_SERIES, "cross-series stage")
 
@@ -62,3 +67,19 @@ class RouterCrossSeries(nn.Module):
         routers = self.routers.expand(series.shape[0], -1, -1)  # (n, p, d)
         gathered = self.send(routers, series)  # (n, p, d)
         return self.receive(series, gathered)  # (n, c, d)
+
+
+def router_hint(spec: dict) -> str | None:
+    """One line for a model ``spec`` with the full stage and many series: what
+    ``cross_series=router`` would save; None otherwise."""
+    c, p = spec.get("n_series", 0), spec.get("factor", 0)
+    if spec.get("name") != "stanhop" or spec.get("cross_series", "full") != "full":
+        return None
+    if c < ROUTER_HINT_SERIES:
+        return None
+    return (
+        f"{c} series: with model.cross_series=full every series retrieves from all {c} "
+        f"({c}² scores per segment and head, growing with the square of the series); "
+        f"model.cross_series=router ({p} routers) holds 2·{p}·{c}, {c / (2 * p):.0f}× fewer, "
+        "and grows linearly (not the authors' block; docs/speed.md)"
+    )

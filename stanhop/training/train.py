@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -19,11 +20,13 @@ from omegaconf import DictConfig, OmegaConf
 from stanhop.evaluation.wandb_dashboard import finish_runs, prepare_runs
 from stanhop.files.atomic import atomic_open
 from stanhop.model import model_class, model_spec
+from stanhop.model.cross_series import router_hint
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
 from stanhop.training.precision import AUTO, resolve_precision
 from stanhop.training.schema import register_schemas
+from stanhop.training.threads import choose_threads
 
 # Before any composition: every caller of train() composes conf/train.yaml first.
 register_schemas()
@@ -142,6 +145,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
             cfg.trainer.get("precision", AUTO), cfg.trainer.get("accelerator", "auto")
         )
         rank_zero_info(reason)
+        threads, reason = choose_threads(
+            cfg.get("threads", "auto"), module.hparams.model, datamodule.batch_size
+        )
+        torch.set_num_threads(threads)
+        rank_zero_info(reason)
+        hint = router_hint(module.hparams.model)
+        if hint:
+            rank_zero_info(hint)
         trainer = instantiate(
             cfg.trainer,
             precision=precision,

@@ -8,7 +8,12 @@ from torch.testing import assert_close
 from torch.utils.flop_counter import FlopCounterMode
 
 from stanhop.model import HopfieldConfig, STanHopConfig, STanHopNet, use_reference_path
-from stanhop.model.cross_series import CROSS_SERIES, RouterCrossSeries
+from stanhop.model.cross_series import (
+    CROSS_SERIES,
+    ROUTER_HINT_SERIES,
+    RouterCrossSeries,
+    router_hint,
+)
 
 D, HEADS, ROUTERS = 16, 2, 3
 SMALL = {"n_series": 5, "in_len": 24, "out_len": 12, "seg_len": 6, "factor": ROUTERS}
@@ -97,3 +102,13 @@ def test_router_fast_path_matches_the_plain_path(hopfield) -> None:
     assert_close(outs[0], outs[1], atol=1e-5, rtol=1e-5)
     for p, q in zip(fast.parameters(), plain.parameters(), strict=True):
         assert_close(p.grad, q.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_many_series_with_the_full_stage_hear_of_the_router() -> None:
+    spec = {"name": "stanhop", "n_series": 321, "factor": 10, "cross_series": "full"}
+    hint = router_hint(spec)
+    assert hint is not None and "model.cross_series=router" in hint
+    assert "321² scores" in hint and "2·10·321, 16× fewer" in hint
+    assert router_hint({**spec, "cross_series": "router"}) is None
+    assert router_hint({**spec, "n_series": ROUTER_HINT_SERIES - 1}) is None
+    assert router_hint({"name": "dlinear", "n_series": 321}) is None

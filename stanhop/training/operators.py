@@ -1,5 +1,6 @@
 """Operators a step dispatches, counted by a ``TorchDispatchMode``: a deterministic
-measure of a step's dispatch work, unlike its wall time on a shared machine.
+measure of a step's dispatch work, unlike its wall time on a shared machine (the thread
+choice of a run and ``bench/step_time.py`` read it).
 
 Every ATen operator that reaches the dispatcher's Python key is counted once, views and
 in-place updates included; operators a kernel calls inside itself are not (a fused
