@@ -28,7 +28,7 @@ from stanhop.training.operators import count_operators
 
 # Floating-point operations per operator below which a forward runs on one thread. An
 # operator of 4 MFLOP takes some 50-100 µs on one core, a few times what a barrier costs
-# on a quiet machine; the default run's forward averages 0.6 MFLOP per operator, the
+# on a quiet machine; the default run's forward averages 0.5 MFLOP per operator, the
 # published ETTh1 width's 25 MFLOP.
 FLOP_PER_OPERATOR_FOR_THREADS = 4e6
 
