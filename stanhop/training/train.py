@@ -22,6 +22,7 @@ from stanhop.files.atomic import atomic_open
 from stanhop.model import model_class, model_spec
 from stanhop.model.cross_series import router_hint
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
+from stanhop.training.compile_cache import enable_compile_caches
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
 from stanhop.training.precision import AUTO, resolve_precision
@@ -104,6 +105,7 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     if supports_memory:
         setup_memory(module.model, cfg.memory, datamodule)
     if cfg.get("compile"):
+        rank_zero_info(enable_compile_caches())
         module.model.compile()
     return module
 
