@@ -2,6 +2,7 @@
 
     python bench/scale.py                                  # prints the table
     python bench/scale.py --plot docs/scale.png --json     # also draws it, and one JSON list
+    python bench/scale.py --cross-series router            # the linear cross-series stage
 
 Every point is one `bench/step_time.py --json` run in its own process, so its peak memory
 is its own. The model is STanHop-Net at the published ETTh1 width (d_model 256, d_ff 512,
