@@ -11,8 +11,7 @@ process.
     python bench/step_time.py --device cuda                # on a CUDA GPU
     python bench/step_time.py --busy --threads 2           # with a busy process on one core
     python bench/step_time.py --series 321 --batch 4 --cross-series router
-    python bench/step_time.py --in-len 96 --seg-len 12 --d-model 64 --d-ff 128 --e-layers 2
-                                                           # the size `python train.py` trains
+    python bench/step_time.py --size train-run --threads 1 # the size `python train.py` trains
 
 The defaults are the published ETTh1 horizon-24 settings (conf/experiment/etth1_24.yaml).
 --hopfield names a file of conf/hopfield/. Peak memory is that of this whole process, so
@@ -72,8 +71,19 @@ def model_spec(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# --size train-run: the widths `python train.py` trains (conf/model/stanhop.yaml, the
+# synthetic data's in_len); flags given explicitly still win.
+TRAIN_RUN = {"in_len": 96, "seg_len": 12, "d_model": 64, "d_ff": 128, "e_layers": 2}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--size",
+        choices=["published", "train-run"],
+        default="published",
+        help="defaults of the widths: ETTh1's published settings or `python train.py`'s",
+    )
     p.add_argument("--model", choices=["stanhop", "dlinear"], default="stanhop")
     p.add_argument("--hopfield", default="outeffhop", help="a conf/hopfield option")
     p.add_argument("--in-len", type=int, default=168)
@@ -114,6 +124,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--busy-repeats", type=int, default=3, help="quiet/busy pairs with --busy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    if p.parse_known_args(argv)[0].size == "train-run":
+        p.set_defaults(**TRAIN_RUN)
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         p.error("--steps must be at least 1 and --warmup at least 0")
