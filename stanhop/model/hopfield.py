@@ -144,7 +144,11 @@ def retrieve_fused(
 Retrieval = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, Normalizer, float, Dropout], torch.Tensor
 ]
-RETRIEVALS: dict[str, Retrieval] = {"reference": retrieve, "fused": retrieve_fused}
+RETRIEVALS: dict[str, Retrieval] = {
+    "reference": retrieve,
+    "fused": retrieve_fused,
+    "batched": retrieve_batched,
+}
 
 
 GATES: dict[str, type[nn.Module]] = {}

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from stanhop.model import build_model
+from stanhop.model import NORMALIZERS, build_model
+from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.training import threads
 from stanhop.training.operators import count_operators
 from stanhop.training.threads import FLOP_PER_OPERATOR_FOR_THREADS, choose_threads, forward_cost
@@ -18,8 +19,7 @@ PUBLISHED |= {"d_model": 256, "d_ff": 512, "e_layers": 3}
 
 def test_forward_cost_on_the_meta_device_is_that_of_a_real_forward(tiny_spec) -> None:
     """Counted without computing, the FLOPs of a CPU training forward, and its operators
-    but for dropout's (torch's dropout on the meta device, the cheaper mask's four on a
-    CPU)."""
+    but for dropout's (torch's dropout on the meta device, the cheaper mask on a CPU)."""
     torch.manual_seed(0)
     model = build_model(tiny_spec).train()
     x = torch.randn(5, 24, 3)
@@ -27,8 +27,8 @@ def test_forward_cost_on_the_meta_device_is_that_of_a_real_forward(tiny_spec) ->
         operators = count_operators(lambda: model(x))
     cost = forward_cost(tiny_spec, 5)
     assert cost.flops == flops.get_total_flops() > 0
-    dropouts = operators["keep_mask"]
-    assert 0 <= sum(operators.values()) - cost.operators <= 3 * dropouts
+    dropouts = operators["scaled_keep_mask"]
+    assert abs(sum(operators.values()) - cost.operators) <= 3 * dropouts
 
 
 @pytest.fixture
@@ -66,3 +66,11 @@ def test_a_number_or_omp_num_threads_is_used_as_given(machine, monkeypatch) -> N
     assert n == 2 and "OMP_NUM_THREADS" in reason
     with pytest.raises(ValueError, match="at least 1"):
         choose_threads(0, DEFAULT_RUN, 32)
+
+
+@pytest.mark.parametrize("normalizer", sorted(NORMALIZERS))
+@pytest.mark.parametrize("cross_series", sorted(CROSS_SERIES))
+def test_every_registered_variant_is_counted_on_the_meta_device(normalizer, cross_series) -> None:
+    spec = {**DEFAULT_RUN, "hopfield": {"normalizer": normalizer}, "cross_series": cross_series}
+    cost = forward_cost(spec, 4)
+    assert cost.flops > 0 and cost.operators > 0
