@@ -102,7 +102,7 @@ class STanHopBlock(nn.Module):
 
         series = rearrange(t, "(b c) s d -> (b s) c d", b=b)
         pooled = self.pooling(series)  # (b s) c d
-        y = self.cross_res(pooled, self.cross(series))
+        y = self.cross_res(pooled, self.cross(series, series))
         y = self.cross_mlp_res(y, self.cross_mlp(y))
         return rearrange(y, "(b s) c d -> b c s d", b=b)
 

@@ -15,6 +15,9 @@ Within one segment, every series retrieves from the others:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -26,32 +29,26 @@ from stanhop.model.registrar import registrar
 # default and the published width alike, and the full stage's scores grow quadratically.
 ROUTER_HINT_SERIES = 100
 
-CROSS_SERIES: dict[str, type[nn.Module]] = {}
+# name -> constructor(d_model, n_heads, n_patterns, hopfield config, dropout) of a module
+# whose forward(state (n, c, d), stored (n, c, d)) -> (n, c, d) is the stage.
+CROSS_SERIES: dict[str, Callable[..., nn.Module]] = {}
 register_cross_series = registrar(CROSS_SERIES, "cross-series stage")
 
 
 @register_cross_series("full")
-class FullCrossSeries(HopfieldLayer):
-    """Every series retrieves from all series of its segment: a self-retrieval.
-
-    A :class:`HopfieldLayer` itself, so its parameters keep the names a block's ``cross``
-    layer has always had in checkpoints.
-    """
-
-    def __init__(
-        self, d_model: int, n_heads: int, n_patterns: int, cfg: HopfieldConfig, dropout: float
-    ) -> None:
-        super().__init__(d_model, n_heads, cfg, dropout)
-
-    def forward(self, series: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        """``series``: (n, c, d) → retrieved (n, c, d); n = batch × segments."""
-        return super().forward(series, series)
+def full_cross_series(
+    d_model: int, n_heads: int, n_patterns: int, cfg: HopfieldConfig, dropout: float
+) -> HopfieldLayer:
+    """Every series retrieves from all series of its segment: a plain Hopfield layer
+    (``n_patterns`` unused), so checkpoints and outlier taps see the layer they always
+    saw."""
+    return HopfieldLayer(d_model, n_heads, cfg, dropout)
 
 
 @register_cross_series("router")
 class RouterCrossSeries(nn.Module):
-    """``n_patterns`` learned routers gather from all series, then every series
-    retrieves from the routers: linear in the number of series."""
+    """``n_patterns`` learned routers gather from all stored series, then every state
+    series retrieves from the routers: linear in the number of series."""
 
     def __init__(
         self, d_model: int, n_heads: int, n_patterns: int, cfg: HopfieldConfig, dropout: float
@@ -62,14 +59,15 @@ class RouterCrossSeries(nn.Module):
         self.send = HopfieldLayer(d_model, n_heads, cfg, dropout)
         self.receive = HopfieldLayer(d_model, n_heads, cfg, dropout)
 
-    def forward(self, series: torch.Tensor) -> torch.Tensor:
-        """``series``: (n, c, d) → retrieved (n, c, d); n = batch × segments."""
-        routers = self.routers.expand(series.shape[0], -1, -1)  # (n, p, d)
-        gathered = self.send(routers, series)  # (n, p, d)
-        return self.receive(series, gathered)  # (n, c, d)
+    def forward(self, state: torch.Tensor, stored: torch.Tensor) -> torch.Tensor:
+        """``state``: (n, c, d), ``stored``: (n, c, d) → retrieved (n, c, d);
+        n = batch × segments."""
+        routers = self.routers.expand(stored.shape[0], -1, -1)  # (n, p, d)
+        gathered = self.send(routers, stored)  # (n, p, d)
+        return self.receive(state, gathered)  # (n, c, d)
 
 
-def router_hint(spec: dict) -> str | None:
+def router_hint(spec: dict[str, Any]) -> str | None:
     """One line for a model ``spec`` with the full stage and many series: what
     ``cross_series=router`` would save; None otherwise."""
     c, p = spec.get("n_series", 0), spec.get("factor", 0)

@@ -7,7 +7,13 @@ import torch
 from torch.testing import assert_close
 from torch.utils.flop_counter import FlopCounterMode
 
-from stanhop.model import HopfieldConfig, STanHopConfig, STanHopNet, use_reference_path
+from stanhop.model import (
+    HopfieldConfig,
+    HopfieldLayer,
+    STanHopConfig,
+    STanHopNet,
+    use_reference_path,
+)
 from stanhop.model.cross_series import (
     CROSS_SERIES,
     ROUTER_HINT_SERIES,
@@ -34,7 +40,7 @@ def n_parameters(model: torch.nn.Module) -> int:
 def test_every_stage_maps_series_to_series_of_the_same_shape(name, c) -> None:
     stage = CROSS_SERIES[name](D, HEADS, ROUTERS, HopfieldConfig(), 0.0)
     series = torch.randn(6, c, D)  # (batch × segments, series, d)
-    assert stage(series).shape == (6, c, D)
+    assert stage(series, series).shape == (6, c, D)
 
 
 @pytest.mark.parametrize("name", sorted(CROSS_SERIES))
@@ -53,6 +59,18 @@ def test_router_adds_its_routers_and_two_hopfield_layers_to_every_block() -> Non
     assert n_parameters(build("router")) - n_parameters(build("full")) == blocks * per_block
 
 
+def test_outlier_taps_see_every_hopfield_layer_of_either_stage() -> None:
+    from stanhop.evaluation.taps import find_taps
+
+    for name, extra in (("full", 0), ("router", 1)):
+        model = build(name)
+        layers = [n for n, m in model.named_modules() if isinstance(m, HopfieldLayer)]
+        tapped = [n for n, (_, kind) in find_taps(model).items() if kind == "hopfield"]
+        assert tapped == layers
+        blocks = SMALL["e_layers"] + SMALL["e_layers"] + 1
+        assert len(layers) == blocks * (3 + extra) + SMALL["e_layers"] + 1
+
+
 def test_unknown_stage_is_a_one_line_error() -> None:
     with pytest.raises(ValueError, match="router"):
         STanHopConfig(**SMALL, cross_series="nearest")
@@ -63,7 +81,8 @@ def flops_of_stage(name: str, c: int) -> int:
     # FlopCounterMode does not count torch's fused CPU attention kernel: the plain path.
     use_reference_path(stage)
     with FlopCounterMode(display=False) as counter:
-        stage(torch.randn(4, c, D)).sum().backward()
+        series = torch.randn(4, c, D)
+        stage(series, series).sum().backward()
     return counter.get_total_flops()
 
 
@@ -84,7 +103,7 @@ def test_routers_gather_from_every_series() -> None:
     series = torch.randn(1, 6, D)
     moved = series.clone()
     moved[0, 0] += 1.0
-    changed = (stage(series) - stage(moved)).abs().amax(-1)[0]
+    changed = (stage(series, series) - stage(moved, moved)).abs().amax(-1)[0]
     assert (changed[1:] > 0).all()
 
 
