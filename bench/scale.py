@@ -2,6 +2,7 @@
 
     python bench/scale.py                                  # prints the table
     python bench/scale.py --plot docs/scale.png --json     # also draws it, and one JSON list
+    python bench/scale.py --cross-series router            # the linear cross-series stage
 
 Every point is one `bench/step_time.py --json` run in its own process, so its peak memory
 is its own. The model is STanHop-Net at the published ETTh1 width (d_model 256, d_ff 512,
@@ -37,6 +38,7 @@ def measure_point(series: int, in_len: int, args: argparse.Namespace) -> dict[st
         f"--steps={args.steps}",
         f"--warmup={args.warmup}",
         f"--hopfield={args.hopfield}",
+        f"--cross-series={args.cross_series}",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -111,6 +113,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--hopfield", default="outeffhop")
+    p.add_argument("--cross-series", choices=["full", "router"], default="full")
     p.add_argument("--plot", type=Path, help="write the figure to this PNG")
     p.add_argument("--json", action="store_true", help="also print every point as JSON")
     args = p.parse_args()
@@ -120,8 +123,8 @@ def main() -> None:
     for r in series_rows + len_rows:
         r["model_mib"] = r["peak_rss_mib"] - r["rss_before_mib"]
     print(
-        f"STanHop-Net hopfield={args.hopfield}, batch {args.batch}, threads {args.threads}, "
-        f"median of {args.steps} steps"
+        f"STanHop-Net hopfield={args.hopfield}, cross_series={args.cross_series}, "
+        f"batch {args.batch}, threads {args.threads}, median of {args.steps} steps"
     )
     print_sweep("series (in_len 168)", "series", series_rows)
     print_sweep("in_len (7 series)", "in_len", len_rows)

@@ -9,10 +9,16 @@ process.
     python bench/step_time.py --series 321 --batch 4       # many series
     python bench/step_time.py --model dlinear
     python bench/step_time.py --device cuda                # on a CUDA GPU
+    python bench/step_time.py --busy --threads 2           # with a busy process on one core
+    python bench/step_time.py --series 321 --batch 4 --cross-series router
+    python bench/step_time.py --size train-run --threads 1 # the size `python train.py` trains
 
 The defaults are the published ETTh1 horizon-24 settings (conf/experiment/etth1_24.yaml).
 --hopfield names a file of conf/hopfield/. Peak memory is that of this whole process, so
-run one configuration per process (bench/scale.py does).
+run one configuration per process (bench/scale.py does). Every comparison takes turns step
+by step and reports the median of the step-by-step ratios, except --busy's: a busy process
+cannot start and stop between steps, so it reports busy / quiet medians measured back to
+back, --busy-repeats times. Operators per step are counted by stanhop.training.operators.
 """
 
 from __future__ import annotations
@@ -26,12 +32,13 @@ import torch
 from omegaconf import OmegaConf
 from timing import measure  # bench/timing.py: this script's folder is on sys.path
 
+from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.runtime.precision import SHORT_NAMES
 
 HOPFIELD_DIR = Path(__file__).resolve().parents[1] / "conf" / "hopfield"
 # Settings that only one of the models has, left out of the other's report.
 STANHOP_ONLY = {"hopfield", "seg_len", "d_model", "d_ff", "heads", "e_layers", "win_size"}
-STANHOP_ONLY |= {"factor", "dropout"}
+STANHOP_ONLY |= {"factor", "dropout", "cross_series"}
 DLINEAR_ONLY = {"kernel_size"}
 
 
@@ -54,6 +61,7 @@ def model_spec(args: argparse.Namespace) -> dict[str, Any]:
         "seg_len": args.seg_len,
         "win_size": args.win_size,
         "factor": args.factor,
+        "cross_series": args.cross_series,
         "d_model": args.d_model,
         "d_ff": args.d_ff,
         "n_heads": args.heads,
@@ -63,8 +71,19 @@ def model_spec(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# --size train-run: the widths `python train.py` trains (conf/model/stanhop.yaml, the
+# synthetic data's in_len); flags given explicitly still win.
+TRAIN_RUN = {"in_len": 96, "seg_len": 12, "d_model": 64, "d_ff": 128, "e_layers": 2}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument(
+        "--size",
+        choices=["published", "train-run"],
+        default="published",
+        help="defaults of the widths: ETTh1's published settings or `python train.py`'s",
+    )
     p.add_argument("--model", choices=["stanhop", "dlinear"], default="stanhop")
     p.add_argument("--hopfield", default="outeffhop", help="a conf/hopfield option")
     p.add_argument("--in-len", type=int, default=168)
@@ -76,6 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--e-layers", type=int, default=3)
     p.add_argument("--win-size", type=int, default=2)
     p.add_argument("--factor", type=int, default=10)
+    p.add_argument(
+        "--cross-series",
+        choices=sorted(CROSS_SERIES),
+        default="full",
+        help="how series retrieve from each other (router: linear in the series count)",
+    )
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--kernel-size", type=int, default=25, help="DLinear's moving average")
     p.add_argument("--batch", type=int, default=32)
@@ -92,7 +117,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--no-reference", action="store_true", help="skip timing the reference path")
     p.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    p.add_argument(
+        "--busy",
+        action="store_true",
+        help="also time the default path with a busy process spinning on one core",
+    )
+    p.add_argument("--busy-repeats", type=int, default=3, help="quiet/busy pairs with --busy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    if p.parse_known_args(argv)[0].size == "train-run":
+        p.set_defaults(**TRAIN_RUN)
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         p.error("--steps must be at least 1 and --warmup at least 0")
@@ -112,6 +145,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         compare_reference=not args.no_reference,
         compile_model=args.compile,
         device=args.device,
+        busy_repeats=args.busy_repeats if args.busy else 0,
     )
     own = DLINEAR_ONLY if args.model == "stanhop" else STANHOP_ONLY
     settings = {k: v for k, v in vars(args).items() if k != "json" and k not in own}
@@ -141,6 +175,14 @@ def main(argv: list[str] | None = None) -> None:
             f"default / reference: train step x{1 / result['train_speedup']:.2f}, "
             f"inference x{1 / result['infer_speedup']:.2f}"
         )
+    ops = f"operators per training step: default {result['train_step_ops']:,}"
+    if "reference_train_step_ops" in result:
+        ops += f", reference {result['reference_train_step_ops']:,}"
+    print(f"{ops}; {result['train_step_flops'] / 1e9:.2f} GFLOP per training step")
+    if args.busy:
+        ratios = ", ".join(f"x{r:.2f}" for r in result["busy_train_ratios"])
+        infer = ", ".join(f"x{r:.2f}" for r in result["busy_infer_ratios"])
+        print(f"with a busy process on one core: train step {ratios}; inference {infer}")
     if args.compile:
         print(f"compilation and {args.warmup} warm-up steps: {result['warmup_s']:.1f}s")
     print(

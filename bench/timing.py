@@ -2,25 +2,32 @@
 
 Figures, not tests: :func:`measure` times the same work the trainer does (forward, MSE
 loss, backward, Adam step; an inference batch under ``torch.no_grad``) on random data of
-the model's shape, and reads the process's peak resident memory.
+the model's shape, counts the operators a step dispatches (stanhop.training.operators) and its
+floating-point operations, and reads the process's peak resident memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from stanhop.model import build_model, use_reference_path
 from stanhop.model.hopfield import HopfieldLayer
 from stanhop.runtime.precision import BF16_MIXED, FP32, resolve_precision
+from stanhop.training.operators import count_operators
 
 
 def peak_rss_mib() -> float:
@@ -28,16 +35,55 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def median_seconds(fns: dict[str, Callable[[], Any]], steps: int) -> dict[str, float]:
-    """Median wall time of ``steps`` calls of each function, the functions taking turns so
-    that a neighbour's load on a shared machine slows them alike."""
+def turn_times(fns: dict[str, Callable[[], Any]], steps: int) -> dict[str, list[float]]:
+    """Wall times of ``steps`` calls of each function, the functions taking turns so that
+    a neighbour's load on a shared machine slows them alike."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(steps):
         for name, fn in fns.items():
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def median_seconds(fns: dict[str, Callable[[], Any]], steps: int) -> dict[str, float]:
+    """Median wall time of ``steps`` calls of each function, taking turns (:func:`turn_times`)."""
+    return {name: statistics.median(t) for name, t in turn_times(fns, steps).items()}
+
+
+def median_ratio(numerator: list[float], denominator: list[float]) -> float:
+    """The median of the step-by-step ratios of two functions' turn-taking times: steps
+    taken side by side met the same load, so their ratio is steadier than the times."""
+    return statistics.median(a / b for a, b in zip(numerator, denominator, strict=True))
+
+
+@contextlib.contextmanager
+def busy_core() -> Iterator[int]:
+    """A competing process that spins on one core this process may use (the last one)
+    while the context is open; yields that core."""
+    core = max(os.sched_getaffinity(0))
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        os.sched_setaffinity(spinner.pid, {core})
+        time.sleep(0.2)  # let it start spinning
+        yield core
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def busy_ratios(fn: Callable[[], Any], steps: int, repeats: int) -> list[float]:
+    """Median time of ``steps`` calls of ``fn`` with a busy process on one core over the
+    median without, measured back to back ``repeats`` times (the two cannot take turns
+    step by step: the busy process needs a moment to start and to stop)."""
+    ratios = []
+    for _ in range(repeats):
+        quiet = median_seconds({"fn": fn}, steps)["fn"]
+        with busy_core():
+            busy = median_seconds({"fn": fn}, steps)["fn"]
+        ratios.append(busy / quiet)
+    return ratios
 
 
 def retrieval_paths(model: nn.Module) -> list[str]:
@@ -50,10 +96,19 @@ def step_functions(
     x: torch.Tensor,
     y: torch.Tensor,
     bf16: bool = False,
+    fused: bool = True,
 ) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A training step (forward, MSE, backward, Adam) and an inference batch of ``model``,
-    under bf16 autocast with ``bf16`` (as Lightning's ``bf16-mixed`` runs them)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    """A training step and an inference batch of ``model``, as the trainer runs them with
+    the default recipe: forward (under bf16 autocast with ``bf16``, as Lightning's
+    ``bf16-mixed``), MSE, backward, gradients clipped to norm 1, an AdamW step (the fused
+    kernel with ``fused``, one tensor at a time as the plain path without)."""
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=1e-3,
+        weight_decay=1e-2,
+        fused=fused,
+        foreach=None if fused else False,
+    )
     device = x.device.type
 
     def train_step() -> None:
@@ -62,6 +117,7 @@ def step_functions(
         with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             pred = model(x)
         F.mse_loss(pred.float(), y).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         if x.is_cuda:  # kernels run asynchronously: time them, not their launch
             torch.cuda.synchronize()
@@ -86,6 +142,7 @@ def measure(
     compile_model: bool = False,
     seed: int = 0,
     device: str = "cpu",
+    busy_repeats: int = 0,
 ) -> dict[str, Any]:
     """Median training-step and inference-batch time, and peak memory, of the model that
     ``spec`` (a :func:`build_model` dict) describes, on a random batch of ``batch`` windows.
@@ -95,10 +152,13 @@ def measure(
     (stacked projections, cheap dropout masks, the fused kernel where it pays). With
     ``compare_reference`` a copy on the plain path (:func:`use_reference_path`) in fp32 is
     timed in turn with it,
-    giving ``reference_*`` times and ``*_speedup`` = reference / default. ``peak_rss_mib``
+    giving ``reference_*`` times and ``*_speedup``, the median of the step-by-step ratios
+    reference / default. ``peak_rss_mib``
     is read after the default path's ``warmup`` steps, before the copy runs;
     ``rss_before_mib`` is the peak before the model was built, so the difference is what
-    the model and its steps took.
+    the model and its steps took. ``busy_repeats`` > 0 adds :func:`busy_ratios` of the
+    default path's training step and inference (``busy_train_ratios``,
+    ``busy_infer_ratios``).
     """
     resolved, _ = resolve_precision(precision, device)
     if resolved not in (BF16_MIXED, FP32):
@@ -130,21 +190,35 @@ def measure(
         "peak_rss_mib": peak_rss_mib(),
         "rss_before_mib": rss_before,
     }
+    result["train_step_ops"] = sum(count_operators(train_fns["model"]).values())
+    result["infer_ops"] = sum(count_operators(infer_fns["model"]).values())
+    with FlopCounterMode(display=False) as flops:
+        train_fns["model"]()
+    result["train_step_flops"] = flops.get_total_flops()
     if device == "cuda":
         result["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
     if reference is not None:
         use_reference_path(reference)
-        train_fns["reference"], infer_fns["reference"] = step_functions(reference, x, y)
+        train_fns["reference"], infer_fns["reference"] = step_functions(
+            reference, x, y, fused=False
+        )
         for _ in range(warmup):
             train_fns["reference"]()
             infer_fns["reference"]()
-    train_s = median_seconds(train_fns, steps)
-    infer_s = median_seconds(infer_fns, steps)
+        result["reference_train_step_ops"] = sum(count_operators(train_fns["reference"]).values())
+        result["reference_infer_ops"] = sum(count_operators(infer_fns["reference"]).values())
+    train_t = turn_times(train_fns, steps)
+    infer_t = turn_times(infer_fns, steps)
+    train_s = {name: statistics.median(t) for name, t in train_t.items()}
+    infer_s = {name: statistics.median(t) for name, t in infer_t.items()}
     result["train_step_s"] = train_s["model"]
     result["infer_s"] = infer_s["model"]
     if "reference" in train_s:
         result["reference_train_step_s"] = train_s["reference"]
         result["reference_infer_s"] = infer_s["reference"]
-        result["train_speedup"] = train_s["reference"] / train_s["model"]
-        result["infer_speedup"] = infer_s["reference"] / infer_s["model"]
+        result["train_speedup"] = median_ratio(train_t["reference"], train_t["model"])
+        result["infer_speedup"] = median_ratio(infer_t["reference"], infer_t["model"])
+    if busy_repeats:
+        result["busy_train_ratios"] = busy_ratios(train_fns["model"], steps, busy_repeats)
+        result["busy_infer_ratios"] = busy_ratios(infer_fns["model"], steps, busy_repeats)
     return result

@@ -7,6 +7,7 @@ from einops import rearrange
 from torch import nn
 
 from stanhop.model.config import STanHopConfig
+from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.model.dropout import Dropout
 from stanhop.model.hopfield import HopfieldLayer, HopfieldPooling
 
@@ -69,8 +70,10 @@ class STanHopBlock(nn.Module):
     1. Temporal: each series' segments retrieve from the same series' segments, then an
        MLP; both residual, un-normed.
     2. Cross-series, per segment: every series retrieves from ``factor`` learned patterns
-       (Hopfield pooling) and, beside it, from all series of that segment; the two
-       retrievals are summed and normed, then an MLP is added, un-normed.
+       (Hopfield pooling) and, beside it, from the series of that segment (all of them,
+       or through learned routers: ``cfg.cross_series``, see
+       :mod:`stanhop.model.cross_series`); the two retrievals are summed and normed, then
+       an MLP is added, un-normed.
     """
 
     def __init__(self, cfg: STanHopConfig) -> None:
@@ -81,7 +84,7 @@ class STanHopBlock(nn.Module):
         self.temporal_mlp = MLP(d, cfg.d_ff)
         self.temporal_mlp_res = Residual(dropout)
         self.pooling = HopfieldPooling(d, h, cfg.factor, hopfield, dropout)
-        self.cross = HopfieldLayer(d, h, hopfield, dropout)
+        self.cross = CROSS_SERIES[cfg.cross_series](d, h, cfg.factor, hopfield, dropout)
         self.cross_res = PostNormResidual(d, dropout)
         self.cross_mlp = MLP(d, cfg.d_ff)
         self.cross_mlp_res = Residual(dropout)

@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.model.hopfield import HopfieldConfig
 from stanhop.model.targets import check_targets, n_targets
 
@@ -46,6 +47,9 @@ class STanHopConfig:
     seg_len: int = 12
     win_size: int = 2
     factor: int = 10  # pooling patterns of the cross-series stage (the reference's "router")
+    # How series retrieve from each other: "full" (the authors' block, quadratic in the
+    # number of series) or "router" (linear; stanhop.model.cross_series).
+    cross_series: str = "full"
     d_model: int = 64
     d_ff: int = 128
     n_heads: int = 4
@@ -71,6 +75,11 @@ class STanHopConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name} must be at least 1, got {getattr(self, name)}")
+        if self.cross_series not in CROSS_SERIES:
+            raise ValueError(
+                f"unknown model.cross_series {self.cross_series!r}; choose one of "
+                f"{sorted(CROSS_SERIES)}"
+            )
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"model.d_model ({self.d_model}) must be divisible by "

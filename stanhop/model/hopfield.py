@@ -49,6 +49,33 @@ def retrieve(
     return torch.einsum("bhnm,bhme->bhne", weights, projected)
 
 
+def retrieve_batched(
+    state: torch.Tensor,
+    stored: torch.Tensor,
+    projected: torch.Tensor,
+    normalizer: Normalizer,
+    beta: float,
+    dropout: Dropout,
+) -> torch.Tensor:
+    """:func:`retrieve` with the heads folded into the batch: each input is copied once
+    into (b·h, n, e) and both products are single ``bmm`` calls, where ``einsum`` on the
+    head-split views permutes, copies and reshapes around each product (about half the
+    operators, forward and back). The same maths.
+
+    ``state``: (b, h, n, e), ``stored``: (b, h, m, e), ``projected``: (b, h, m, e)
+    → retrieved (b, h, n, e).
+    """
+    b, h, n, e = state.shape
+    q = state.reshape(b * h, n, e)
+    k = stored.reshape(b * h, -1, e)
+    v = projected.reshape(b * h, -1, e)
+    scores = torch.bmm(q, k.transpose(1, 2)).mul_(beta)  # (b·h, n, m)
+    # The normaliser runs in fp32 at least, as on the reference path.
+    weights = normalizer(scores.to(torch.promote_types(scores.dtype, torch.float32)))
+    weights = dropout(weights).to(v.dtype)
+    return torch.bmm(weights, v).view(b, h, n, e)
+
+
 def retrieve_sdpa(
     state: torch.Tensor,
     stored: torch.Tensor,
@@ -100,7 +127,7 @@ def retrieve_fused(
 ) -> torch.Tensor:
     """:func:`retrieve_sdpa` where it is the faster path: always off the CPU (CUDA's flash
     and memory-efficient kernels); on a CPU for retrievals of at least
-    :data:`CPU_FUSED_MIN_SCORES` scores per head without dropout, :func:`retrieve`
+    :data:`CPU_FUSED_MIN_SCORES` scores per head without dropout, :func:`retrieve_batched`
     otherwise.
 
     ``state``: (b, h, n, e), ``stored``: (b, h, m, e), ``projected``: (b, h, m, e)
@@ -110,14 +137,18 @@ def retrieve_fused(
         (dropout.training and dropout.p > 0)
         or state.shape[-2] * stored.shape[-2] < CPU_FUSED_MIN_SCORES
     ):
-        return retrieve(state, stored, projected, normalizer, beta, dropout)
+        return retrieve_batched(state, stored, projected, normalizer, beta, dropout)
     return retrieve_sdpa(state, stored, projected, normalizer, beta, dropout)
 
 
 Retrieval = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, Normalizer, float, Dropout], torch.Tensor
 ]
-RETRIEVALS: dict[str, Retrieval] = {"reference": retrieve, "fused": retrieve_fused}
+RETRIEVALS: dict[str, Retrieval] = {
+    "reference": retrieve,
+    "fused": retrieve_fused,
+    "batched": retrieve_batched,
+}
 
 
 GATES: dict[str, type[nn.Module]] = {}

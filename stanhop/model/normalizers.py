@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
 from entmax import entmax15, entmax_bisect, sparsemax
 from torch import nn
 
@@ -73,8 +74,13 @@ class Softmax1(Normalizer):
     fused_null_patterns = 1
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
-        """``scores``: (..., m) → weights (..., m), rows sum to < 1."""
-        return softmax1(scores, dim=-1)
+        """``scores``: (..., m) → weights (..., m), rows sum to < 1.
+
+        Computed as softmax over the scores and an appended zero logit, which shifts by
+        the same max (of the scores and zero) as :func:`softmax1` does: three operators
+        forward and back (pad, softmax, slice) instead of ten, the same maths.
+        """
+        return torch.softmax(F.pad(scores, (0, 1)), dim=-1)[..., :-1]
 
 
 @register("sparsemax")

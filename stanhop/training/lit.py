@@ -133,6 +133,24 @@ class LitForecaster(L.LightningModule):
         # Tensors and plain values only, so forecasts load it with weights_only=True.
         make_plain(checkpoint)
 
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        """Clip by norm here where no gradient scaler runs (fp32, bf16-mixed).
+
+        Lightning refuses to clip for an optimizer that unscales gradients in its own step
+        (a fused one: ``optimizer.fused``), lest it clip scaled fp16 gradients; without a
+        scaler the gradients are the true ones, so they are clipped as Lightning would.
+        """
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        if gradient_clip_val and scaler is None and gradient_clip_algorithm in (None, "norm"):
+            torch.nn.utils.clip_grad_norm_(self.parameters(), gradient_clip_val)
+            return
+        self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
             raise RuntimeError(

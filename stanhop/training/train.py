@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -21,13 +22,16 @@ from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint
 from stanhop.files.run_dir import keep_earlier_run
 from stanhop.model import model_class, model_spec
+from stanhop.model.cross_series import router_hint
 from stanhop.runtime.precision import AUTO, resolve_precision
 from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
+from stanhop.training.compile_cache import enable_compile_caches
 from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
 from stanhop.training.schema import register_schemas
+from stanhop.training.threads import choose_threads
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
 
 # Before any composition: every caller of train() composes conf/train.yaml first.
@@ -125,6 +129,7 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     if initial is not None:
         initial.load_into(module.model)
     if cfg.get("compile"):
+        rank_zero_info(enable_compile_caches())
         module.model.compile()
     return module
 
@@ -189,6 +194,14 @@ def train(
             cfg.trainer.get("precision", AUTO), cfg.trainer.get("accelerator", "auto")
         )
         rank_zero_info(reason)
+        threads, reason = choose_threads(
+            cfg.get("threads", "auto"), module.hparams.model, datamodule.batch_size
+        )
+        torch.set_num_threads(threads)
+        rank_zero_info(reason)
+        hint = router_hint(module.hparams.model)
+        if hint:
+            rank_zero_info(hint)
         # _convert_: plain lists, as older Lightning releases check for (not ListConfig).
         trainer = instantiate(
             cfg.trainer,

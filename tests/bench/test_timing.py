@@ -1,13 +1,22 @@
 """The measuring functions behind bench/ (what they run, not how fast it is)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from timing import measure, median_seconds, retrieval_paths, step_functions
+from timing import (
+    busy_core,
+    busy_ratios,
+    measure,
+    median_ratio,
+    median_seconds,
+    retrieval_paths,
+    step_functions,
+)
 
 from stanhop.model import build_model
 
@@ -46,6 +55,9 @@ def test_measure_times_the_default_path_against_the_fp32_plain_path(tiny_spec) -
     assert result["precision"] in ("bf16-mixed", "32-true")  # auto, by this machine
     for key in ("train_step_s", "infer_s", "reference_train_step_s", "train_speedup"):
         assert result[key] > 0, key
+    # The plain path's per-tensor AdamW alone dispatches more operators than the fused one.
+    assert 0 < result["train_step_ops"] < result["reference_train_step_ops"]
+    assert result["infer_ops"] > 0 and result["train_step_flops"] > 0
     assert result["peak_rss_mib"] >= result["rss_before_mib"] > 0
     entmax = measure(
         {**tiny_spec, "hopfield": {"normalizer": "entmax15"}},
@@ -76,3 +88,15 @@ def test_step_time_cli_prints_one_json_object_with_the_settings() -> None:
     assert result["hopfield"] == "outeffhop" and result["series"] == 2 and result["batch"] == 2
     for key in ("train_step_s", "infer_s", "peak_rss_mib", "reference_train_step_s"):
         assert result[key] > 0, key
+    assert result["cross_series"] == "full" and result["train_step_ops"] > 0
+
+
+def test_median_ratio_is_the_median_of_step_by_step_ratios() -> None:
+    assert median_ratio([2.0, 9.0, 3.0], [1.0, 3.0, 1.0]) == 3.0
+
+
+def test_busy_core_spins_on_one_usable_core_and_stops() -> None:
+    with busy_core() as core:
+        assert core in os.sched_getaffinity(0)
+    ratios = busy_ratios(lambda: sum(range(1000)), steps=2, repeats=2)
+    assert len(ratios) == 2 and all(r > 0 for r in ratios)

@@ -61,6 +61,25 @@ def test_softmax1_matches_its_formula_and_is_stable_at_extremes() -> None:
     tiny.sum().backward()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_softmax1_normaliser_matches_the_formula_in_value_and_gradient(dtype) -> None:
+    """The registered normaliser (softmax over a zero-padded row) against the formula of
+    :func:`softmax1`, also where the scores are far above or below zero."""
+    torch.manual_seed(0)
+    scores = 3 * torch.randn(4, 3, 7, 9, dtype=dtype)
+    scores[0, 0, 0] += 1e4
+    scores[1, 0, 0] -= 1e4
+    upstream = torch.randn_like(scores)
+    results = []
+    for fn in (build_normalizer("softmax1"), softmax1):
+        x = scores.clone().requires_grad_(True)
+        weights = fn(x)
+        (weights * upstream).sum().backward()
+        results.append((weights, x.grad))
+    assert_close(results[0][0], results[1][0])
+    assert_close(results[0][1], results[1][1])
+
+
 def test_clipped_softmax_matches_hand_computation() -> None:
     gamma, zeta = -0.1, 1.2
     x = torch.tensor([[6.0, 1.0, -3.0]], dtype=torch.float64)

@@ -17,7 +17,12 @@ from stanhop.model import (
     use_reference_retrieval,
 )
 from stanhop.model.dropout import Dropout
-from stanhop.model.hopfield import CPU_FUSED_MIN_SCORES, retrieve, retrieve_sdpa
+from stanhop.model.hopfield import (
+    CPU_FUSED_MIN_SCORES,
+    retrieve,
+    retrieve_batched,
+    retrieve_sdpa,
+)
 
 FUSABLE = sorted(n for n, cls in NORMALIZERS.items() if cls.fused_null_patterns is not None)
 TOL = {"atol": 1e-5, "rtol": 1e-5}
@@ -51,6 +56,34 @@ def assert_same_outputs_and_gradients(a: torch.nn.Module, b: torch.nn.Module, sh
         assert_close(p.grad, q.grad, **TOL, msg=lambda m, name=name: f"{name}: {m}")
 
 
+@pytest.mark.parametrize("normalizer", sorted(NORMALIZERS))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_batched_retrieval_matches_reference_with_dropout_for_every_normaliser(
+    normalizer, dtype
+) -> None:
+    """Head-split views, as the layer passes them; the same dropout mask (drawn from the
+    same generator state over weights of the same size and order)."""
+    torch.manual_seed(0)
+    norm = NORMALIZERS[normalizer]()
+    dropout = Dropout(0.3).train()
+    heads = [torch.randn(3, k, 4 * 8).view(3, k, 4, 8).transpose(1, 2) for k in (6, 9, 9)]
+    heads = [t.to(dtype).requires_grad_(True) for t in heads]
+    outs, grads = [], []
+    for fn in (retrieve, retrieve_batched):
+        torch.manual_seed(1)
+        out = fn(*heads, norm, 0.25, dropout)
+        out.float().square().sum().backward()
+        outs.append(out)
+        grads.append([t.grad.clone() for t in heads])
+        for t in heads:
+            t.grad = None
+    tol = TOL if dtype == torch.float32 else {"atol": 2e-2, "rtol": 2e-2}
+    assert outs[1].shape == (3, 4, 6, 8)
+    assert_close(outs[1], outs[0], **tol)
+    for fast, ref in zip(grads[1], grads[0], strict=True):
+        assert_close(fast, ref, **tol)
+
+
 def test_fused_support_is_declared_by_the_normaliser() -> None:
     assert FUSABLE == ["softmax", "softmax1"]
     for name, cls in NORMALIZERS.items():
@@ -62,11 +95,12 @@ def test_fused_support_is_declared_by_the_normaliser() -> None:
         assert cls.fused_null_patterns in (None, 0, 1)
 
 
+@pytest.mark.parametrize("path", [retrieve_sdpa, retrieve_batched], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("normalizer", FUSABLE)
 @pytest.mark.parametrize(
     ("n", "m"), [(28, 28), (10, 7), (7, 10), (4, 28), (1, 1), (1, 9), (120, 120)]
 )
-def test_fused_kernel_matches_reference_in_value_and_gradient(normalizer, n, m) -> None:
+def test_fast_retrievals_match_reference_in_value_and_gradient(path, normalizer, n, m) -> None:
     torch.manual_seed(0)
     norm = NORMALIZERS[normalizer]()
     dropout = Dropout(0.0)
@@ -76,8 +110,8 @@ def test_fused_kernel_matches_reference_in_value_and_gradient(normalizer, n, m) 
         inputs[0][0, 0, 0] *= 20
     weights = torch.randn(3, 4, n, 16)
     outs, grads = [], []
-    for path in (retrieve, retrieve_sdpa):
-        out = path(*inputs, norm, 0.25, dropout)
+    for fn in (retrieve, path):
+        out = fn(*inputs, norm, 0.25, dropout)
         (out * weights).sum().backward()
         outs.append(out)
         grads.append([t.grad.clone() for t in inputs])
