@@ -44,9 +44,9 @@ from stanhop.cli.tune_results import (
     write_table,
 )
 from stanhop.runtime.quiet import silence_noise
+from stanhop.search.space import SearchSpaceError, load_space
+from stanhop.search.study import Search, StudyError, run_search
 from stanhop.training.compose import CONF_DIR
-from stanhop.tune.space import SearchSpaceError, load_space
-from stanhop.tune.study import Search, StudyError, run_search
 
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 

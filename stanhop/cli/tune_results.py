@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from stanhop.cli.train_overrides import UsageError, config_groups
 from stanhop.files.atomic import atomic_open
-from stanhop.tune.study import Search
+from stanhop.search.study import Search
 
 # Groups conf/train.yaml leaves empty (null): an experiment file cannot override them,
 # so it includes the chosen option as a config of its own.

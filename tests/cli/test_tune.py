@@ -20,8 +20,8 @@ from stanhop.cli.train_overrides import UsageError, check_command_line, config_g
 from stanhop.cli.tune import main, parse_duration
 from stanhop.data import make_synthetic
 from stanhop.data.datamodule import TimeSeriesDataModule
+from stanhop.search.study import STORAGE_FILE, STUDY_NAME
 from stanhop.training.train import train
-from stanhop.tune.study import STORAGE_FILE, STUDY_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = ROOT / "conf"

@@ -26,9 +26,9 @@ from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
 from stanhop.runtime.quiet import silence_noise
+from stanhop.search.pruning import PruneOnValidation
+from stanhop.search.space import SearchSpace
 from stanhop.training.train import train
-from stanhop.tune.pruning import PruneOnValidation
-from stanhop.tune.space import SearchSpace
 
 STUDY_NAME = "stanhop-tune"
 STORAGE_FILE = "study.db"
