@@ -24,6 +24,7 @@ from stanhop.files.run_dir import best_checkpoint
 from stanhop.forecast.backtest import MODEL, PERSISTENCE, SEASONAL_NAIVE, Backtest, backtest
 from stanhop.forecast.files import check_output, writing
 from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
+from stanhop.forecast.plot import plot_error_by_step, plot_format, save_figure
 from stanhop.measures.conformal import level_name
 
 # DataWarning: the data's warnings, errors under --strict
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write every window's forecast as a long CSV: origin, step, timestamp, "
         "series, actual, forecast (and lo_LEVEL, hi_LEVEL with intervals)",
     )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw each forecast's error by horizon step into this image (.png, .pdf, .svg)",
+    )
     add_history_options(parser, "DATA")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
     return parser
@@ -107,6 +113,12 @@ def run(args: argparse.Namespace) -> None:
         check_output(forecasts, [data, checkpoint], args.force, "--forecasts")
         if forecasts.resolve() == out.resolve():
             raise ForecastError(f"{forecasts}: is also --out; give --forecasts another name")
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:
+        plot_format(plot)
+        check_output(plot, [data, checkpoint], args.force, "--plot")
+        if plot.resolve() in {out.resolve(), forecasts.resolve() if forecasts else None}:
+            raise ForecastError(f"{plot}: is also a CSV output; give --plot another name")
     forecaster = Forecaster.load(checkpoint)
     read = INPUT_FORMATS[args.format]
     history = read(
@@ -140,6 +152,10 @@ def run(args: argparse.Namespace) -> None:
         with writing(forecasts), atomic_open(forecasts, "w", newline="") as f:
             result.forecasts.to_csv(f, index=False)
         print(f"wrote {forecasts}: {len(result.forecasts)} forecast values of every window")
+    if plot is not None:
+        title = f"{data.name}: error by horizon step, {len(result.windows)} windows"
+        save_figure(plot_error_by_step(result.by_step, title), plot)
+        print(f"wrote {plot}: the error of each forecast by horizon step")
 
 
 def report(

@@ -40,6 +40,9 @@ class Backtest:
     window has as many values, so this is the mean over every forecast value).
     ``coverage``: level → (coverage over all windows, mean interval width, standardised).
     ``season``: the seasonal-naive season in steps, None when there is none.
+    ``by_step``: one row per horizon step (1 … out_len), each forecast's MSE
+    (standardised) at that step over every window and target series: how the error grows
+    with the horizon.
     ``forecasts`` (only when asked for, else None): every window's forecast in long
     format, one row per window, step and target series: ``origin``, ``step`` (1 … out_len),
     ``timestamp``, ``series``, ``actual``, ``forecast`` (original units) and, with
@@ -50,6 +53,7 @@ class Backtest:
     summary: pd.DataFrame
     coverage: dict[float, tuple[float, float]]
     season: int | None
+    by_step: pd.DataFrame
     forecasts: pd.DataFrame | None = None
 
 
@@ -132,6 +136,7 @@ def backtest(
             dtype=torch.float32,
         )
     columns: dict[str, list[np.ndarray]] = {}
+    step_sums: dict[str, torch.Tensor] = {}  # summed squared error per horizon step
     kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
     radii: dict[float, list[torch.Tensor]] = {lv: [] for lv in levels}  # and their half-widths
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
@@ -147,6 +152,8 @@ def backtest(
             forecasts[SEASONAL_NAIVE] = seasonal_naive(x_targets, out_len, season)
         for name, forecast in forecasts.items():
             err = (forecast - y).double()  # (b, out_len, c)
+            squared = (err**2).sum(dim=(0, 2))  # (out_len,)
+            step_sums[name] = step_sums[name] + squared if name in step_sums else squared
             for metric, value in _window_errors(err, std).items():
                 columns.setdefault(f"{name}_{metric}", []).append(value)
         if keep_forecasts:
@@ -185,7 +192,12 @@ def backtest(
         pred = torch.cat(kept).double().numpy()
         radius = {lv: torch.cat(parts).double().numpy() for lv, parts in radii.items()}
         forecasts = _long_forecasts(forecaster, history, rows, pred, radius)
-    return Backtest(windows, summary, coverage, season, forecasts)
+    n_values = len(rows) * y.shape[-1]  # windows × target series, at every step
+    by_step = pd.DataFrame(
+        {name: (step_sums[name] / n_values).numpy() for name in names},
+        index=pd.RangeIndex(1, out_len + 1, name="step"),
+    )
+    return Backtest(windows, summary, coverage, season, by_step, forecasts)
 
 
 def _long_forecasts(

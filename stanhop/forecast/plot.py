@@ -84,6 +84,25 @@ def plot_forecast(
     return fig
 
 
+def plot_error_by_step(by_step: pd.DataFrame, title: str | None = None) -> Figure:
+    """A figure of each forecast's MSE at every horizon step (``by_step``: one row per
+    step, one column per forecast, as :attr:`~stanhop.forecast.backtest.Backtest.by_step`
+    holds them)."""
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    labels = {"model": "model", "seasonal_naive": "seasonal naive", "persistence": "persistence"}
+    for name, errors in by_step.items():
+        ax.plot(by_step.index, errors, marker=".", label=labels.get(str(name), str(name)))
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel("MSE (standardised)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 def plot_format(path: Path) -> str:
     """The image format of ``path``, from its suffix (``png``, ``pdf``, ``svg``, …)."""
     supported = FigureCanvasBase.get_supported_filetypes()
