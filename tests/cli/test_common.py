@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stanhop.cli import evaluate, forecast, report
+from stanhop.cli import evaluate, forecast, report, tune
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORY_OPTIONS = ("--date-column", "--nan-policy", "--format", "--sep", "--decimal", "--strict")
@@ -22,6 +22,7 @@ COMMANDS = {
     "stanhop-forecast": "stanhop.cli.forecast",
     "stanhop-evaluate": "stanhop.cli.evaluate",
     "stanhop-report": "stanhop.cli.report",
+    "stanhop-tune": "stanhop.cli.tune",
 }
 
 
@@ -68,6 +69,7 @@ def test_every_command_is_a_console_script() -> None:
         assert callable(importlib.import_module(module).main)
     assert importlib.import_module("stanhop.report").main is report.main
     assert importlib.import_module("stanhop.evaluate").main is evaluate.main
+    assert importlib.import_module("stanhop.tune").main is tune.main
 
 
 def test_train_takes_the_same_debug_switch(tmp_path) -> None:
