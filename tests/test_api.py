@@ -76,6 +76,7 @@ def test_fit_trains_the_commands_weights(command_run, tmp_path, layout) -> None:
     )
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_the_command_reads_long_csv_files(command_run, tmp_path) -> None:
     _, root, cmd = command_run
     run = tmp_path / "long"

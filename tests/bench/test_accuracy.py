@@ -80,6 +80,7 @@ def test_the_table_compares_outeffhop_with_the_chosen_dlinear_by_their_means() -
     assert statistics.mean([0.40, 0.44]) == pytest.approx(0.42)
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_a_users_csv_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     csv = tmp_path / "mine.csv"
     make_synthetic(n_series=2, n_steps=24 * 30, seed=4).to_csv(csv)

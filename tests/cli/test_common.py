@@ -72,6 +72,7 @@ def test_every_command_is_a_console_script() -> None:
     assert importlib.import_module("stanhop.tune").main is tune.main
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_train_takes_the_same_debug_switch(tmp_path) -> None:
     missing = tmp_path / "absent.csv"
     argv = [sys.executable, str(ROOT / "train.py"), "data=csv", f"data.path={missing}"]

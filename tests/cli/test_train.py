@@ -73,6 +73,7 @@ def test_sweeps_and_valid_settings_pass_the_check() -> None:
         check_command_line(["-m", "hopfield=softmax,outefhop"], CONF_DIR)
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 @pytest.mark.parametrize("key", ["hydra.run.dir", "paths.output_dir"])
 def test_an_output_folder_under_a_file_is_one_line_before_work(tmp_path, key) -> None:
     (tmp_path / "file").write_text("keep me")
@@ -84,6 +85,7 @@ def test_an_output_folder_under_a_file_is_one_line_before_work(tmp_path, key) ->
     assert (tmp_path / "file").read_text() == "keep me"
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_an_irregular_index_stops_training_with_the_step(tmp_path) -> None:
     frame = make_synthetic(n_series=2, n_steps=400, seed=2)
     path = tmp_path / "gap.csv"
@@ -101,6 +103,7 @@ def test_an_irregular_index_stops_training_with_the_step(tmp_path) -> None:
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_a_run_says_what_it_trains_on_and_how_to_forecast(tmp_path) -> None:
     # A file with semicolons and decimal commas and one missing row, trained with warn:
     # stanhop's warning shows, Lightning's tips and repeats do not, and the printed

@@ -105,6 +105,7 @@ def test_the_best_trial_of_the_table_is_the_one_written_out(searched) -> None:
     assert f"Trial {best.trial}: validation MSE {best.val_mse:.6g}" in text
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_the_written_experiment_composes_and_reproduces_the_trials_validation_mse(
     searched, tmp_path: Path
 ) -> None:
@@ -133,6 +134,7 @@ def test_the_written_experiment_composes_and_reproduces_the_trials_validation_ms
     assert "test/mse" in metrics  # the final run tests, once
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_a_resumed_study_adds_trials_without_repeating_finished_ones(
     searched, tmp_path: Path
 ) -> None:
@@ -151,6 +153,7 @@ def test_a_resumed_study_adds_trials_without_repeating_finished_ones(
     assert len(table(root)) == 5
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_a_trial_cut_off_by_a_crash_is_run_again_with_its_settings(
     searched, tmp_path: Path
 ) -> None:
@@ -261,6 +264,7 @@ def test_a_search_file_of_another_model_and_a_users_experiment_file_stop_the_com
     assert mine.read_text() == "# @package _global_\nseed: 1\n"
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_the_module_runs_as_a_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "stanhop.tune", "model=nosuchmodel"],

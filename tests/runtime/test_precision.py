@@ -75,6 +75,7 @@ def _fit_sine(bf16: bool, steps: int = 150) -> float:
     return sum(losses[-20:]) / 20
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_bf16_mixed_training_reaches_the_fp32_loss() -> None:
     fp32, bf16 = _fit_sine(bf16=False), _fit_sine(bf16=True)
     # From about 0.5 (the sines' variance) to the noise floor (0.01) plus what the small
@@ -83,6 +84,7 @@ def test_bf16_mixed_training_reaches_the_fp32_loss() -> None:
     assert bf16 == pytest.approx(fp32, rel=0.15)
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_bf16_run_reports_fp32_test_metrics_of_the_fp32_weights(compose_cfg) -> None:
     cfg = compose_cfg(
         "debug=fast", "logger=none", "trainer.precision=bf16-mixed", "callbacks.quantization=null"

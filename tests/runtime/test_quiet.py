@@ -67,6 +67,7 @@ def test_project_and_other_warnings_still_show(quiet) -> None:
 THIRD_PARTY_LINE = re.compile(r"\S+\.py:\d+: ")
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_a_default_training_run_prints_no_third_party_warning_lines(tmp_path: Path) -> None:
     """``train.py debug=fast`` with the model summary on (the default run prints one), in
     its own process as a user runs it: every stderr line is stanhop's or a plain log line."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from stanhop.cli.forecast import main as forecast
 from stanhop.data import make_synthetic
 from stanhop.training.train import train
@@ -16,6 +18,7 @@ def fingerprint(path: Path) -> tuple[str, int, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_mtime_ns, stat.st_mode
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_training_resuming_and_forecasting_leave_their_inputs_alone(
     compose_cfg, tmp_path: Path
 ) -> None:

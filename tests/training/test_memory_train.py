@@ -24,6 +24,7 @@ def best_ckpt(cfg) -> Path:
     return Path(cfg.paths.output_dir) / "checkpoints" / "best.ckpt"
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 @pytest.mark.parametrize("memory", ["plug_and_play", "tune_and_play"])
 def test_training_with_memory_saves_it_in_a_weights_only_checkpoint(compose_cfg, memory) -> None:
     cfg = compose_cfg(*FAST, f"memory={memory}")
@@ -42,6 +43,7 @@ def test_training_with_memory_saves_it_in_a_weights_only_checkpoint(compose_cfg,
         assert not torch.equal(loaded.model.memory.windows, sampled)
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_tuning_memory_alone_keeps_the_backbone_of_its_checkpoint(compose_cfg, tmp_path) -> None:
     backbone_cfg = compose_cfg(*FAST, f"paths.output_dir={tmp_path / 'backbone'}")
     train(backbone_cfg)

@@ -131,6 +131,7 @@ def test_resuming_from_a_pickled_checkpoint_is_refused_without_running_it(
     assert not marker.exists()
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_resuming_from_a_truncated_checkpoint_is_a_clear_error(compose_cfg, tmp_path) -> None:
     cfg = compose_cfg("debug=fast", "logger=none")
     train(cfg)
@@ -141,6 +142,7 @@ def test_resuming_from_a_truncated_checkpoint_is_a_clear_error(compose_cfg, tmp_
         train(resume)
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_cli_resume_errors_are_one_line(tmp_path: Path) -> None:
     crafted = tmp_path / "crafted.ckpt"
     torch.save({"state_dict": {}, "payload": Payload(tmp_path / "pwned")}, crafted)

@@ -149,6 +149,7 @@ def test_a_history_without_a_covariate_is_one_line_and_writes_nothing(target_run
     assert not out.exists()
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_an_unknown_target_stops_training_in_one_line(tmp_path) -> None:
     csv = tmp_path / "series.csv"
     covariate_csv(csv)

@@ -47,6 +47,7 @@ def test_data_wait_share_is_fetch_time_over_fetch_and_step_time() -> None:
     assert data_wait_share(PassThroughProfiler()) is None
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_reloaded_checkpoint_predicts_identically_and_reproduces_the_test_metrics(
     compose_cfg,
 ) -> None:
@@ -156,6 +157,7 @@ def test_cli_multirun_gives_one_output_dir_per_job(tmp_path: Path) -> None:
     ],
     ids=["missing-file", "no-path", "bad-split"],
 )
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_cli_user_errors_are_one_line_with_status_2(tmp_path: Path, overrides, message) -> None:
     missing = tmp_path / "nope.csv"
     args = [o.format(missing=missing) for o in overrides]

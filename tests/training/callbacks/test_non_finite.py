@@ -73,6 +73,7 @@ def test_a_non_finite_gradient_is_caught_before_the_optimiser_step() -> None:
         guard.on_before_backward(FakeTrainer(), model, torch.tensor(float("nan")))
 
 
+@pytest.mark.slow  # a run or command end to end: seconds each
 def test_cli_reports_a_diverging_run_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "train.py", *DIVERGING, f"hydra.run.dir={tmp_path}"],
