@@ -29,25 +29,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from hydra import compose, initialize_config_dir
+from accuracy import QUIET  # bench/accuracy.py: this script's folder is on sys.path
 
 from stanhop import Forecaster
 from stanhop.data import get_benchmark, read_wide_csv
 from stanhop.data.calendar import calendar_features
-from stanhop.training.schema import register_schemas
+from stanhop.training.compose import compose_config
 from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = "OT"
-QUIET = (
-    "logger=none",
-    "callbacks.progress_bar=null",
-    "+trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
-    "callbacks.outliers=null",
-    "callbacks.quantization=null",
-    "callbacks.intervals=null",
-)
 MODELS = {
     "stanhop": ["model=stanhop"],
     "dlinear": ["model=dlinear", "recipe=reference", "optimizer.lr=5e-3"],
@@ -90,7 +81,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    register_schemas()
 
     args.out.mkdir(parents=True, exist_ok=True)
     frame = read_wide_csv(args.data)
@@ -135,8 +125,7 @@ def main() -> None:
                 run_dir = args.out / f"{model}_{variant}_seed{seed}"
                 overrides = [*common, *MODELS[model], *variants[variant], f"seed={seed}"]
                 overrides.append(f"paths.output_dir={run_dir}")
-                with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
-                    cfg = compose("train", overrides=overrides)
+                cfg = compose_config(*overrides)
                 start = time.perf_counter()
                 metrics = train(cfg)
                 seconds = time.perf_counter() - start
