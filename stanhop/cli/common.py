@@ -45,6 +45,15 @@ class CommandParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    """The model to use, as every command that reads a checkpoint takes it."""
+    parser.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="a .ckpt file of a training run, or the run's folder (its checkpoints/best.ckpt)",
+    )
+
+
 def add_history_options(parser: argparse.ArgumentParser, what: str) -> None:
     """The options that say how to read the history CSV ``what`` (``INPUT``, ``DATA``):
     ``--date-column``, ``--nan-policy``, ``--format``, ``--sep``, ``--decimal`` and

@@ -16,7 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from stanhop.cli.common import CommandParser, add_history_options, run_reporting
+from stanhop.cli.common import (
+    CommandParser,
+    add_checkpoint_argument,
+    add_history_options,
+    run_reporting,
+)
 from stanhop.data import DataError, DataWarning
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
@@ -48,11 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         examples=EXAMPLES,
     )
-    parser.add_argument(
-        "checkpoint",
-        metavar="CHECKPOINT",
-        help="a .ckpt file of a training run, or the run's folder (its checkpoints/best.ckpt)",
-    )
+    add_checkpoint_argument(parser)
     parser.add_argument("data", metavar="DATA", help="CSV of history with the model's series")
     parser.add_argument("--start", metavar="DATE", help="first forecast timestamp scored")
     parser.add_argument("--end", metavar="DATE", help="last forecast timestamp scored")

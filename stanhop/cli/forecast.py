@@ -14,7 +14,13 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from stanhop.cli.common import CommandParser, add_history_options, run_reporting, say
+from stanhop.cli.common import (
+    CommandParser,
+    add_checkpoint_argument,
+    add_history_options,
+    run_reporting,
+    say,
+)
 from stanhop.data import DataError, DataWarning, to_long
 from stanhop.data.memory_windows import windows_from_csv
 from stanhop.files.atomic import atomic_open
@@ -60,11 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         examples=EXAMPLES,
     )
-    parser.add_argument(
-        "checkpoint",
-        metavar="CHECKPOINT",
-        help="a .ckpt file of a training run, or the run's folder (its checkpoints/best.ckpt)",
-    )
+    add_checkpoint_argument(parser)
     parser.add_argument("input", metavar="INPUT", help="CSV of history (see --format)")
     parser.add_argument(
         "-o",
