@@ -10,6 +10,8 @@ epochs and wall time of every trained run.
     python bench/accuracy.py --datasets etth1 --horizons 24 --seeds 1 --models outeffhop dlinear
     python bench/accuracy.py --csv my.csv --in-len 96 --horizons 24 --split 0.7 0.1 0.2
     python bench/accuracy.py --json                 # also every run as JSON
+    python bench/accuracy.py --tuned --models outeffhop dlinear --datasets etth1 wth ili \
+        --horizons 24 --max-time 15m                # the settings stanhop-tune found
 
 Results go to ``--out``/results.json after every run. Started again with the same
 ``--out`` (after a crash, or with more ``--models`` or ``--seeds``), it reuses the runs
@@ -26,7 +28,9 @@ trains to convergence: until the validation MSE has not improved for ``--patienc
 ``--max-time`` of fitting (30m). ``--quick`` is the small budget of earlier tables: at
 most 4 epochs of 100 batches, early stopping as each recipe says. The table gives each
 configuration's epochs, wall time and what stopped its runs. Every model of a dataset sees
-the same input length.
+the same input length, except with ``--tuned``: each model then runs with the settings
+``stanhop-tune`` found for it on validation (conf/experiment/tuned/), its input length
+among them, under the same budget.
 
 STanHop-Net is this project's default width (d_model 64, d_ff 128, 4 heads, 10 pooling
 patterns) with the published depth of each dataset's reference setting (3 scales, merging
@@ -71,6 +75,11 @@ class Dataset:
     seg_len: int
     period: int | None
 
+    @property
+    def key(self) -> str:
+        """The data config's name (``data=KEY``), as stanhop-tune names its files."""
+        return self.data[0].removeprefix("data=")
+
 
 DATASETS = {
     # Crossformer's and STanHop-Net's settings for ETTh1 and WTH (their run scripts).
@@ -90,6 +99,9 @@ DLINEAR_CONFIGS = {"dlinear": ("model.revin=false",), "dlinear+revin": ("model.r
 STANHOP_SIZE = ("model.d_model=64", "model.d_ff=128", "model.n_heads=4", "model.factor=10")
 STANHOP_SIZE += ("model.e_layers=3", "model.win_size=2")
 DLINEAR_RECIPE = ("recipe=reference", "optimizer.lr=5e-3")
+# the settings stanhop-tune found: conf/experiment/tuned/MODEL_DATA_hHORIZON.yaml
+TUNED = Path(__file__).resolve().parents[1] / "conf" / "experiment" / "tuned"
+TUNED_MODELS = ("outeffhop", "dlinear")
 QUIET = (
     "logger=none",
     "callbacks.progress_bar=null",
@@ -116,14 +128,15 @@ class Budget:
     max_time: float | None
 
     def overrides(self) -> list[str]:
+        # Every setting is given, so a tuned experiment file's own trial budget never
+        # leaks into a run; ++ adds a key or replaces the experiment's.
         chosen = [f"trainer.max_epochs={self.max_epochs}", "data.batch_size=32"]
-        if self.batches is not None:
-            chosen.append(f"trainer.limit_train_batches={self.batches}")
+        chosen.append(f"trainer.limit_train_batches={self.batches or 'null'}")
         if self.patience is not None:
             chosen.append(f"callbacks.early_stopping.patience={self.patience}")
-        if self.max_time is not None:
-            # Lightning's Timer: fitting stops at the first batch past the cap
-            chosen.append(f"+trainer.max_time='{_dd_hh_mm_ss(self.max_time)}'")
+        # Lightning's Timer: fitting stops at the first batch past the cap
+        cap = "null" if self.max_time is None else f"'{_dd_hh_mm_ss(self.max_time)}'"
+        chosen.append(f"++trainer.max_time={cap}")
         return chosen
 
     def describe(self) -> str:
@@ -165,11 +178,45 @@ def data_overrides(ds: Dataset, horizon: int) -> list[str]:
     return [*ds.data, f"data.in_len={ds.in_len}", f"data.out_len={horizon}"]
 
 
+def tuned_experiment(ds: Dataset, horizon: int, model: str) -> str:
+    """The experiment file stanhop-tune wrote for ``model`` (outeffhop or dlinear) on this
+    dataset: the one of this horizon, else the one of the dataset's first horizon (its
+    settings reused with this horizon). A one-line exit where there is none."""
+    name = {"outeffhop": "stanhop", "dlinear": "dlinear"}[model]
+    for h in (horizon, ds.horizons[0]):
+        stem = f"{name}_{ds.key}_h{h}"
+        if (TUNED / f"{stem}.yaml").is_file():
+            return f"tuned/{stem}"
+    sys.exit(
+        f"error: no tuned settings for {model} on {ds.key} (conf/experiment/tuned/"
+        f"{name}_{ds.key}_h{horizon}.yaml); run stanhop-tune data={ds.key} "
+        f"data.out_len={horizon} model={name} first (docs/tuning.md)"
+    )
+
+
 def run_overrides(
-    ds: Dataset, horizon: int, model: str, seed: int, budget: list[str], out: Path
+    ds: Dataset,
+    horizon: int,
+    model: str,
+    seed: int,
+    budget: list[str],
+    out: Path,
+    tuned: bool = False,
 ) -> list[str]:
     """The Hydra overrides of one run; ``model`` is a STanHop normaliser or a key of
-    :data:`DLINEAR_CONFIGS`."""
+    :data:`DLINEAR_CONFIGS`, or with ``tuned`` outeffhop or dlinear with the settings
+    stanhop-tune found (input length included)."""
+    if tuned:
+        experiment = tuned_experiment(ds, horizon, model)
+        name = f"{ds.label}_h{horizon}_{model}_tuned_seed{seed}"
+        return [
+            f"experiment={experiment}",
+            f"data.out_len={horizon}",
+            *budget,
+            f"seed={seed}",
+            *QUIET,
+            f"paths.output_dir={out / name}",
+        ]
     if model in STANHOP_MODELS:
         chosen = ["model=stanhop", f"hopfield={model}", f"model.seg_len={ds.seg_len}"]
         chosen += STANHOP_SIZE
@@ -243,7 +290,10 @@ def summarise(
             if not rows:
                 continue
             name = model
-            if model in DLINEAR_CONFIGS:
+            if (
+                model in DLINEAR_CONFIGS
+                and len({r["model"] for r in group} & set(DLINEAR_CONFIGS)) > 1
+            ):
                 name += " (chosen on validation)" if model == chosen else " (not chosen)"
             walls = statistics.mean(r["wall_s"] for r in rows)
             stops = Counter(r.get("stopped_by", "?") for r in rows)
@@ -319,6 +369,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     p.add_argument(
+        "--tuned",
+        action="store_true",
+        help="outeffhop and dlinear with the settings stanhop-tune wrote to "
+        "conf/experiment/tuned/ (input length included; a horizon without its own file "
+        "reuses the dataset's first horizon's)",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="at most 4 epochs of 100 batches, the recipes' early stopping (earlier tables)",
@@ -340,6 +397,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.split = [kind(s) for s in args.split]
         except ValueError:
             p.error(f"--split {' '.join(args.split)}: give three ratios or three row counts")
+    if args.tuned and (args.csv is not None or not set(args.models) <= set(TUNED_MODELS)):
+        p.error("--tuned: give --datasets and --models among outeffhop dlinear")
     if args.csv is not None and not args.csv.is_file():
         p.error(f"--csv {args.csv}: no such file")
     base = QUICK if args.quick else CONVERGENCE
@@ -410,11 +469,16 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     budget = args.budget.overrides()
     settings = {**asdict(args.budget), "override": list(args.override)}
+    if args.tuned:
+        settings["tuned"] = True
     results = args.out / "results.json"
     runs = load_previous(results, settings)
     done = {(r["data"], r["horizon"], r["model"], r["seed"]) for r in runs}
     models = [m for m in args.models if m in STANHOP_MODELS]
-    models += list(DLINEAR_CONFIGS) if "dlinear" in args.models else []
+    if args.tuned:
+        models += ["dlinear"] if "dlinear" in args.models else []
+    else:
+        models += list(DLINEAR_CONFIGS) if "dlinear" in args.models else []
     naive = {}
     for ds in datasets_of(args):
         for horizon in ds.horizons:
@@ -423,7 +487,9 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in args.seeds:
                     if (ds.label, horizon, model, seed) in done:
                         continue
-                    overrides = run_overrides(ds, horizon, model, seed, budget, args.out)
+                    overrides = run_overrides(
+                        ds, horizon, model, seed, budget, args.out, tuned=args.tuned
+                    )
                     cfg = compose_cfg([*overrides, *args.override])
                     start = time.perf_counter()
                     metrics = train(cfg)
@@ -446,7 +512,8 @@ def main(argv: list[str] | None = None) -> None:
     chosen = {(ds.label, h) for ds in datasets_of(args) for h in ds.horizons}
     table, comparisons = summarise([r for r in runs if (r["data"], r["horizon"]) in chosen], naive)
     print(
-        f"\nseeds {args.seeds}; every run {args.budget.describe()}; "
+        f"\n{'settings tuned on validation (conf/experiment/tuned/); ' if args.tuned else ''}"
+        f"seeds {args.seeds}; every run {args.budget.describe()}; "
         f"threads {torch.get_num_threads()}"
     )
     print(table)

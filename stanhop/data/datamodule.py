@@ -82,6 +82,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.in_len, self.out_len = in_len, out_len
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
+        # Training batches of one size only (a compiled model's graph has one batch size):
+        # the last short batch of each shuffled epoch is left out. Set by the run.
+        self.drop_last = False
         self.num_workers = num_workers
         self.seed = seed
         self.split = source.split if split is None else Split.parse(split)
@@ -189,7 +192,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def train_dataloader(self) -> ResumableLoader:
         self.setup("fit")
         return ResumableLoader(
-            self.datasets["train"], self.batch_size, self.seed, num_workers=self.num_workers
+            self.datasets["train"],
+            self.batch_size,
+            self.seed,
+            num_workers=self.num_workers,
+            drop_last=self.drop_last,
         )
 
     def val_dataloader(self) -> DataLoader:

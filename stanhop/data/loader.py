@@ -92,13 +92,14 @@ class ResumableLoader(DataLoader):
         seed: int,
         shuffle: bool = True,
         num_workers: int = 0,
+        drop_last: bool = False,
     ) -> None:
         sampler = EpochShuffleSampler(len(dataset), seed, shuffle)
         super().__init__(
             dataset,
             batch_size=batch_size,
             sampler=sampler,
-            drop_last=False,
+            drop_last=drop_last,
             num_workers=num_workers,
             # keeping workers alive saves re-forking them every epoch
             persistent_workers=num_workers > 0,

@@ -19,6 +19,11 @@ OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
 
 
+def pad_batch(t: torch.Tensor, size: int) -> torch.Tensor:
+    """``t`` (b, ...) with its last row repeated to (size, ...)."""
+    return torch.cat([t, t[-1:].expand(size - t.shape[0], *t.shape[1:])])
+
+
 class LitForecaster(L.LightningModule):
     """Trains a forecaster on standardised windows with an MSE loss.
 
@@ -69,6 +74,9 @@ class LitForecaster(L.LightningModule):
         self.scaler = Scaler.from_dict(scaler)
         # The scaler of the forecast series, for the test metrics in original units.
         self.target_scaler = self.scaler.select(self.model.cfg.targets)
+        # A compiled run pads shorter evaluation batches to this many windows, so the
+        # compiled graph sees one batch size (None: never pad).
+        self.eval_pad_to: int | None = None
 
     def forward(self, x: torch.Tensor, *future: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) standardised [, ``future`` (b, out_len, f)] → forecast
@@ -82,7 +90,12 @@ class LitForecaster(L.LightningModule):
         # compare across runs whatever the training precision.
         with torch.autocast(x.device.type, enabled=False):
             dtype = next(self.parameters()).dtype
-            pred = self(x.to(dtype), *(f.to(dtype) for f in future))
+            inputs = [t.to(dtype) for t in (x, *future)]
+            n = x.shape[0]
+            if self.eval_pad_to is not None and n < self.eval_pad_to:
+                # copies of the last window; their forecasts are dropped below
+                inputs = [pad_batch(t, self.eval_pad_to) for t in inputs]
+            pred = self(*inputs)[:n]
         errors = {f"{stage}/mse": F.mse_loss(pred, y), f"{stage}/mae": F.l1_loss(pred, y)}
         # Every window has the same number of values, so Lightning's batch-size-weighted
         # epoch mean of these batch means is the exact mean over the split. Under DDP every

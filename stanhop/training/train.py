@@ -27,6 +27,8 @@ from stanhop.runtime.precision import AUTO, resolve_precision
 from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.compile_cache import enable_compile_caches
+from stanhop.training.compile_choice import decide as decide_compile
+from stanhop.training.compile_choice import remember_compiled
 from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
@@ -85,8 +87,7 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     ``cfg.model`` instantiates the model's config (``n_series`` and ``targets`` come from
     the data);
     its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
-    ``cfg.compile`` says how to run the model, not what it is: compiling in place keeps
-    the parameter names, so a checkpoint loads the same with or without it.
+    Whether to compile is the run's choice (:func:`compile_for_run`), not the model's.
     """
     try:
         config = instantiate(
@@ -128,10 +129,20 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
         setup_memory(module.model, cfg.memory, datamodule)
     if initial is not None:
         initial.load_into(module.model)
-    if cfg.get("compile"):
-        rank_zero_info(enable_compile_caches())
-        module.model.compile()
     return module
+
+
+def compile_for_run(module: LitForecaster, datamodule: Any) -> None:
+    """Compile ``module``'s model in place for a run over ``datamodule``, one shape per
+    graph: whole training batches only and evaluation batches padded to full size (a
+    batch of another size would compile the model again, as long as the first time).
+    Compiling in place keeps the parameter names, so a checkpoint loads the same with or
+    without it."""
+    rank_zero_info(enable_compile_caches())
+    module.model.compile(dynamic=False)
+    if len(datamodule.datasets["train"]) >= datamodule.batch_size:
+        datamodule.drop_last = True
+    module.eval_pad_to = datamodule.eval_batch_size
 
 
 def train(
@@ -199,6 +210,10 @@ def train(
         )
         torch.set_num_threads(threads)
         rank_zero_info(reason)
+        compiling, compile_key = decide_compile(cfg, module, datamodule, precision)
+        rank_zero_info(compiling.reason)
+        if compiling.enabled:
+            compile_for_run(module, datamodule)
         hint = router_hint(module.hparams.model)
         if hint:
             rank_zero_info(hint)
@@ -212,6 +227,8 @@ def train(
             plugins=[AtomicCheckpointIO()],
         )
         metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir, test)
+        if compiling.enabled:
+            remember_compiled(compile_key)
         failed = False
     finally:
         finish_runs(loggers, failed)

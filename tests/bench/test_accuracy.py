@@ -9,18 +9,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+import accuracy
 import pytest
 from accuracy import (
     CONVERGENCE,
+    DATASETS,
     QUICK,
+    TUNED,
     Budget,
     comparison_lines,
+    compose_cfg,
     load_previous,
     parse_args,
     pick_dlinear,
+    run_overrides,
     save,
     summarise,
 )
+from omegaconf import OmegaConf
 
 from stanhop.data import make_synthetic
 
@@ -141,12 +147,14 @@ def test_the_default_budget_trains_to_convergence_and_quick_is_the_small_one() -
         "trainer.max_epochs=4",
         "data.batch_size=32",
         "trainer.limit_train_batches=100",
+        "++trainer.max_time=null",
     ]
     assert CONVERGENCE.overrides() == [
         "trainer.max_epochs=50",
         "data.batch_size=32",
+        "trainer.limit_train_batches=null",
         "callbacks.early_stopping.patience=5",
-        "+trainer.max_time='00:00:30:00'",
+        "++trainer.max_time='00:00:30:00'",
     ]
     mine = parse_args(["--max-time", "1h30m", "--patience", "2", "--batches", "7"]).budget
     assert mine == Budget(max_epochs=50, batches=7, patience=2, max_time=5400.0)
@@ -159,3 +167,30 @@ def test_what_stopped_a_run_is_read_from_its_epochs_and_fitting_time() -> None:
     assert budget.stopped_by({"train/epochs": 6.0, "fit_s": 20.0}) == "patience"
     assert budget.stopped_by({"train/epochs": 10.0, "fit_s": 20.0}) == "epoch cap"
     assert budget.stopped_by({"train/epochs": 4.0, "fit_s": 60.5}) == "time cap"
+
+
+def test_a_tuned_run_takes_the_tuned_settings_and_the_benchmarks_budget() -> None:
+    """ILI-36 reuses ILI-24's tuned DLinear settings; the trial budget in the file is
+    replaced by the benchmark's."""
+    tuned = OmegaConf.load(TUNED / "dlinear_ili_h24.yaml")
+    overrides = run_overrides(
+        DATASETS["ili"], 36, "dlinear", 2, CONVERGENCE.overrides(), Path("out"), tuned=True
+    )
+    cfg = compose_cfg(overrides)
+    assert cfg.model.name == "dlinear"
+    assert (cfg.data.in_len, cfg.data.out_len) == (tuned.data.in_len, 36)
+    assert cfg.optimizer.lr == tuned.optimizer.lr
+    assert cfg.model.kernel_size == tuned.model.kernel_size
+    assert cfg.trainer.max_epochs == 50
+    assert cfg.trainer.limit_train_batches is None
+    assert cfg.trainer.max_time == "00:00:30:00"
+    assert cfg.callbacks.early_stopping.patience == 5
+    assert cfg.seed == 2
+
+
+def test_a_dataset_without_tuned_settings_says_which_command_makes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accuracy, "TUNED", tmp_path)
+    with pytest.raises(SystemExit, match=r"run stanhop-tune data=wth data\.out_len=48"):
+        run_overrides(DATASETS["wth"], 48, "outeffhop", 1, [], tmp_path, tuned=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import math
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from torch.testing import assert_close
 
 from stanhop.model import DLinear, build_model
 from stanhop.training.lit import LitForecaster
-from stanhop.training.train import build_module, train
+from stanhop.training.train import build_module, compile_for_run, train
 
 # debug=fast shrinks STanHop-Net's options, which DLinear does not have, so DLinear runs
 # are shrunk here instead.
@@ -59,16 +60,20 @@ def test_dlinear_rejects_options_of_another_model(compose_cfg) -> None:
         train(cfg)
 
 
-def test_compile_flag_compiles_in_place_and_stays_out_of_the_hyperparameters(
+def test_compiling_for_a_run_compiles_in_place_and_stays_out_of_the_hyperparameters(
     compose_cfg,
 ) -> None:
     modules = []
-    for flag in ("false", "true"):
-        cfg = compose_cfg("debug=fast", "logger=none", f"compile={flag}")
+    for _ in range(2):
+        cfg = compose_cfg("debug=fast", "logger=none")
         dm = instantiate(cfg.data)
         dm.setup()
         modules.append(build_module(cfg, dm))
     plain, compiled = modules
+    compile_for_run(compiled, dm)
+    # one graph per mode: whole training batches, evaluation batches padded to full size
+    assert dm.drop_last and not instantiate(cfg.data).drop_last
+    assert compiled.eval_pad_to == dm.eval_batch_size and plain.eval_pad_to is None
     assert plain.model._compiled_call_impl is None
     assert compiled.model._compiled_call_impl is not None
     assert "compile" not in compiled.hparams.model
@@ -84,6 +89,43 @@ def test_compiled_dlinear_training_run_matches_the_plain_one(compose_cfg, tmp_pa
     compiled = train(compose_cfg(*DLINEAR_FAST, "compile=true", compiled_dir))
     for key in ("val/mse", "test/mse", "test/mae"):
         assert compiled[key] == pytest.approx(plain[key], rel=1e-4), key
+
+
+@pytest.mark.slow  # torch.compile takes tens of seconds on a cold cache
+def test_a_compiled_run_never_compiles_again_for_a_short_last_batch(
+    compose_cfg, caplog
+) -> None:
+    """37 training and 19 validation windows in batches of 8: short last batches, which
+    would each compile the model again, are dropped (training) or padded (evaluation);
+    the padded validation MSE is the eager model's."""
+    import torch._dynamo
+
+    overrides = [o for o in DLINEAR_FAST if not o.startswith(("trainer.limit", "data.batch"))]
+    overrides += ["data.batch_size=8", "data.split={train: 96, val: 78, test: 78}"]
+    torch._dynamo.reset()
+    torch._logging.set_logs(recompiles=True)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            cfg = compose_cfg(*overrides, "trainer.max_epochs=2", "compile=true")
+            metrics = train(cfg)
+    finally:
+        torch._logging.set_logs()
+    reasons = [r.getMessage() for r in caplog.records if "recompiles" in r.name]
+    # Recompiles for the grad and autocast modes of training, validation and test happen
+    # (and show the log is read); none for a batch of another size.
+    assert reasons and all("GLOBAL_STATE" in r or "dispatch key" in r for r in reasons)
+    assert not any("size mismatch" in r for r in reasons), reasons
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "best.ckpt"
+    eager = LitForecaster.load_from_checkpoint(ckpt, map_location="cpu").eval()
+    dm = instantiate(cfg.data)
+    dm.setup()
+    assert len(dm.datasets["val"]) % 8 != 0 and len(dm.datasets["train"]) % 8 != 0
+    sq, n = 0.0, 0
+    with torch.no_grad():
+        for x, y in dm.val_dataloader():
+            sq += ((eager(x) - y) ** 2).sum().item()
+            n += y.numel()
+    assert sq / n == pytest.approx(metrics["val/mse"], rel=1e-4)
 
 
 @pytest.mark.slow
