@@ -97,18 +97,23 @@ def step_functions(
     y: torch.Tensor,
     bf16: bool = False,
     fused: bool = True,
+    optimizer: torch.optim.Optimizer | None = None,
+    clip_norm: float = 1.0,
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """A training step and an inference batch of ``model``, as the trainer runs them with
     the default recipe: forward (under bf16 autocast with ``bf16``, as Lightning's
-    ``bf16-mixed``), MSE, backward, gradients clipped to norm 1, an AdamW step (the fused
-    kernel with ``fused``, one tensor at a time as the plain path without)."""
-    optimizer = torch.optim.AdamW(
-        model.parameters(),
-        lr=1e-3,
-        weight_decay=1e-2,
-        fused=fused,
-        foreach=None if fused else False,
-    )
+    ``bf16-mixed``), MSE, backward, gradients clipped to norm ``clip_norm``, an AdamW step
+    (the fused kernel with ``fused``, one tensor at a time as the plain path without).
+    Another recipe's step (bench/official.py: the authors' Adam) passes its ``optimizer``
+    over ``model``'s parameters and its ``clip_norm``."""
+    if optimizer is None:
+        optimizer = torch.optim.AdamW(
+            model.parameters(),
+            lr=1e-3,
+            weight_decay=1e-2,
+            fused=fused,
+            foreach=None if fused else False,
+        )
     device = x.device.type
 
     def train_step() -> None:
@@ -117,7 +122,7 @@ def step_functions(
         with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             pred = model(x)
         F.mse_loss(pred.float(), y).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         optimizer.step()
         if x.is_cuda:  # kernels run asynchronously: time them, not their launch
             torch.cuda.synchronize()
