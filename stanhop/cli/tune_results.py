@@ -57,7 +57,9 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
                 "error": trial.user_attrs.get("error", ""),
             }
         )
-    return pd.DataFrame(rows)
+    # Nullable types: a trial without settings (one queued to run again) leaves its cells
+    # empty instead of turning the whole column of an integer setting into floats.
+    return pd.DataFrame(rows).convert_dtypes()
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:
