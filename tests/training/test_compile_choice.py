@@ -22,6 +22,10 @@ from stanhop.training.compile_choice import (
 )
 from stanhop.training.lit import pad_batch
 
+# A STanHop-Net small enough to run in milliseconds.
+TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
+TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2}
+
 
 def test_auto_compiles_exactly_where_the_saving_outweighs_the_compile() -> None:
     step = 0.1
@@ -75,19 +79,7 @@ def test_the_ledger_remembers_a_model_at_its_shapes_only(tmp_path, monkeypatch) 
 
 def test_timing_the_eager_step_leaves_random_streams_and_gradients_alone() -> None:
     torch.manual_seed(3)
-    model = build_model(
-        {
-            "name": "stanhop",
-            "n_series": 2,
-            "in_len": 24,
-            "out_len": 6,
-            "seg_len": 6,
-            "d_model": 8,
-            "d_ff": 16,
-            "n_heads": 2,
-            "factor": 2,
-        }
-    )
+    model = build_model(TINY)
     state = torch.get_rng_state()
     seconds = time_eager_step(model.eval(), batch=4, precision="bf16-mixed")
     assert seconds > 0
@@ -99,20 +91,7 @@ def test_timing_the_eager_step_leaves_random_streams_and_gradients_alone() -> No
 def test_padding_a_batch_leaves_the_forecasts_of_its_windows_unchanged() -> None:
     """What makes padded evaluation batches exact: every window is forecast on its own."""
     torch.manual_seed(0)
-    model = build_model(
-        {
-            "name": "stanhop",
-            "n_series": 3,
-            "in_len": 24,
-            "out_len": 6,
-            "seg_len": 6,
-            "d_model": 8,
-            "d_ff": 16,
-            "n_heads": 2,
-            "factor": 2,
-            "revin": True,
-        }
-    ).eval()
+    model = build_model(TINY | {"revin": True}).eval()
     x = torch.randn(5, 24, 3)
     padded = pad_batch(x, 8)
     assert padded.shape == (8, 24, 3) and torch.equal(padded[5:], x[-1:].expand(3, 24, 3))
