@@ -3,8 +3,11 @@ warm kernel cache counting as nearly free; the choice leaves training untouched.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from stanhop.model import build_model
@@ -14,6 +17,7 @@ from stanhop.training.compile_choice import (
     WARM_COMPILE_S,
     choose_compile,
     compiled_before,
+    decide,
     expected_steps,
     max_time_s,
     remember_compiled,
@@ -21,6 +25,7 @@ from stanhop.training.compile_choice import (
     time_eager_step,
 )
 from stanhop.training.lit import pad_batch
+from stanhop.training.train import build_module
 
 # A STanHop-Net small enough to run in milliseconds.
 TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
@@ -97,3 +102,18 @@ def test_padding_a_batch_leaves_the_forecasts_of_its_windows_unchanged() -> None
     assert padded.shape == (8, 24, 3) and torch.equal(padded[5:], x[-1:].expand(3, 24, 3))
     with torch.no_grad():
         torch.testing.assert_close(model(padded)[:5], model(x), atol=1e-6, rtol=1e-5)
+
+
+def test_a_short_run_decides_against_compiling_from_its_own_step_count(compose_cfg) -> None:
+    """debug=fast: a few batches, far too few to repay a compile."""
+    cfg = compose_cfg("debug=fast", "logger=none")
+    dm = instantiate(cfg.data)
+    dm.setup()
+    module = build_module(cfg, dm)
+    choice, key = decide(cfg, module, dm, "bf16-mixed")
+    steps = expected_steps(math.ceil(len(dm.datasets["train"]) / dm.batch_size), cfg.trainer, 1.0)
+    assert not choice.enabled
+    assert choice.reason.startswith(f"compile auto: off (at most {steps:,} steps")
+    assert key == shape_key(module.hparams.model, dm.batch_size, "bf16-mixed")
+    forced, _ = decide(compose_cfg("debug=fast", "compile=true"), module, dm, "bf16-mixed")
+    assert forced.enabled and forced.reason == "compile=true (as configured)"
