@@ -34,6 +34,17 @@ DLINEAR_FAST = (
 )
 
 
+def mse_over(model: torch.nn.Module, loader) -> float:
+    """The mean squared error of ``model`` over every window of ``loader``, computed
+    here, independently of the trainer's metrics."""
+    sq, n = 0.0, 0
+    with torch.no_grad():
+        for x, y in loader:
+            sq += ((model(x) - y) ** 2).sum().item()
+            n += y.numel()
+    return sq / n
+
+
 def test_dlinear_trains_tests_and_reloads_through_the_same_module(compose_cfg) -> None:
     cfg = compose_cfg(*DLINEAR_FAST)
     metrics = train(cfg)
@@ -46,12 +57,7 @@ def test_dlinear_trains_tests_and_reloads_through_the_same_module(compose_cfg) -
 
     dm = instantiate(cfg.data)
     dm.setup()
-    sq, n = 0.0, 0
-    with torch.no_grad():
-        for x, y in dm.test_dataloader():
-            sq += ((loaded(x) - y) ** 2).sum().item()
-            n += y.numel()
-    assert sq / n == pytest.approx(metrics["test/mse"], rel=1e-4)
+    assert mse_over(loaded, dm.test_dataloader()) == pytest.approx(metrics["test/mse"], rel=1e-4)
 
 
 def test_dlinear_rejects_options_of_another_model(compose_cfg) -> None:
@@ -92,9 +98,7 @@ def test_compiled_dlinear_training_run_matches_the_plain_one(compose_cfg, tmp_pa
 
 
 @pytest.mark.slow  # torch.compile takes tens of seconds on a cold cache
-def test_a_compiled_run_never_compiles_again_for_a_short_last_batch(
-    compose_cfg, caplog
-) -> None:
+def test_a_compiled_run_never_compiles_again_for_a_short_last_batch(compose_cfg, caplog) -> None:
     """37 training and 19 validation windows in batches of 8: short last batches, which
     would each compile the model again, are dropped (training) or padded (evaluation);
     the padded validation MSE is the eager model's."""
@@ -120,12 +124,7 @@ def test_a_compiled_run_never_compiles_again_for_a_short_last_batch(
     dm = instantiate(cfg.data)
     dm.setup()
     assert len(dm.datasets["val"]) % 8 != 0 and len(dm.datasets["train"]) % 8 != 0
-    sq, n = 0.0, 0
-    with torch.no_grad():
-        for x, y in dm.val_dataloader():
-            sq += ((eager(x) - y) ** 2).sum().item()
-            n += y.numel()
-    assert sq / n == pytest.approx(metrics["val/mse"], rel=1e-4)
+    assert mse_over(eager, dm.val_dataloader()) == pytest.approx(metrics["val/mse"], rel=1e-4)
 
 
 @pytest.mark.slow
