@@ -28,6 +28,17 @@ from stanhop.model.normalizers import NORMALIZERS, Normalizer, build_normalizer
 from stanhop.model.registrar import registrar
 
 
+def attention_weights(
+    scores: torch.Tensor, normalizer: Normalizer, dropout: Dropout, dtype: torch.dtype
+) -> torch.Tensor:
+    """``scores`` (..., n, m) normalised over the stored patterns, dropped out, in
+    ``dtype`` (that of the values they weight). The normaliser runs in fp32 at least:
+    under bf16 autocast its exp, sums and thresholds would otherwise round to 8
+    significant bits."""
+    weights = normalizer(scores.to(torch.promote_types(scores.dtype, torch.float32)))
+    return dropout(weights).to(dtype)
+
+
 def retrieve(
     state: torch.Tensor,
     stored: torch.Tensor,
@@ -42,10 +53,7 @@ def retrieve(
     → retrieved (b, h, n, e).
     """
     scores = beta * torch.einsum("bhne,bhme->bhnm", state, stored)
-    # The normaliser runs in fp32 at least: under bf16 autocast its exp, sums and
-    # thresholds would otherwise round to 8 significant bits.
-    weights = normalizer(scores.to(torch.promote_types(scores.dtype, torch.float32)))
-    weights = dropout(weights).to(projected.dtype)
+    weights = attention_weights(scores, normalizer, dropout, projected.dtype)
     return torch.einsum("bhnm,bhme->bhne", weights, projected)
 
 
@@ -70,10 +78,7 @@ def retrieve_batched(
     k = stored.reshape(b * h, -1, e)
     v = projected.reshape(b * h, -1, e)
     scores = torch.bmm(q, k.transpose(1, 2)).mul_(beta)  # (b·h, n, m)
-    # The normaliser runs in fp32 at least, as on the reference path.
-    weights = normalizer(scores.to(torch.promote_types(scores.dtype, torch.float32)))
-    weights = dropout(weights).to(v.dtype)
-    return torch.bmm(weights, v).view(b, h, n, e)
+    return torch.bmm(attention_weights(scores, normalizer, dropout, v.dtype), v).view(b, h, n, e)
 
 
 def retrieve_sdpa(
