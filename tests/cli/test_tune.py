@@ -56,6 +56,12 @@ def tune(root: Path, space: Path, *options: str, overrides=OVERRIDES) -> int:
     return 0
 
 
+def copy_of_study(searched: dict, root: Path) -> Path:
+    """``root`` holding a copy of the searched study, to extend without touching it."""
+    shutil.copytree(searched["root"] / "study", root / "study")
+    return root
+
+
 def table(root: Path) -> pd.DataFrame:
     return pd.read_csv(root / "study" / "trials.csv")
 
@@ -138,8 +144,7 @@ def test_the_written_experiment_composes_and_reproduces_the_trials_validation_ms
 def test_a_resumed_study_adds_trials_without_repeating_finished_ones(
     searched, tmp_path: Path
 ) -> None:
-    root = tmp_path
-    shutil.copytree(searched["root"] / "study", root / "study")
+    root = copy_of_study(searched, tmp_path)
     before = table(searched["root"])
     assert tune(root, searched["space"], "--trials", "5") == 0
     after = table(root)
@@ -157,8 +162,7 @@ def test_a_resumed_study_adds_trials_without_repeating_finished_ones(
 def test_a_trial_cut_off_by_a_crash_is_run_again_with_its_settings(
     searched, tmp_path: Path
 ) -> None:
-    root = tmp_path
-    shutil.copytree(searched["root"] / "study", root / "study")
+    root = copy_of_study(searched, tmp_path)
     storage = f"sqlite:///{root / 'study' / STORAGE_FILE}"
     study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
     crashed = study.ask(
