@@ -5,7 +5,14 @@ import torch
 from torch.testing import assert_close
 
 from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
-from stanhop.model.normalizers import NORMALIZERS, build_normalizer, softmax1
+from stanhop.model.normalizers import (
+    NORMALIZERS,
+    SHORT_ROW,
+    ShortRowSoftmax,
+    build_normalizer,
+    short_rows,
+    softmax1,
+)
 
 SUM_TO_ONE = {"softmax", "sparsemax", "entmax15", "entmax"}
 SPARSE = {"sparsemax", "entmax15", "entmax"}
@@ -133,3 +140,33 @@ def test_learnable_entmax_iteration_count_is_a_config_value(scores: torch.Tensor
     assert layer.normalizer.n_iter == 7
     with pytest.raises(ValueError, match="n_iter"):
         build_normalizer("entmax", n_iter=0)
+
+
+@pytest.mark.parametrize("one", [False, True])
+def test_short_row_softmax_gradient_matches_finite_differences(one: bool) -> None:
+    torch.manual_seed(0)
+    scores = (3 * torch.randn(3, 4, 7, dtype=torch.float64)).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: ShortRowSoftmax.apply(x, one), (scores,))
+
+
+@pytest.mark.parametrize("name", ["softmax", "softmax1"])
+@pytest.mark.parametrize("m", [1, 7, SHORT_ROW - 2, SHORT_ROW - 1, SHORT_ROW, SHORT_ROW + 5])
+def test_short_and_long_rows_give_the_formula_in_value_and_gradient(name: str, m: int) -> None:
+    """Rows on either side of SHORT_ROW (one path each) against the textbook formula:
+    softmax over the row, with one extra zero logit for softmax₁; a row far above zero and
+    one far below included."""
+    torch.manual_seed(m)
+    scores = 3 * torch.randn(5, 6, m, dtype=torch.float64)
+    scores[0, 0] += 1e4
+    scores[1, 0] -= 1e4
+    one = name == "softmax1"
+    padded = torch.cat([scores, torch.zeros_like(scores[..., :1])], -1) if one else scores
+    upstream = torch.randn_like(scores)
+    x = scores.clone().requires_grad_(True)
+    reference = torch.softmax(padded.requires_grad_(True), -1)[..., :m]
+    (reference * upstream).sum().backward()
+    weights = build_normalizer(name)(x)
+    (weights * upstream).sum().backward()
+    assert short_rows(x, int(one)) == (m + one < SHORT_ROW)
+    assert_close(weights, reference.detach())
+    assert_close(x.grad, padded.grad[..., :m])
