@@ -181,9 +181,11 @@ def data_overrides(ds: Dataset, horizon: int) -> list[str]:
 def tuned_experiment(ds: Dataset, horizon: int, model: str) -> str:
     """The experiment file stanhop-tune wrote for ``model`` (outeffhop or dlinear) on this
     dataset: the one of this horizon, else the one of the dataset's first horizon (its
-    settings reused with this horizon). A one-line exit where there is none."""
+    settings reused with this horizon), also when ``--horizons`` leaves that one out. A
+    one-line exit where there is none."""
     name = {"outeffhop": "stanhop", "dlinear": "dlinear"}[model]
-    for h in (horizon, ds.horizons[0]):
+    first = DATASETS[ds.key].horizons[0] if ds.key in DATASETS else ds.horizons[0]
+    for h in (horizon, first):
         stem = f"{name}_{ds.key}_h{h}"
         if (TUNED / f"{stem}.yaml").is_file():
             return f"tuned/{stem}"

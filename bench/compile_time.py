@@ -3,8 +3,10 @@ caches: the first compiled training step, a second one, and one on a shorter bat
 
     TORCHINDUCTOR_CACHE_DIR=/tmp/inductor python bench/compile_time.py static   # cold
     TORCHINDUCTOR_CACHE_DIR=/tmp/inductor python bench/compile_time.py static   # warm
+    python bench/compile_time.py static small   # d_model 64 at two scales
 
-(``dynamic`` compiles with dynamic shapes from the start.) One thread, bf16 autocast,
+(``dynamic`` compiles with dynamic shapes from the start; the second argument is a
+``--size`` of bench/step_time.py other than ``published``.) One thread, bf16 autocast,
 fused AdamW, as a `python train.py` step.
 """
 
@@ -15,22 +17,25 @@ import time
 
 import torch
 import torch.nn.functional as F
+from step_time import SIZES  # bench/: on sys.path
 
 from stanhop.model import build_model
 
 
-def main(mode: str) -> dict:
-    """Build, compile (``mode`` ``dynamic`` or ``static``) and time three steps."""
+def main(mode: str, size: str = "train-run") -> dict:
+    """Build the model at ``size``, compile it (``mode`` ``dynamic`` or ``static``) and
+    time three steps."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    m = build_model({"name": "stanhop", "n_series": 7, "in_len": 96, "out_len": 24, "revin": True})
+    widths = SIZES[size]()
+    m = build_model({"name": "stanhop", "n_series": 7, "out_len": 24, "revin": True, **widths})
     m.compile(dynamic=mode == "dynamic")
     opt = torch.optim.AdamW(m.parameters(), fused=True)
 
     def step(b: int) -> float:
         """One training step on a batch of ``b`` windows; its wall time."""
         start = time.perf_counter()
-        x, y = torch.randn(b, 96, 7), torch.randn(b, 24, 7)
+        x, y = torch.randn(b, widths["in_len"], 7), torch.randn(b, 24, 7)
         m.train()
         opt.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -40,7 +45,7 @@ def main(mode: str) -> dict:
         return time.perf_counter() - start
 
     first, second, short = step(32), step(32), step(17)
-    result = {"mode": mode, "first_step_s": first, "second_step_s": second}
+    result = {"mode": mode, "size": size, "first_step_s": first, "second_step_s": second}
     return result | {
         "short_batch_step_s": short,
         "cache": os.environ.get("TORCHINDUCTOR_CACHE_DIR"),
@@ -48,4 +53,4 @@ def main(mode: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1] if len(sys.argv) > 1 else "static")))
+    print(json.dumps(main(*(sys.argv[1:] or ["static"]))))

@@ -12,6 +12,7 @@ process.
     python bench/step_time.py --busy --threads 2           # with a busy process on one core
     python bench/step_time.py --series 321 --batch 4 --cross-series router
     python bench/step_time.py --size train-run --threads 1 # the size `python train.py` trains
+    python bench/step_time.py --size small --threads 1     # d_model 64 at two scales
 
 The defaults are the published ETTh1 horizon-24 settings (conf/experiment/etth1_24.yaml).
 --hopfield names a file of conf/hopfield/. Peak memory is that of this whole process, so
@@ -35,7 +36,6 @@ from timing import measure  # bench/timing.py: this script's folder is on sys.pa
 from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.runtime.precision import SHORT_NAMES
 
-HOPFIELD_DIR = Path(__file__).resolve().parents[1] / "conf" / "hopfield"
 # Settings that only one of the models has, left out of the other's report.
 STANHOP_ONLY = {"hopfield", "seg_len", "d_model", "d_ff", "heads", "e_layers", "win_size"}
 STANHOP_ONLY |= {"factor", "dropout", "cross_series"}
@@ -44,9 +44,9 @@ DLINEAR_ONLY = {"kernel_size"}
 
 def hopfield_config(name: str) -> dict[str, Any]:
     """The ``hopfield`` group option ``name`` as a plain dict."""
-    path = HOPFIELD_DIR / f"{name}.yaml"
+    path = CONF_DIR / "hopfield" / f"{name}.yaml"
     if not path.is_file():
-        options = sorted(p.stem for p in HOPFIELD_DIR.glob("*.yaml"))
+        options = sorted(p.stem for p in (CONF_DIR / "hopfield").glob("*.yaml"))
         raise SystemExit(f"error: unknown --hopfield {name!r}; choose one of {options}")
     return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
 
@@ -71,18 +71,34 @@ def model_spec(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-# --size train-run: the widths `python train.py` trains (conf/model/stanhop.yaml, the
-# synthetic data's in_len); flags given explicitly still win.
-TRAIN_RUN = {"in_len": 96, "seg_len": 12, "d_model": 64, "d_ff": 128, "e_layers": 2}
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def train_run_widths() -> dict[str, int]:
+    """The widths `python train.py` trains: conf/model/stanhop.yaml's, with the synthetic
+    data's in_len."""
+    model = OmegaConf.load(CONF_DIR / "model" / "stanhop.yaml")
+    data = OmegaConf.load(CONF_DIR / "data" / "synthetic.yaml")
+    widths = {k: model[k] for k in ("seg_len", "d_model", "d_ff", "e_layers")}
+    return {"in_len": data.in_len, **widths}
+
+
+# The widths of --size; flags given explicitly still win. small: d_model 64 at two scales,
+# the width of the untuned accuracy table (bench/accuracy.py --quick).
+SIZES = {
+    "train-run": train_run_widths,
+    "small": lambda: {"in_len": 96, "seg_len": 12, "d_model": 64, "d_ff": 128, "e_layers": 2},
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
         "--size",
-        choices=["published", "train-run"],
+        choices=["published", *SIZES],
         default="published",
-        help="defaults of the widths: ETTh1's published settings or `python train.py`'s",
+        help="defaults of the widths: ETTh1's published settings, `python train.py`'s, "
+        "or d_model 64 at two scales (small)",
     )
     p.add_argument("--model", choices=["stanhop", "dlinear"], default="stanhop")
     p.add_argument("--hopfield", default="outeffhop", help="a conf/hopfield option")
@@ -124,8 +140,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--busy-repeats", type=int, default=3, help="quiet/busy pairs with --busy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    if p.parse_known_args(argv)[0].size == "train-run":
-        p.set_defaults(**TRAIN_RUN)
+    size = p.parse_known_args(argv)[0].size
+    if size in SIZES:
+        p.set_defaults(**SIZES[size]())
     args = p.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         p.error("--steps must be at least 1 and --warmup at least 0")

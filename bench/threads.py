@@ -18,12 +18,13 @@ import time
 from collections.abc import Callable
 
 import torch
+from step_time import train_run_widths
 from timing import busy_core, median_ratio, step_functions  # bench/: on sys.path
 
 from stanhop.model import build_model
 from stanhop.runtime.precision import BF16_MIXED, resolve_precision
 
-DEFAULT = dict(in_len=96, out_len=24, seg_len=12, d_model=64, d_ff=128, e_layers=2, revin=True)
+DEFAULT = dict(out_len=24, revin=True, **train_run_widths())
 PUBLISHED = dict(in_len=168, out_len=24, seg_len=6, d_model=256, d_ff=512, e_layers=3)
 
 

@@ -7,6 +7,7 @@ import json
 import statistics
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import accuracy
@@ -186,6 +187,17 @@ def test_a_tuned_run_takes_the_tuned_settings_and_the_benchmarks_budget() -> Non
     assert cfg.trainer.max_time == "00:00:30:00"
     assert cfg.callbacks.early_stopping.patience == 5
     assert cfg.seed == 2
+
+
+def test_a_horizon_run_on_its_own_reuses_the_first_horizons_tuned_settings() -> None:
+    """`--horizons 48` alone: ETTh1-48 trains the settings tuned at horizon 24."""
+    tuned = OmegaConf.load(TUNED / "stanhop_etth1_h24.yaml")
+    etth1_48 = replace(DATASETS["etth1"], horizons=(48,))
+    overrides = run_overrides(etth1_48, 48, "outeffhop", 1, [], Path("out"), tuned=True)
+    assert "experiment=tuned/stanhop_etth1_h24" in overrides
+    cfg = compose_cfg(overrides)
+    assert (cfg.data.in_len, cfg.data.out_len) == (tuned.data.in_len, 48)
+    assert cfg.model.d_model == tuned.model.d_model
 
 
 def test_a_dataset_without_tuned_settings_says_which_command_makes_them(

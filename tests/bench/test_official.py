@@ -61,9 +61,12 @@ def test_bad_arguments_are_one_line_errors(capsys, tmp_path, argv) -> None:
     assert "--" in one_line_error(capsys, ["--official", str(tmp_path), *argv])
 
 
-def test_the_sizes_are_step_times_models() -> None:
-    train_run = our_spec("train-run", 7)
-    assert {k: train_run[k] for k in ("d_model", "d_ff", "in_len", "seg_len", "e_layers")} == {
+def test_the_sizes_are_step_times_models(compose_cfg) -> None:
+    widths = ("d_model", "d_ff", "in_len", "seg_len", "e_layers")
+    train_run, model = our_spec("train-run", 7), compose_cfg().model  # python train.py's
+    assert {k: train_run[k] for k in widths} == {k: model[k] for k in widths}
+    small = our_spec("small", 7)
+    assert {k: small[k] for k in widths} == {
         "d_model": 64,
         "d_ff": 128,
         "in_len": 96,

@@ -25,4 +25,4 @@ def test_debug_fast_keeps_the_tiny_stanhop_sizes(compose_cfg) -> None:
     model = compose_cfg("debug=fast").model
     sizes = {k: model[k] for k in ("seg_len", "d_model", "d_ff", "n_heads", "e_layers")}
     assert sizes == {"seg_len": 6, "d_model": 16, "d_ff": 32, "n_heads": 2, "e_layers": 2}
-    assert compose_cfg().model.d_model == 64  # without debug=fast: the model's own
+    assert compose_cfg().model.d_model == 128  # without debug=fast: the model's own
