@@ -32,9 +32,9 @@ the same input length, except with ``--tuned``: each model then runs with the se
 ``stanhop-tune`` found for it on validation (conf/experiment/tuned/), its input length
 among them, under the same budget.
 
-STanHop-Net is this project's default width (d_model 64, d_ff 128, 4 heads, 10 pooling
-patterns) with the published depth of each dataset's reference setting (3 scales, merging
-2 segments) and its default recipe and instance normalisation (conf/). DLinear runs with
+STanHop-Net has a small width (d_model 64, d_ff 128, 4 heads, 10 pooling patterns) with
+the published depth of each dataset's reference setting (3 scales, merging 2 segments)
+and its default recipe and instance normalisation (conf/). DLinear runs with
 its published recipe (Adam, lr 5e-3, the halving schedule, shared maps, kernel 25) both
 with and without reversible instance normalisation; the table reports the configuration
 with the lower mean validation MSE of each dataset and horizon (never the test split).
