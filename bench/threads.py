@@ -2,7 +2,8 @@
 core: the two thread counts take turns step by step in one process.
 
     python bench/threads.py                     # the size `python train.py` trains
-    python bench/threads.py --published         # ETTh1 published settings
+    python bench/threads.py --size published    # ETTh1 published settings
+    python bench/threads.py --size small        # d_model 64 at two scales
     python bench/threads.py --threads 2 --busy  # also with a busy process on one core
 
 Reports the median of the step-by-step ratios (several threads / one thread) of the
@@ -18,13 +19,12 @@ import time
 from collections.abc import Callable
 
 import torch
-from step_time import train_run_widths
+from step_time import SIZES
 from timing import busy_core, median_ratio, step_functions  # bench/: on sys.path
 
 from stanhop.model import build_model
 from stanhop.runtime.precision import BF16_MIXED, resolve_precision
 
-DEFAULT = dict(out_len=24, revin=True, **train_run_widths())
 PUBLISHED = dict(in_len=168, out_len=24, seg_len=6, d_model=256, d_ff=512, e_layers=3)
 
 
@@ -45,12 +45,20 @@ def thread_ratio(
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--published", action="store_true", help="the published ETTh1 size")
+    p.add_argument(
+        "--size",
+        choices=["published", *SIZES],
+        default="train-run",
+        help="the widths, as bench/step_time.py's --size (default: `python train.py`'s)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--busy", action="store_true")
     args = p.parse_args()
-    shape = PUBLISHED if args.published else DEFAULT
+    if args.size == "published":
+        shape = PUBLISHED
+    else:
+        shape = {"out_len": 24, "revin": True, **SIZES[args.size]()}
     torch.manual_seed(0)
     model = build_model({"name": "stanhop", "n_series": 7, **shape})
     x, y = torch.randn(32, shape["in_len"], 7), torch.randn(32, shape["out_len"], 7)
@@ -59,7 +67,7 @@ def main() -> None:
     for n in (1, args.threads):
         torch.set_num_threads(n)
         train_step()
-    result = {"size": "published" if args.published else "default", "threads": args.threads}
+    result = {"size": args.size, "threads": args.threads}
     result["quiet"] = thread_ratio(train_step, args.threads, args.steps)
     if args.busy:
         with busy_core():
