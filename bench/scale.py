@@ -3,11 +3,14 @@
     python bench/scale.py                                  # prints the table
     python bench/scale.py --plot docs/scale.png --json     # also draws it, and one JSON list
     python bench/scale.py --cross-series router            # the linear cross-series stage
+    python bench/scale.py --cross-series full router --series 7 321 862 --plot docs/scale.png
 
 Every point is one `bench/step_time.py --json` run in its own process, so its peak memory
 is its own. The model is STanHop-Net at the published ETTh1 width (d_model 256, d_ff 512,
 4 heads, 3 scales, seg_len 6); the series sweep uses in_len 168, the in_len sweep 7 series.
-The batch is small by default (4) so that 862 series fit in a few GiB.
+The batch is small by default (4) so that 862 series fit in a few GiB. With two
+cross-series stages the script sweeps the series only, once per stage, and draws both
+against the line of linear growth from the first point.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from typing import Any
 STEP_TIME = Path(__file__).resolve().parent / "step_time.py"
 
 
-def measure_point(series: int, in_len: int, args: argparse.Namespace) -> dict[str, Any]:
+def measure_point(
+    series: int, in_len: int, args: argparse.Namespace, cross_series: str
+) -> dict[str, Any]:
     """One ``step_time.py --json`` run in a fresh process."""
     cmd = [
         sys.executable,
@@ -38,7 +43,7 @@ def measure_point(series: int, in_len: int, args: argparse.Namespace) -> dict[st
         f"--steps={args.steps}",
         f"--warmup={args.warmup}",
         f"--hopfield={args.hopfield}",
-        f"--cross-series={args.cross_series}",
+        f"--cross-series={cross_series}",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -103,6 +108,40 @@ def plot(series_rows: list[dict[str, Any]], len_rows: list[dict[str, Any]], path
     fig.savefig(path, dpi=120)
 
 
+def plot_stages(rows: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    """Training-step time and memory against the number of series, one line per
+    cross-series stage, each with the line of linear growth from its first point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for ax, (what, ylabel) in zip(
+        axes,
+        [("train_step_s", "training step (s)"), ("model_mib", "peak memory above start (MiB)")],
+        strict=True,
+    ):
+        for stage, points in rows.items():
+            xs, ys = [r["series"] for r in points], [r[what] for r in points]
+            (line,) = ax.plot(xs, ys, "o-", label=f"cross_series={stage}")
+            # Linear growth from the first point: y0 · x / x0.
+            ax.plot(xs, [ys[0] * x / xs[0] for x in xs], ":", color=line.get_color(),
+                    label=f"{stage}: linear from {xs[0]} series")  # fmt: skip
+        ax.set_xlabel("number of series")
+        ax.set_ylabel(ylabel)
+        ax.set_yscale("log")
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    batch = next(iter(rows.values()))[0]["batch"]
+    fig.suptitle(
+        f"STanHop-Net cost against series (published ETTh1 width, in_len 168, batch {batch})"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--series", type=int, nargs="+", default=[7, 21, 321, 862])
@@ -113,19 +152,39 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--hopfield", default="outeffhop")
-    p.add_argument("--cross-series", choices=["full", "router"], default="full")
+    p.add_argument(
+        "--cross-series",
+        choices=["full", "router"],
+        nargs="+",
+        default=["full"],
+        help="one stage: the series and in_len sweeps; two: the series sweep of each",
+    )
     p.add_argument("--plot", type=Path, help="write the figure to this PNG")
     p.add_argument("--json", action="store_true", help="also print every point as JSON")
     args = p.parse_args()
 
-    series_rows = [measure_point(c, 168, args) for c in args.series]
-    len_rows = [measure_point(7, length, args) for length in args.in_lens]
-    for r in series_rows + len_rows:
-        r["model_mib"] = r["peak_rss_mib"] - r["rss_before_mib"]
-    print(
-        f"STanHop-Net hopfield={args.hopfield}, cross_series={args.cross_series}, "
-        f"batch {args.batch}, threads {args.threads}, median of {args.steps} steps"
+    header = (
+        f"STanHop-Net hopfield={args.hopfield}, batch {args.batch}, threads {args.threads}, "
+        f"median of {args.steps} steps"
     )
+    if len(args.cross_series) > 1:
+        stages = {
+            stage: [with_model_mib(measure_point(c, 168, args, stage)) for c in args.series]
+            for stage in args.cross_series
+        }
+        print(header)
+        for stage, rows in stages.items():
+            print_sweep(f"series (in_len 168), cross_series={stage}", "series", rows)
+        if args.plot:
+            plot_stages(stages, args.plot)
+            print(f"\nfigure written to {args.plot}")
+        if args.json:
+            print(json.dumps([r | {"cross_series": s} for s, rows in stages.items() for r in rows]))
+        return
+    stage = args.cross_series[0]
+    series_rows = [with_model_mib(measure_point(c, 168, args, stage)) for c in args.series]
+    len_rows = [with_model_mib(measure_point(7, length, args, stage)) for length in args.in_lens]
+    print(f"{header}, cross_series={stage}")
     print_sweep("series (in_len 168)", "series", series_rows)
     print_sweep("in_len (7 series)", "in_len", len_rows)
     if args.plot:
@@ -133,6 +192,11 @@ def main() -> None:
         print(f"\nfigure written to {args.plot}")
     if args.json:
         print(json.dumps(series_rows + len_rows))
+
+
+def with_model_mib(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with ``model_mib``: the peak memory the model and its steps took."""
+    return row | {"model_mib": row["peak_rss_mib"] - row["rss_before_mib"]}
 
 
 if __name__ == "__main__":
