@@ -101,7 +101,10 @@ def test_the_main_command_run_twice_keeps_the_first_run(tmp_path) -> None:
 @pytest.mark.slow  # a training process, interrupted
 def test_ctrl_c_says_how_to_resume(tmp_path) -> None:
     run_dir = tmp_path / "run"
-    often = ["trainer.max_epochs=50", "callbacks.step_checkpoint.every_n_train_steps=2"]
+    # Long enough to be still training when the test (a starved process, on a loaded
+    # machine) notices the first checkpoint: no early stopping, many epochs.
+    often = ["trainer.max_epochs=500", "callbacks.early_stopping=null"]
+    often += ["callbacks.step_checkpoint.every_n_train_steps=2"]
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "train.py"), *TINY, *often, f"hydra.run.dir={run_dir}"],
         cwd=ROOT,
