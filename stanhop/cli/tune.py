@@ -86,7 +86,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--timeout", default=None, help="no new trial after this long, e.g. 45m, 2h")
     p.add_argument("--workers", type=int, default=1, help="processes sharing the study")
-    p.add_argument("--threads", type=int, help="threads per worker (default: cores / workers)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="threads per worker (default: cores / workers; one worker: as threads=auto)",
+    )
     p.add_argument("--name", help="name of the tuned experiment (default MODEL_DATA_hHORIZON)")
     p.add_argument("--study-dir", type=Path, help="the study's folder (default outputs/tune/NAME)")
     p.add_argument(
@@ -179,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         timeout = None if args.timeout is None else parse_duration(args.timeout)
         search, name, path, choices = prepare(args)
-        threads = args.threads or max(1, _cores() // args.workers)
+        # One worker without --threads: each trial measures its threads (threads=auto).
+        threads = args.threads or (None if args.workers == 1 else max(1, _cores() // args.workers))
         study = run_search(search, args.trials, timeout, args.workers, threads)
     except (UsageError, SearchSpaceError, StudyError) as err:
         fail(str(err))

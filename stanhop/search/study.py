@@ -159,8 +159,9 @@ def study_lock(study_dir: Path) -> Iterator[None]:
         ) from None
 
 
-def objective(search: Search, trial: optuna.Trial) -> float:
-    """Train one trial's settings on the training split; its best validation MSE.
+def objective(search: Search, trial: optuna.Trial, threads: int | None = None) -> float:
+    """Train one trial's settings on the training split, on ``threads`` intra-op threads
+    (None: ``threads=auto``); its best validation MSE.
 
     Validation only (``train(test=False)``): the test windows are never built. The
     trial's folder keeps its config and metrics; its checkpoints are deleted, as
@@ -168,6 +169,8 @@ def objective(search: Search, trial: optuna.Trial) -> float:
     """
     params = search.space.suggest(trial)
     overrides = search.trial_overrides(params, trial.number)
+    if threads is not None:
+        overrides.append(f"threads={threads}")
     cfg = search.compose(overrides)
     trial.set_user_attr("seed", int(cfg.seed))
     output = Path(cfg.paths.output_dir)
@@ -193,7 +196,9 @@ def _stop_at(total: int):
     return callback
 
 
-def work(search: Search, worker: int, trials: int, timeout: float | None, threads: int) -> None:
+def work(
+    search: Search, worker: int, trials: int, timeout: float | None, threads: int | None
+) -> None:
     """One worker: run trials of the shared study until it counts ``trials`` or
     ``timeout`` seconds have passed (a running trial finishes).
 
@@ -202,7 +207,8 @@ def work(search: Search, worker: int, trials: int, timeout: float | None, thread
     same settings again.
     """
     silence_noise()
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     existing = len(
         optuna.load_study(study_name=STUDY_NAME, storage=storage(search.study_dir)).trials
     )
@@ -212,7 +218,7 @@ def work(search: Search, worker: int, trials: int, timeout: float | None, thread
     if remaining <= 0:
         return
     study.optimize(
-        lambda trial: objective(search, trial),
+        lambda trial: objective(search, trial, threads),
         n_trials=remaining,
         timeout=timeout,
         catch=(ValueError,),
@@ -221,13 +227,14 @@ def work(search: Search, worker: int, trials: int, timeout: float | None, thread
 
 
 def run_search(
-    search: Search, trials: int, timeout: float | None, workers: int, threads: int
+    search: Search, trials: int, timeout: float | None, workers: int, threads: int | None
 ) -> optuna.Study:
     """Run the search until its study counts ``trials`` (over all commands run on the
     folder) or ``timeout`` seconds have passed; the study.
 
-    One worker runs in this process; more are started as processes of their own, each
-    with ``threads`` threads (OMP_NUM_THREADS), sharing the study through its SQLite file.
+    One worker runs in this process, on ``threads`` threads (None: each trial chooses
+    as ``threads=auto`` does); more are started as processes of their own, each with
+    ``threads`` threads (OMP_NUM_THREADS), sharing the study through its SQLite file.
     """
     with study_lock(search.study_dir):
         requeued = requeue_interrupted(load_study(search))

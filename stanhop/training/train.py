@@ -24,6 +24,7 @@ from stanhop.files.run_dir import keep_earlier_run
 from stanhop.model import model_class, model_spec
 from stanhop.model.cross_series import router_hint
 from stanhop.runtime.precision import AUTO, resolve_precision
+from stanhop.training.callbacks.adaptive_threads import AdaptiveThreads
 from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.compile_cache import enable_compile_caches
@@ -33,7 +34,7 @@ from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
 from stanhop.training.schema import register_schemas
-from stanhop.training.threads import choose_threads
+from stanhop.training.threads import ThreadTuner, choose_threads
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
 
 # Before any composition: every caller of train() composes conf/train.yaml first.
@@ -132,6 +133,12 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     return module
 
 
+def _one_process(cfg: DictConfig) -> bool:
+    """Whether the run trains in a single process (not DDP over devices or nodes)."""
+    devices = cfg.trainer.get("devices", 1)
+    return str(devices) in ("1", "[0]") and int(cfg.trainer.get("num_nodes", 1)) == 1
+
+
 def compile_for_run(module: LitForecaster, datamodule: Any) -> None:
     """Compile ``module``'s model in place for a run over ``datamodule``, one shape per
     graph: whole training batches only and evaluation batches padded to full size (a
@@ -205,11 +212,20 @@ def train(
             cfg.trainer.get("precision", AUTO), cfg.trainer.get("accelerator", "auto")
         )
         rank_zero_info(reason)
-        threads, reason = choose_threads(
-            cfg.get("threads", "auto"), module.hparams.model, datamodule.batch_size
+        threading = choose_threads(
+            cfg.get("threads", "auto"),
+            module.hparams.model,
+            datamodule.batch_size,
+            measure=_one_process(cfg) and not cfg.trainer.get("deterministic"),
         )
-        torch.set_num_threads(threads)
-        rank_zero_info(reason)
+        torch.set_num_threads(threading.threads)
+        rank_zero_info(threading.reason)
+        if threading.between:
+            low, high = threading.between
+            callbacks = [
+                *callbacks,
+                AdaptiveThreads(ThreadTuner(low, high, current=threading.threads)),
+            ]
         compiling, compile_key = decide_compile(cfg, module, datamodule, precision)
         rank_zero_info(compiling.reason)
         if compiling.enabled:

@@ -1,4 +1,5 @@
-"""The thread count of ``threads=auto`` and the forward cost it reads."""
+"""The thread count of ``threads=auto``: the forward cost it reads, and the tuner that
+chooses from measured step times."""
 
 import os
 
@@ -10,7 +11,13 @@ from stanhop.model import NORMALIZERS, build_model
 from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.training import threads
 from stanhop.training.operators import count_operators
-from stanhop.training.threads import FLOP_PER_OPERATOR_FOR_THREADS, choose_threads, forward_cost
+from stanhop.training.threads import (
+    FLOP_PER_OPERATOR_FOR_THREADS,
+    TINY_FLOP_PER_OPERATOR,
+    ThreadTuner,
+    choose_threads,
+    forward_cost,
+)
 
 DEFAULT_RUN = {"name": "stanhop", "n_series": 7, "in_len": 96, "out_len": 24, "seg_len": 12}
 PUBLISHED = {"name": "stanhop", "n_series": 7, "in_len": 168, "out_len": 24, "seg_len": 6}
@@ -44,28 +51,134 @@ def machine(monkeypatch):
     return load
 
 
-def test_the_default_run_takes_one_thread(machine) -> None:
-    assert forward_cost(DEFAULT_RUN, 32).flops_per_operator < FLOP_PER_OPERATOR_FOR_THREADS
-    n, reason = choose_threads("auto", DEFAULT_RUN, 32)
-    assert n == 1 and "threads 1" in reason and "small operators" in reason
+def test_the_default_run_measures_its_threads_starting_on_the_idle_cores(machine) -> None:
+    cost = forward_cost(DEFAULT_RUN, 32).flops_per_operator
+    assert TINY_FLOP_PER_OPERATOR < cost < FLOP_PER_OPERATOR_FOR_THREADS
+    choice = choose_threads("auto", DEFAULT_RUN, 32)
+    assert (choice.threads, choice.between) == (4, (1, 4))
+    assert choice.reason.startswith("threads auto:")
+    machine(3.6)  # busy cores: start on one, still compare with all four
+    choice = choose_threads("auto", DEFAULT_RUN, 32)
+    assert (choice.threads, choice.between) == (1, (1, 4))
+
+
+def test_tiny_operators_take_one_thread_without_measuring(machine, tiny_spec) -> None:
+    assert forward_cost(tiny_spec, 5).flops_per_operator < TINY_FLOP_PER_OPERATOR
+    choice = choose_threads("auto", tiny_spec, 5)
+    assert (choice.threads, choice.between) == (1, None)
+    assert "small operators" in choice.reason
+
+
+def test_a_run_that_keeps_one_count_takes_it_from_the_operators_size(machine) -> None:
+    """Deterministic or distributed runs (measure=False) keep the rule of arithmetic per
+    operator: one thread for the default run, the idle cores for the published width."""
+    choice = choose_threads("auto", DEFAULT_RUN, 32, measure=False)
+    assert (choice.threads, choice.between) == (1, None)
 
 
 @pytest.mark.parametrize(("load", "expected"), [(0.0, 4), (1.2, 3), (3.6, 1), (9.0, 1)])
 def test_large_operators_take_the_idle_usable_cores(machine, load, expected) -> None:
     machine(load)
     assert forward_cost(PUBLISHED, 32).flops_per_operator > FLOP_PER_OPERATOR_FOR_THREADS
-    n, reason = choose_threads("auto", PUBLISHED, 32)
-    assert n == expected and reason.startswith(f"threads {expected}:")
+    choice = choose_threads("auto", PUBLISHED, 32, measure=False)
+    assert choice.threads == expected and choice.reason.startswith(f"threads {expected}:")
 
 
 def test_a_number_or_omp_num_threads_is_used_as_given(machine, monkeypatch) -> None:
-    assert choose_threads(3, DEFAULT_RUN, 32)[0] == 3
-    assert choose_threads("2", DEFAULT_RUN, 32)[0] == 2
+    assert choose_threads(3, DEFAULT_RUN, 32).threads == 3
+    assert choose_threads("2", DEFAULT_RUN, 32).threads == 2
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    n, reason = choose_threads("auto", DEFAULT_RUN, 32)
-    assert n == 2 and "OMP_NUM_THREADS" in reason
+    choice = choose_threads("auto", DEFAULT_RUN, 32)
+    assert choice.threads == 2 and "OMP_NUM_THREADS" in choice.reason and choice.between is None
     with pytest.raises(ValueError, match="at least 1"):
         choose_threads(0, DEFAULT_RUN, 32)
+
+
+class Machine:
+    """Step times of a simulated 2-core machine: ``quiet[n]`` seconds with n threads,
+    ``busy[n]`` while another process holds a core."""
+
+    def __init__(self, quiet: dict[int, float], busy: dict[int, float] | None = None) -> None:
+        self.quiet, self.busy = quiet, busy or quiet
+        self.loaded = False
+
+    def step(self, n: int) -> float:
+        return (self.busy if self.loaded else self.quiet)[n]
+
+
+def run(tuner: ThreadTuner, machine: Machine, steps: int, load_at=None, quiet_at=None):
+    """``steps`` steps; the counts used, the total time and the lines the tuner gave."""
+    used, total, lines = [], 0.0, []
+    for step in range(steps):
+        if step == load_at:
+            machine.loaded = True
+        if step == quiet_at:
+            machine.loaded = False
+        n = tuner.next_threads()
+        seconds = machine.step(n)
+        used.append(n)
+        total += seconds
+        line = tuner.record(seconds)
+        if line:
+            lines.append((step, line))
+    return used, total, lines
+
+
+# The default run's step on the 2-core Xeon, quiet (bench/threads.py): 0.101 s with one
+# thread, 0.076 s with two; with a busy process on one core 0.10 s and 0.45 s.
+QUIET = {1: 0.101, 2: 0.076}
+BUSY = {1: 0.101, 2: 0.45}
+
+
+def test_on_a_quiet_machine_the_faster_count_is_kept_after_the_first_comparison() -> None:
+    tuner = ThreadTuner(1, 2)
+    used, _, lines = run(tuner, Machine(QUIET), 1000)
+    # 2 warm-up steps and two blocks of 4 steps of each count, then 2 threads
+    assert used[:18] == [2, 2] + [2] * 4 + [1] * 4 + [2] * 4 + [1] * 4
+    assert lines[0] == (17, "threads 2 from step 18: 0.076 s a step against 0.101 s with 1")
+    assert tuner.current == 2 and tuner.reference == 0.076
+    # later checks try one block of the other count; each that keeps 2 doubles the wait
+    assert used.count(1) == 8 + 4 * 2  # 200 steps later, then 400 more
+    assert len(lines) == 1
+
+
+def test_where_one_thread_is_faster_it_is_kept() -> None:
+    used, _, lines = run(ThreadTuner(1, 2), Machine({1: 0.02, 2: 0.03}), 300)
+    assert used[18:].count(2) == 4 and lines[0][1].startswith("threads 1 from step 18")
+
+
+def test_a_busy_neighbour_moves_the_run_to_one_thread_within_a_few_steps() -> None:
+    tuner = ThreadTuner(1, 2)
+    used, _, lines = run(tuner, Machine(QUIET, BUSY), 400, load_at=100)
+    # 3 slow steps make the median of the last 5 slow, then one block of one thread
+    assert used[100:103] == [2] * 3 and used[103:300] == [1] * 197
+    assert lines[1] == (106, "threads 1 from step 107: 0.101 s a step against 0.45 s with 2")
+
+
+def test_when_the_neighbour_leaves_a_later_check_returns_to_two_threads() -> None:
+    tuner = ThreadTuner(1, 2)
+    used, _, lines = run(tuner, Machine(QUIET, BUSY), 1000, load_at=100, quiet_at=150)
+    back = [step for step, line in lines if line.startswith("threads 2")][-1]
+    assert back <= 107 + 200 + 8  # the next check, 200 steps after moving to one thread
+    assert used[-1] == 2
+
+
+@pytest.mark.parametrize("start", [1, 2])
+@pytest.mark.parametrize("steps", [736, 5000])
+def test_under_steady_load_the_checks_cost_little_against_knowing_the_answer(steps, start) -> None:
+    """Busy from the first step: the time over the time with one thread throughout (the
+    best fixed choice; two fixed threads take 4.5 times as long) is at most 1.05 for the
+    default run's 736 steps and falls with a longer run. A step of two threads at 4.5
+    times one thread's time is hopeless: each check gives it one step."""
+    used, total, _ = run(ThreadTuner(1, 2, current=start), Machine(BUSY), steps)
+    assert total / (steps * BUSY[1]) < (1.05 if steps < 1000 else 1.01)
+    warm_and_block = 0 if start == 1 else 2 + 4
+    assert used.count(2) == warm_and_block + 1 + (2 if steps < 1000 else 4)
+
+
+def test_two_counts_are_needed() -> None:
+    with pytest.raises(ValueError, match="two thread counts"):
+        ThreadTuner(2, 2)
 
 
 @pytest.mark.parametrize("normalizer", sorted(NORMALIZERS))

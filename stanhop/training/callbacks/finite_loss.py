@@ -35,8 +35,7 @@ class StopOnNonFinite(L.Callback):
         grads = [p.grad.detach() for p in pl_module.parameters() if p.grad is not None]
         if not grads:
             return
-        finite = bool(torch.stack([g.isfinite().all() for g in grads]).all())
-        self._check(trainer, finite, "gradient")
+        self._check(trainer, all_finite(grads), "gradient")
 
     def _check(self, trainer: L.Trainer, finite: bool, what: str) -> None:
         if not trainer.strategy.reduce_boolean_decision(not finite, all=False):
@@ -62,3 +61,28 @@ def _last_good(trainer: L.Trainer) -> str:
         return "no checkpoint was written before it"
     newest = max(paths, key=lambda p: p.stat().st_mtime)
     return f"the last good checkpoint is {newest}"
+
+
+def all_finite(tensors: list[torch.Tensor]) -> bool:
+    """Whether every element of every tensor is finite.
+
+    One operator per device and dtype: the check torch's GradScaler runs before an
+    optimiser step (here with a scale of 1, which leaves the tensors as they are). A
+    check per tensor dispatches a few operators for each of the model's parameters,
+    which cost 4 ms of a 0.1 s step at the default run's width.
+    """
+    found = []
+    for (device, _), group in _by_device_and_dtype(tensors).items():
+        flag = torch.zeros(1, device=device)
+        torch._amp_foreach_non_finite_check_and_unscale_(group, flag, torch.ones(1, device=device))
+        found.append(flag)
+    return not bool(torch.stack(found).any())
+
+
+def _by_device_and_dtype(
+    tensors: list[torch.Tensor],
+) -> dict[tuple[torch.device, torch.dtype], list[torch.Tensor]]:
+    groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
+    for tensor in tensors:
+        groups.setdefault((tensor.device, tensor.dtype), []).append(tensor)
+    return groups

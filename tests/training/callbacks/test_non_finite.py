@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from stanhop.files.checkpoint import load_checkpoint
-from stanhop.training.callbacks.finite_loss import NonFiniteLossError, StopOnNonFinite
+from stanhop.training.callbacks.finite_loss import NonFiniteLossError, StopOnNonFinite, all_finite
 from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 DIVERGING = ("debug=fast", "logger=none", "optimizer.lr=1e30", "trainer.limit_train_batches=8")
 
 
-def all_finite(path: Path) -> bool:
+def finite_weights(path: Path) -> bool:
     state = load_checkpoint(path)["state_dict"]
     return all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())
 
@@ -40,7 +40,7 @@ def test_a_diverging_run_stops_with_the_step_and_the_last_good_checkpoint(compos
     # The checkpoint holds the weights before the failing step, all finite; nothing was
     # written after it (no metrics, no best.ckpt from a NaN validation).
     assert load_checkpoint(last)["global_step"] == step - 1
-    assert all_finite(last)
+    assert finite_weights(last)
     assert not (Path(cfg.paths.output_dir) / "metrics.json").exists()
     assert not (Path(cfg.paths.output_dir) / "checkpoints" / "best.ckpt").exists()
 
@@ -86,3 +86,23 @@ def test_cli_reports_a_diverging_run_in_one_line(tmp_path: Path) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: training stopped: non-finite"), last
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), float("-inf")])
+def test_the_one_operator_check_agrees_with_a_check_per_element(dtype, bad) -> None:
+    """Tensors of several shapes and dtypes, one element of one of them made non-finite
+    (or none): the same answer as isfinite per element, and every tensor left bit for bit
+    as it was (the check multiplies by a scale of 1)."""
+    generator = torch.Generator().manual_seed(0)
+    shapes = [(3,), (4, 5), (2, 3, 7), (1,), (64, 33)]
+    tensors = [torch.randn(s, generator=generator).to(dtype) * 1e3 for s in shapes]
+    mixed = [*tensors, torch.randn(6, generator=generator)]  # another dtype alongside
+    if bad is not None:
+        tensors[2][1, 2, 5] = bad
+    before = [t.clone() for t in mixed]
+    expected = all(bool(t.isfinite().all()) for t in mixed)
+    assert all_finite(mixed) is expected is (bad is None)
+    bits = {torch.float32: torch.int32, torch.bfloat16: torch.int16, torch.float64: torch.int64}
+    for t, b in zip(mixed, before, strict=True):
+        assert torch.equal(t.view(bits[t.dtype]), b.view(bits[b.dtype]))
