@@ -388,7 +388,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--patience", type=int, help="epochs without a better val MSE (default 5)")
     p.add_argument("--max-time", help="fitting time cap per run, e.g. 30m (the default), 2h")
-    p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
+    p.add_argument(
+        "--threads", type=int, help="intra-op threads of every run (default: threads=auto)"
+    )
     p.add_argument("--out", type=Path, default=Path("outputs/bench_accuracy"))
     p.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every run")
     p.add_argument("--json", action="store_true", help="also print every run as JSON")
@@ -492,7 +494,9 @@ def main(argv: list[str] | None = None) -> None:
                     overrides = run_overrides(
                         ds, horizon, model, seed, budget, args.out, tuned=args.tuned
                     )
-                    cfg = compose_cfg([*overrides, *args.override])
+                    # --threads for the run too, which otherwise chooses its own
+                    given = [f"threads={args.threads}"] if args.threads else []
+                    cfg = compose_cfg([*overrides, *given, *args.override])
                     start = time.perf_counter()
                     metrics = train(cfg)
                     wall = time.perf_counter() - start

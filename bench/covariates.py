@@ -124,6 +124,7 @@ def main() -> None:
                     continue
                 run_dir = args.out / f"{model}_{variant}_seed{seed}"
                 overrides = [*common, *MODELS[model], *variants[variant], f"seed={seed}"]
+                overrides.append(f"threads={args.threads}")  # else the run chooses its own
                 overrides.append(f"paths.output_dir={run_dir}")
                 cfg = compose_config(*overrides)
                 start = time.perf_counter()

@@ -34,17 +34,24 @@ def keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor
     return uniforms >= _LOWEST + round(p * _LEVELS)
 
 
+def scaled_keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    """A mask like ``x``, in its dtype: 0 where dropped, the inverse keep probability
+    where kept."""
+    scale = 1.0 / (1.0 - drop_fraction(p))
+    return keep_mask(x.shape, p, x.device).to(x.dtype).mul_(scale)
+
+
 # The scaled mask as an opaque operator to torch.compile: the graph keeps this cheap draw
 # instead of generating its own random numbers (which inductor's CPU kernels do several
 # times more slowly than eager ``bernoulli_``), and fuses the multiplication after it. The
 # tag marks it as random, so the compiled backward saves the mask instead of drawing it
-# again. Eagerly it is one operator where a mask, its cast and its scaling were three.
+# again. Eagerly the model calls the function itself: a custom operator's Python dispatch
+# costs about 0.13 ms a call, 3 % of the default run's step with its 25 dropouts.
 @torch.library.custom_op(
     "stanhop::scaled_keep_mask", mutates_args=(), tags=(torch.Tag.nondeterministic_seeded,)
 )
 def _scaled_keep_mask_like(x: torch.Tensor, p: float) -> torch.Tensor:
-    scale = 1.0 / (1.0 - drop_fraction(p))
-    return keep_mask(x.shape, p, x.device).to(x.dtype).mul_(scale)
+    return scaled_keep_mask(x, p)
 
 
 @_scaled_keep_mask_like.register_fake
@@ -79,7 +86,9 @@ class Dropout(nn.Module):
             return F.dropout(x, self.p, training=True)
         # The mask in x's dtype (a bool mask makes the backward's product take a slow,
         # type-promoting path), holding 0 or the scale: one product forward, one back.
-        return x * _scaled_keep_mask_like(x.detach(), self.p)
+        if torch.compiler.is_compiling():
+            return x * _scaled_keep_mask_like(x.detach(), self.p)
+        return x * scaled_keep_mask(x.detach(), self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
