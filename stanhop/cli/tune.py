@@ -3,6 +3,7 @@ settings on the validation split, within a budget of trials and time::
 
     stanhop-tune data=etth1 data.out_len=24 model=stanhop --trials 40 --timeout 45m
     stanhop-tune data=csv data.path=my.csv model=dlinear --workers 2
+    stanhop-tune data=ili data.out_len=24 --trials 20 --confirm 5   # small validation split
 
 Hydra overrides choose the data, the model and anything every trial shares (as for
 ``python train.py``); the search file (``conf/search/MODEL.yaml`` unless ``--search``)
@@ -37,15 +38,17 @@ from stanhop.cli.tune_results import (
     best_trial,
     check_writable,
     experiment_text,
+    mean_val_mse,
     parse_overrides,
     plot_search,
     trials_table,
+    unconfirmed_better,
     write_experiment,
     write_table,
 )
 from stanhop.runtime.quiet import silence_noise
 from stanhop.search.space import SearchSpaceError, load_space
-from stanhop.search.study import Search, StudyError, run_search
+from stanhop.search.study import Search, StudyError, confirmations, run_search
 from stanhop.training.compose import CONF_DIR
 
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -100,11 +103,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the best settings go to ROOT/experiment/tuned/NAME.yaml (default: conf/)",
     )
     p.add_argument("--seed", type=int, default=0, help="the sampler's seed")
+    p.add_argument(
+        "--confirm",
+        type=int,
+        default=0,
+        metavar="K",
+        help="train the K best trials again with more seeds and choose by the mean "
+        "(small validation splits)",
+    )
+    p.add_argument(
+        "--confirm-seeds", type=int, default=2, metavar="N", help="seeds per confirmed trial"
+    )
     args = p.parse_intermixed_args(argv)
-    for option in ("trials", "workers", "threads"):
+    if args.confirm < 0:
+        fail(f"--confirm {args.confirm}: give 0 (none) or more")
+    for option in ("trials", "workers", "threads", "confirm_seeds"):
         value = getattr(args, option)
         if value is not None and value < 1:
-            fail(f"--{option} {value}: give at least 1")
+            fail(f"--{option.replace('_', '-')} {value}: give at least 1")
     return args
 
 
@@ -185,7 +201,9 @@ def main(argv: list[str] | None = None) -> None:
         search, name, path, choices = prepare(args)
         # One worker without --threads: each trial measures its threads (threads=auto).
         threads = args.threads or (None if args.workers == 1 else max(1, _cores() // args.workers))
-        study = run_search(search, args.trials, timeout, args.workers, threads)
+        study = run_search(
+            search, args.trials, timeout, args.workers, threads, args.confirm, args.confirm_seeds
+        )
     except (UsageError, SearchSpaceError, StudyError) as err:
         fail(str(err))
     except Exception as err:
@@ -212,8 +230,20 @@ def report(search: Search, study: optuna.Study, name: str, path: Path, choices: 
         print("warning: no trial completed, so no settings were written", file=sys.stderr)
         sys.exit(1)
     command = train_command(path.parents[2], name)
-    write_experiment(path, experiment_text(search, best, choices, command))
+    scores = confirmations(study).get(best.number, {})
+    write_experiment(path, experiment_text(search, best, choices, command, scores))
     settings = " ".join(f"{k}={v}" for k, v in search.space.settings(best.params).items())
-    print(f"best: trial {best.number}, validation MSE {best.value:.6g}: {settings}")
+    mean = (
+        f" (mean {mean_val_mse(best, scores):.6g} over {len(scores) + 1} seeds)" if scores else ""
+    )
+    print(f"best: trial {best.number}, validation MSE {best.value:.6g}{mean}: {settings}")
+    later = unconfirmed_better(study, best)
+    if later:
+        numbers = ", ".join(str(t.number) for t in later)
+        print(
+            f"warning: trial(s) {numbers} scored below that mean with one seed but were not "
+            "confirmed; run the command again with --confirm to weigh them",
+            file=sys.stderr,
+        )
     print(f"written to {_shown(path)}")
     print(f"train and test it: {command}")

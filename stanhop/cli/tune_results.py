@@ -5,6 +5,7 @@ composes."""
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from stanhop.cli.train_overrides import UsageError, config_groups
 from stanhop.files.atomic import atomic_open
-from stanhop.search.study import Search
+from stanhop.search.study import Search, confirmations
 
 # Groups conf/train.yaml leaves empty (null): an experiment file cannot override them,
 # so it includes the chosen option as a config of its own.
@@ -40,10 +41,13 @@ MARK = "# stanhop-tune: best trial of the study in "
 def trials_table(study: optuna.Study) -> pd.DataFrame:
     """One row per trial: number, state, validation MSE (of the best epoch; empty unless
     complete), the last validation MSE reported before pruning, epochs reached, fit
-    seconds, seed, every searched setting and any error."""
+    seconds, seed, the seeds its settings were confirmed with and the mean validation MSE
+    over all its seeds (empty where none), every searched setting and any error."""
     rows = []
+    confirmed = confirmations(study)
     for trial in study.get_trials(deepcopy=False):
         reported = trial.intermediate_values
+        scores = confirmed.get(trial.number, {})
         rows.append(
             {
                 "trial": trial.number,
@@ -53,6 +57,8 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
                 "epochs_reported": len(reported),
                 "fit_seconds": trial.user_attrs.get("fit_seconds", math.nan),
                 "seed": trial.user_attrs.get("seed"),
+                "confirmed_seeds": " ".join(scores),
+                "mean_val_mse": mean_val_mse(trial, scores) if scores else math.nan,
                 **{f"param:{key}": value for key, value in trial.params.items()},
                 "error": trial.user_attrs.get("error", ""),
             }
@@ -94,9 +100,32 @@ def plot_search(table: pd.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def mean_val_mse(trial: FrozenTrial, scores: dict[str, float]) -> float:
+    """The mean validation MSE over the trial's seed and the seeds of ``scores``, its
+    confirmations."""
+    return statistics.mean([trial.value, *scores.values()])
+
+
 def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The complete trial of lowest validation MSE; where trials were confirmed with more
+    seeds (stanhop-tune --confirm), the confirmed trial of lowest mean over its seeds."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return min(complete, key=lambda t: t.value) if complete else None
+    confirmed = confirmations(study)
+    pool = [t for t in complete if t.number in confirmed] or complete
+    if not pool:
+        return None
+    return min(pool, key=lambda t: mean_val_mse(t, confirmed.get(t.number, {})))
+
+
+def unconfirmed_better(study: optuna.Study, best: FrozenTrial) -> list[FrozenTrial]:
+    """Complete trials not confirmed whose one-seed MSE is below the confirmed ``best``'s
+    mean (a study extended after its confirmation): candidates the choice did not weigh."""
+    confirmed = confirmations(study)
+    if best.number not in confirmed:
+        return []
+    mean = mean_val_mse(best, confirmed[best.number])
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [t for t in complete if t.number not in confirmed and t.value < mean]
 
 
 def parse_overrides(overrides: list[str]) -> list[Override]:
@@ -118,12 +147,16 @@ def parse_overrides(overrides: list[str]) -> list[Override]:
 
 
 def experiment_text(
-    search: Search, trial: FrozenTrial, choices: dict[str, Any], command: str
+    search: Search,
+    trial: FrozenTrial,
+    choices: dict[str, Any],
+    command: str,
+    scores: dict[str, float] | None = None,
 ) -> str:
     """The experiment file of ``trial``: the user's overrides, the trial's settings and
     seed, as a Hydra config of the package ``_global_``. ``choices`` are the composed
     config's group choices (``hydra.runtime.choices``), for the sizes of ``debug``;
-    ``command`` trains the file."""
+    ``command`` trains the file; ``scores`` are the trial's confirmations, if any."""
     groups = config_groups(search.conf_dir)
     includes: list[str] = []
     overrides: list[dict[str, str]] = []
@@ -153,9 +186,16 @@ def experiment_text(
     defaults = [*includes, *overrides]
     body = OmegaConf.to_yaml(OmegaConf.create({"defaults": defaults, **values}))
     value = f"{trial.value:.6g}"
+    scores = scores or {}
+    mean = (
+        f"; mean {mean_val_mse(trial, scores):.6g} with seeds {', '.join(scores)} too"
+        if scores
+        else ""
+    )
     return (
         f"{PACKAGE}\n{MARK}{search.study_dir}\n"
-        f"# Trial {trial.number}: validation MSE {value} (best epoch). Train it and test it once:\n"
+        f"# Trial {trial.number}: validation MSE {value} (best epoch){mean}. Train it and "
+        "test it once:\n"
         f"#   {command}\n"
         f"{body}"
     )

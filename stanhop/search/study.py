@@ -1,5 +1,6 @@
 """A search: an Optuna study in its folder (SQLite), trials that train on the training
-split and score on the validation split only, and the worker processes that share it.
+split and score on the validation split only, the worker processes that share it, and the
+confirmation of the best trials with more seeds.
 
 The folder is the study: started again, a search resumes where it stopped (trials cut
 off by a crash or Ctrl-C are run again with their settings), and a larger ``trials``
@@ -49,6 +50,10 @@ TRIAL_OVERRIDES = (
 # A trial cut off by a crash or Ctrl-C, run again under a new number.
 INTERRUPTED = "interrupted"
 RETRY_OF = "retry_of"
+# The validation MSEs of a complete trial's settings trained again with other seeds, a
+# study attribute per trial ("confirmed_val_mse:NUMBER": {"seed": MSE}) written by
+# confirm(): Optuna's storage refuses new attributes on a finished trial.
+CONFIRMED = "confirmed_val_mse:"
 
 
 class StudyError(ValueError):
@@ -74,9 +79,10 @@ class Search:
         with initialize_config_dir(version_base="1.3", config_dir=str(self.conf_dir.resolve())):
             return compose("train", overrides=[*self.overrides, *overrides])
 
-    def trial_overrides(self, params: dict[str, Any], number: int) -> list[str]:
-        """The overrides of trial ``number`` with ``params``, after the user's."""
-        output = self.study_dir / TRIALS_DIR / f"{number:04d}"
+    def trial_overrides(self, params: dict[str, Any], number: int, run: str = "") -> list[str]:
+        """The overrides of trial ``number`` with ``params``, after the user's; ``run``
+        names another run of the same trial (its folder ``NNNN-run``)."""
+        output = self.study_dir / TRIALS_DIR / "-".join(filter(None, (f"{number:04d}", run)))
         return [*self.space.overrides(params), *TRIAL_OVERRIDES, f"paths.output_dir={output}"]
 
 
@@ -188,6 +194,50 @@ def objective(search: Search, trial: optuna.Trial, threads: int | None = None) -
     return metrics["val/mse"]
 
 
+def confirm(
+    search: Search, study: optuna.Study, top: int, seeds: int, threads: int | None = None
+) -> int:
+    """Train the settings of the ``top`` complete trials of lowest validation MSE again
+    with ``seeds`` other seeds each (the trial's seed + 1, + 2, …), validation only, and
+    store each run's validation MSE with its trial; returns how many runs it trained.
+
+    On a small validation split one seed's MSE ranks settings by luck as much as by merit
+    (the best of many trials is the luckiest as often as the best); the mean over seeds
+    ranks them on what the settings do. A run already stored is not trained again, so an
+    interrupted confirmation resumes.
+    """
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    trained = 0
+    for trial in sorted(complete, key=lambda t: t.value)[:top]:
+        scores = dict(confirmations(study).get(trial.number, {}))
+        first = int(trial.user_attrs["seed"]) + 1
+        for seed in range(first, first + seeds):
+            if str(seed) in scores:
+                continue
+            overrides = search.trial_overrides(trial.params, trial.number, f"seed{seed}")
+            overrides.append(f"seed={seed}")
+            if threads is not None:
+                overrides.append(f"threads={threads}")
+            cfg = search.compose(overrides)
+            try:
+                metrics = train(cfg, test=False)
+            finally:
+                shutil.rmtree(Path(cfg.paths.output_dir) / "checkpoints", ignore_errors=True)
+            scores[str(seed)] = metrics["val/mse"]
+            study.set_user_attr(f"{CONFIRMED}{trial.number}", scores)
+            trained += 1
+    return trained
+
+
+def confirmations(study: optuna.Study) -> dict[int, dict[str, float]]:
+    """The validation MSEs :func:`confirm` stored, by trial number and seed."""
+    return {
+        int(key.removeprefix(CONFIRMED)): value
+        for key, value in study.user_attrs.items()
+        if key.startswith(CONFIRMED)
+    }
+
+
 def _stop_at(total: int):
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
         if counted(study) >= total:
@@ -227,10 +277,17 @@ def work(
 
 
 def run_search(
-    search: Search, trials: int, timeout: float | None, workers: int, threads: int | None
+    search: Search,
+    trials: int,
+    timeout: float | None,
+    workers: int,
+    threads: int | None,
+    confirm_top: int = 0,
+    confirm_seeds: int = 2,
 ) -> optuna.Study:
     """Run the search until its study counts ``trials`` (over all commands run on the
-    folder) or ``timeout`` seconds have passed; the study.
+    folder) or ``timeout`` seconds have passed, then :func:`confirm` its ``confirm_top``
+    best trials with ``confirm_seeds`` more seeds each (in this process); the study.
 
     One worker runs in this process, on ``threads`` threads (None: each trial chooses
     as ``threads=auto`` does); more are started as processes of their own, each with
@@ -244,6 +301,9 @@ def run_search(
             work(search, 0, trials, timeout, threads)
         else:
             _run_workers(search, trials, timeout, workers, threads)
+        study = load_study(search)
+        if confirm_top:
+            confirm(search, study, confirm_top, confirm_seeds, threads)
         return load_study(search)
 
 

@@ -325,3 +325,56 @@ def test_a_users_csv_is_tuned_under_a_name_of_its_file(tmp_path: Path, monkeypat
     )
     assert written["data"]["path"] == str(csv)
     assert {"override /data": "csv"} in written["defaults"]
+
+
+@pytest.mark.slow  # a run or command end to end: seconds each
+def test_confirmed_trials_are_chosen_by_their_mean_over_seeds(searched, tmp_path: Path) -> None:
+    root = copy_of_study(searched, tmp_path)
+    options = ("--trials", "3", "--confirm", "2", "--confirm-seeds", "1")
+    assert tune(root, searched["space"], *options) == 0
+    trials = table(root)
+    confirmed = trials[trials.confirmed_seeds.notna()]
+    # the two trials of lowest one-seed MSE, each trained again with its seed + 1
+    assert set(confirmed.trial) == set(trials.nsmallest(2, "val_mse").trial)
+    assert list(confirmed.confirmed_seeds) == list(confirmed.seed + 1)
+    for row in confirmed.itertuples():
+        folder = root / "study" / "trials" / f"{row.trial:04d}-seed{row.seed + 1}"
+        assert not (folder / "checkpoints").exists()
+        # an independent run of the trial's settings with that seed gives the same MSE
+        trial_cfg = yaml.safe_load(
+            (root / "study" / "trials" / f"{row.trial:04d}" / "config.yaml").read_text()
+        )
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+            cfg = compose(
+                "train",
+                overrides=[
+                    *OVERRIDES,
+                    "logger=none",
+                    f"optimizer.lr={trial_cfg['optimizer']['lr']}",
+                    f"model.d_model={trial_cfg['model']['d_model']}",
+                    f"model.d_ff={trial_cfg['model']['d_ff']}",
+                    f"model.revin={trial_cfg['model']['revin']}",
+                    f"seed={row.seed + 1}",
+                    f"paths.output_dir={tmp_path / f'again{row.trial}'}",
+                ],
+            )
+        again = train(cfg, test=False)["val/mse"]
+        assert row.mean_val_mse == pytest.approx((row.val_mse + again) / 2, rel=1e-6)
+    # the written experiment is the confirmed trial of lowest mean, with the trial's seed
+    best = confirmed.loc[confirmed.mean_val_mse.idxmin()]
+    text = (root / "conf" / "experiment" / "tuned" / "tiny.yaml").read_text()
+    assert yaml.safe_load(text)["seed"] == best.seed
+    assert f"Trial {best.trial}: validation MSE {best.val_mse:.6g} (best epoch); mean " in text
+    assert f"mean {best.mean_val_mse:.6g} with seeds {best.seed + 1} too" in text
+    # the same command again trains nothing: the confirmations are stored in the study
+    folders = sorted(p.name for p in (root / "study" / "trials").iterdir())
+    assert tune(root, searched["space"], *options) == 0
+    assert sorted(p.name for p in (root / "study" / "trials").iterdir()) == folders
+    pd.testing.assert_frame_equal(table(root), trials)
+
+
+def test_a_negative_confirm_is_one_line_with_status_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["debug=fast", "--confirm", "-1"])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: --confirm -1: give 0 (none) or more"
