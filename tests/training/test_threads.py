@@ -2,9 +2,12 @@
 chooses from measured step times."""
 
 import os
+import random
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from stanhop.model import NORMALIZERS, build_model
@@ -180,6 +183,38 @@ def test_under_steady_load_the_checks_cost_little_against_knowing_the_answer(ste
     assert total / (steps * BUSY[1]) < (1.05 if steps < 1000 else 1.01)
     warm_and_block = 0 if start == 1 else 2 + 4
     assert used.count(2) == warm_and_block + 1 + (2 if steps < 1000 else 4)
+
+
+@given(
+    fast=st.floats(0.005, 2.0),
+    ratio=st.floats(1.15, 20.0),
+    faster=st.sampled_from([1, 2]),
+    start=st.sampled_from([1, 2]),
+    noise_seed=st.integers(0, 2**32 - 1),
+)
+def test_on_a_steady_machine_the_faster_count_is_found_and_kept(
+    fast, ratio, faster, start, noise_seed
+) -> None:
+    """Whatever the step time, the margin (at least 15 %) and the start, with ±5 % noise
+    the tuner keeps the faster count after its first comparison, never changes its mind,
+    and spends at most one block of 4 steps on the slower count per later check (two
+    checks in 600 steps)."""
+    slower = 3 - faster
+    tuner = ThreadTuner(1, 2, current=start)
+    draw = random.Random(noise_seed)
+    used, lines = [], []
+    for _ in range(600):
+        factor = draw.uniform(0.95, 1.05)
+        n = tuner.next_threads()
+        used.append(n)
+        line = tuner.record(fast * factor * (1.0 if n == faster else ratio))
+        if line:
+            lines.append(line)
+    assert tuner.current == faster
+    assert len(lines) == 1 and lines[0].startswith(f"threads {faster} from step")
+    first = int(lines[0].split("from step ")[1].split(":")[0])
+    assert first <= 18
+    assert used[first:].count(slower) <= 4 * 2
 
 
 def test_two_counts_are_needed() -> None:

@@ -17,7 +17,8 @@ class AdaptiveThreads(L.Callback):
     """Sets ``torch.set_num_threads`` before every training step to what ``tuner`` asks
     and tells it how long the step took (forward, backward and optimiser step: from the
     batch's start to its end); says in one line whenever the count changes. Validation
-    runs with the count of the last training step.
+    runs with the count of the last training step; what follows training (the final
+    validation and test passes) with the count the tuner keeps.
 
     A step of a distributed run waits for the other processes, so its time says little
     about this process's threads: under DDP the callback leaves the start count alone.
@@ -55,3 +56,7 @@ class AdaptiveThreads(L.Callback):
         self._start = None
         if line:
             rank_zero_info(line)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._active:
+            torch.set_num_threads(self.tuner.current)

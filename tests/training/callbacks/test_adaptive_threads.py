@@ -50,8 +50,10 @@ def test_every_step_runs_with_the_count_the_tuner_plans_and_is_timed(tmp_path) -
     )
     try:
         trainer.fit(Linear(), torch.utils.data.DataLoader(data, batch_size=2))
+        after_training = torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+    assert after_training == tuner.current
     # the start count's warm-up step, then blocks of 2 steps: 1, 2, 1, 2 threads
     assert seen.seen[:9] == [1, 1, 1, 2, 2, 1, 1, 2, 2]
     assert tuner.reference is not None and tuner.reference > 0
