@@ -79,11 +79,20 @@ class Search:
         with initialize_config_dir(version_base="1.3", config_dir=str(self.conf_dir.resolve())):
             return compose("train", overrides=[*self.overrides, *overrides])
 
-    def trial_overrides(self, params: dict[str, Any], number: int, run: str = "") -> list[str]:
-        """The overrides of trial ``number`` with ``params``, after the user's; ``run``
-        names another run of the same trial (its folder ``NNNN-run``)."""
+    def trial_overrides(
+        self, params: dict[str, Any], number: int, threads: int | None = None, run: str = ""
+    ) -> list[str]:
+        """The overrides of trial ``number`` with ``params``, after the user's, on
+        ``threads`` intra-op threads (None: ``threads=auto``); ``run`` names another run of
+        the same trial (its folder ``NNNN-run``)."""
         output = self.study_dir / TRIALS_DIR / "-".join(filter(None, (f"{number:04d}", run)))
-        return [*self.space.overrides(params), *TRIAL_OVERRIDES, f"paths.output_dir={output}"]
+        given = [] if threads is None else [f"threads={threads}"]
+        return [
+            *self.space.overrides(params),
+            *TRIAL_OVERRIDES,
+            f"paths.output_dir={output}",
+            *given,
+        ]
 
 
 def storage(study_dir: Path) -> optuna.storages.RDBStorage:
@@ -174,10 +183,7 @@ def objective(search: Search, trial: optuna.Trial, threads: int | None = None) -
     nothing reads them again and a long search would fill the disk with them.
     """
     params = search.space.suggest(trial)
-    overrides = search.trial_overrides(params, trial.number)
-    if threads is not None:
-        overrides.append(f"threads={threads}")
-    cfg = search.compose(overrides)
+    cfg = search.compose(search.trial_overrides(params, trial.number, threads))
     trial.set_user_attr("seed", int(cfg.seed))
     output = Path(cfg.paths.output_dir)
     try:
@@ -214,11 +220,8 @@ def confirm(
         for seed in range(first, first + seeds):
             if str(seed) in scores:
                 continue
-            overrides = search.trial_overrides(trial.params, trial.number, f"seed{seed}")
-            overrides.append(f"seed={seed}")
-            if threads is not None:
-                overrides.append(f"threads={threads}")
-            cfg = search.compose(overrides)
+            overrides = search.trial_overrides(trial.params, trial.number, threads, f"seed{seed}")
+            cfg = search.compose([*overrides, f"seed={seed}"])
             try:
                 metrics = train(cfg, test=False)
             finally:
