@@ -3,6 +3,7 @@ chooses from measured step times."""
 
 import os
 import random
+import re
 
 import pytest
 import torch
@@ -22,6 +23,7 @@ from stanhop.training.threads import (
     choose_threads,
     forward_cost,
 )
+from stanhop.training.train import train
 
 DEFAULT_RUN = {"name": "stanhop", "n_series": 7, "in_len": 96, "out_len": 24, "seg_len": 12}
 PUBLISHED = {"name": "stanhop", "n_series": 7, "in_len": 168, "out_len": 24, "seg_len": 6}
@@ -228,3 +230,31 @@ def test_every_registered_variant_is_counted_on_the_meta_device(normalizer, cros
     spec = {**DEFAULT_RUN, "hopfield": {"normalizer": normalizer}, "cross_series": cross_series}
     cost = forward_cost(spec, 4)
     assert cost.flops > 0 and cost.operators > 0
+
+
+@pytest.mark.slow  # a run end to end: seconds
+def test_a_run_with_threads_auto_times_its_steps_and_says_what_it_kept(
+    compose_cfg, monkeypatch, caplog
+) -> None:
+    """``train`` with ``threads=auto`` on two usable cores: the opening line, the
+    comparison over the first steps, a line naming the kept count, and that count left
+    set for what follows training. (debug=fast's operators are below the tiny bound, so
+    the bound is lowered here to make the run measure.)"""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "TINY_FLOP_PER_OPERATOR", 0.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    cfg = compose_cfg("debug=fast", "logger=none", "trainer.limit_train_batches=24", "threads=auto")
+    before = torch.get_num_threads()
+    caplog.set_level("INFO")
+    try:
+        train(cfg, test=False)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    text = caplog.text
+    assert "threads auto: the first training steps are timed with 1 and with 2 threads" in text
+    kept = re.findall(r"threads ([12]) from step (\d+): [0-9.e-]+ s a step against", text)
+    assert kept, text
+    # the first comparison ends by step 18; a busy machine may change the count later
+    assert int(kept[0][1]) <= 18 and after == int(kept[-1][0])
