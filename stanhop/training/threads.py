@@ -192,11 +192,15 @@ class ThreadTuner:
         self.current = self.current or self.high
         self._base_interval = self.interval
         # None: a warm-up step, run with the start count and not measured.
-        other = self.low if self.current == self.high else self.high
-        self._plan = [None] * self.warmup + self._blocks([self.current, other] * 2)
+        self._plan = [None] * self.warmup + self._blocks(
+            [self.current, self._other(self.current)] * 2
+        )
 
     def _blocks(self, counts: list[int]) -> list[int]:
         return [n for n in counts for _ in range(self.block)]
+
+    def _other(self, n: int) -> int:
+        return self.low if n == self.high else self.high
 
     def next_threads(self) -> int:
         """The thread count of the next step."""
@@ -220,7 +224,7 @@ class ThreadTuner:
             len(self._recent) == self.window
             and statistics.median(self._recent) > self.slow * self.reference
         )
-        other = self.low if self.current == self.high else self.high
+        other = self._other(self.current)
         if slowed:  # the slow steps just seen are the kept count's time now
             self._samples = {self.current: self._recent}
             self._plan = self._blocks([other])
@@ -254,7 +258,7 @@ class ThreadTuner:
         if self.current not in medians:  # stopped early: the kept count stays
             medians[self.current] = self.reference
         best = min(medians, key=medians.get)
-        other = self.low if best == self.high else self.high
+        other = self._other(best)
         first = self.reference is None
         changed = best != self.current
         if changed:

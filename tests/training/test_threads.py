@@ -107,14 +107,21 @@ def test_a_number_or_omp_num_threads_is_used_as_given(machine, monkeypatch) -> N
 
 class Machine:
     """Step times of a simulated 2-core machine: ``quiet[n]`` seconds with n threads,
-    ``busy[n]`` while another process holds a core."""
+    ``busy[n]`` while another process holds a core; with ``noise``, each step's time
+    scaled by a uniform draw from 0.95 to 1.05."""
 
-    def __init__(self, quiet: dict[int, float], busy: dict[int, float] | None = None) -> None:
-        self.quiet, self.busy = quiet, busy or quiet
+    def __init__(
+        self,
+        quiet: dict[int, float],
+        busy: dict[int, float] | None = None,
+        noise: random.Random | None = None,
+    ) -> None:
+        self.quiet, self.busy, self.noise = quiet, busy or quiet, noise
         self.loaded = False
 
     def step(self, n: int) -> float:
-        return (self.busy if self.loaded else self.quiet)[n]
+        factor = self.noise.uniform(0.95, 1.05) if self.noise else 1.0
+        return (self.busy if self.loaded else self.quiet)[n] * factor
 
 
 def run(tuner: ThreadTuner, machine: Machine, steps: int, load_at=None, quiet_at=None):
@@ -203,18 +210,11 @@ def test_on_a_steady_machine_the_faster_count_is_found_and_kept(
     checks in 600 steps)."""
     slower = 3 - faster
     tuner = ThreadTuner(1, 2, current=start)
-    draw = random.Random(noise_seed)
-    used, lines = [], []
-    for _ in range(600):
-        factor = draw.uniform(0.95, 1.05)
-        n = tuner.next_threads()
-        used.append(n)
-        line = tuner.record(fast * factor * (1.0 if n == faster else ratio))
-        if line:
-            lines.append(line)
+    machine = Machine({faster: fast, slower: fast * ratio}, noise=random.Random(noise_seed))
+    used, _, lines = run(tuner, machine, 600)
     assert tuner.current == faster
-    assert len(lines) == 1 and lines[0].startswith(f"threads {faster} from step")
-    first = int(lines[0].split("from step ")[1].split(":")[0])
+    assert len(lines) == 1 and lines[0][1].startswith(f"threads {faster} from step")
+    first = lines[0][0] + 1  # the steps run before the kept count took over
     assert first <= 18
     assert used[first:].count(slower) <= 4 * 2
 

@@ -20,23 +20,18 @@ class AdaptiveThreads(L.Callback):
     runs with the count of the last training step; what follows training (the final
     validation and test passes) with the count the tuner keeps.
 
-    A step of a distributed run waits for the other processes, so its time says little
-    about this process's threads: under DDP the callback leaves the start count alone.
+    For a run in one process: a step of a distributed run waits for the other processes,
+    so its time says little about this process's threads, and ``train`` does not add the
+    callback to one.
     """
 
     def __init__(self, tuner: ThreadTuner) -> None:
         self.tuner = tuner
         self._start: float | None = None
-        self._active = True
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._active = trainer.world_size == 1
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if not self._active:
-            return
         n = self.tuner.next_threads()
         if torch.get_num_threads() != n:
             torch.set_num_threads(n)
@@ -58,5 +53,4 @@ class AdaptiveThreads(L.Callback):
             rank_zero_info(line)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._active:
-            torch.set_num_threads(self.tuner.current)
+        torch.set_num_threads(self.tuner.current)
