@@ -273,13 +273,16 @@ def pick_dlinear(runs: list[dict[str, Any]]) -> str:
 
 
 def summarise(
-    runs: list[dict[str, Any]], naive: dict[tuple[str, int], dict[str, dict[str, float]]]
+    runs: list[dict[str, Any]],
+    naive: dict[tuple[str, int], dict[str, dict[str, float]]],
+    split: str = "test",
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The Markdown table and, per dataset and horizon, OutEffHop's mean test MSE against
-    the chosen DLinear's."""
+    """The Markdown table and, per dataset and horizon, OutEffHop's mean MSE on ``split``
+    (test, or val for runs that never built the test split) against the chosen
+    DLinear's."""
     lines = [
-        "| data | horizon | model | test MSE | test MAE | epochs | wall time per run (s) "
-        "| stopped by | seeds |",
+        f"| data | horizon | model | {split} MSE | {split} MAE | epochs "
+        "| wall time per run (s) | stopped by | seeds |",
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     comparisons = []
@@ -301,8 +304,9 @@ def summarise(
             stops = Counter(r.get("stopped_by", "?") for r in rows)
             stopped = ", ".join(f"{why} {n}" for why, n in sorted(stops.items()))
             lines.append(
-                f"| {label} | {horizon} | {name} | {mean_std([r['test/mse'] for r in rows])} "
-                f"| {mean_std([r['test/mae'] for r in rows])} | {mean(rows, 'train/epochs'):.1f} "
+                f"| {label} | {horizon} | {name} | {mean_std([r[f'{split}/mse'] for r in rows])} "
+                f"| {mean_std([r[f'{split}/mae'] for r in rows])} "
+                f"| {mean(rows, 'train/epochs'):.1f} "
                 f"| {walls:.0f} | {stopped} | {len(rows)} |"
             )
         for name, err in naive.get((label, horizon), {}).items():
@@ -312,12 +316,12 @@ def summarise(
             )
         ours = [r for r in group if r["model"] == "outeffhop"]
         if ours and chosen:
-            theirs = mean([r for r in group if r["model"] == chosen], "test/mse")
+            theirs = mean([r for r in group if r["model"] == chosen], f"{split}/mse")
             comparisons.append(
                 {
                     "data": label,
                     "horizon": horizon,
-                    "outeffhop": mean(ours, "test/mse"),
+                    "outeffhop": mean(ours, f"{split}/mse"),
                     "dlinear": theirs,
                     "dlinear_config": chosen,
                 }
@@ -325,9 +329,9 @@ def summarise(
     return "\n".join(lines), comparisons
 
 
-def comparison_lines(comparisons: list[dict[str, Any]]) -> str:
+def comparison_lines(comparisons: list[dict[str, Any]], split: str = "test") -> str:
     lines = [
-        "| data | horizon | OutEffHop test MSE | DLinear test MSE | OutEffHop vs DLinear |",
+        f"| data | horizon | OutEffHop {split} MSE | DLinear {split} MSE | OutEffHop vs DLinear |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     changes = []
@@ -390,6 +394,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-time", help="fitting time cap per run, e.g. 30m (the default), 2h")
     p.add_argument(
         "--threads", type=int, help="intra-op threads of every run (default: threads=auto)"
+    )
+    p.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="never build the test split: train as the table would and report validation "
+        "MSE, to choose between settings before the final runs read the test split once",
     )
     p.add_argument("--out", type=Path, default=Path("outputs/bench_accuracy"))
     p.add_argument("--override", nargs="*", default=[], help="Hydra overrides for every run")
@@ -475,6 +485,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = {**asdict(args.budget), "override": list(args.override)}
     if args.tuned:
         settings["tuned"] = True
+    split = "val" if args.validation_only else "test"
+    if args.validation_only:
+        settings["validation_only"] = True
     results = args.out / "results.json"
     runs = load_previous(results, settings)
     done = {(r["data"], r["horizon"], r["model"], r["seed"]) for r in runs}
@@ -486,7 +499,8 @@ def main(argv: list[str] | None = None) -> None:
     naive = {}
     for ds in datasets_of(args):
         for horizon in ds.horizons:
-            naive[(ds.label, horizon)] = naive_errors(ds, horizon)
+            if not args.validation_only:
+                naive[(ds.label, horizon)] = naive_errors(ds, horizon)
             for model in models:
                 for seed in args.seeds:
                     if (ds.label, horizon, model, seed) in done:
@@ -498,25 +512,29 @@ def main(argv: list[str] | None = None) -> None:
                     given = [f"threads={args.threads}"] if args.threads else []
                     cfg = compose_cfg([*overrides, *given, *args.override])
                     start = time.perf_counter()
-                    metrics = train(cfg)
+                    metrics = train(cfg, test=not args.validation_only)
                     wall = time.perf_counter() - start
                     run = {"data": ds.label, "horizon": horizon, "model": model, "seed": seed}
-                    run |= {k: metrics[k] for k in ("test/mse", "test/mae", "train/epochs")}
-                    run |= {"val/mse": metrics["val/mse"], "wall_s": wall}
+                    kept = ("val/mse", "val/mae", "train/epochs")
+                    kept += () if args.validation_only else ("test/mse", "test/mae")
+                    run |= {k: metrics[k] for k in kept} | {"wall_s": wall}
                     run["fit_s"] = metrics["train/fit_seconds"]
                     run["stopped_by"] = args.budget.stopped_by(run)
                     runs.append(run)
                     save(results, settings, runs, naive, [])
+                    tested = "" if args.validation_only else f" test/mse {run['test/mse']:.4f}"
                     print(
                         f"{ds.label} h={horizon} {model} seed={seed}: val/mse "
-                        f"{run['val/mse']:.4f} test/mse {run['test/mse']:.4f} "
+                        f"{run['val/mse']:.4f}{tested} "
                         f"({run['train/epochs']:.0f} epochs, {wall:.0f} s, stopped by "
                         f"{run['stopped_by']})",
                         flush=True,
                     )
     # the table of the datasets asked for, with the runs of earlier invocations
     chosen = {(ds.label, h) for ds in datasets_of(args) for h in ds.horizons}
-    table, comparisons = summarise([r for r in runs if (r["data"], r["horizon"]) in chosen], naive)
+    table, comparisons = summarise(
+        [r for r in runs if (r["data"], r["horizon"]) in chosen], naive, split
+    )
     print(
         f"\n{'settings tuned on validation (conf/experiment/tuned/); ' if args.tuned else ''}"
         f"seeds {args.seeds}; every run {args.budget.describe()}; "
@@ -524,7 +542,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(table)
     print()
-    print(comparison_lines(comparisons))
+    print(comparison_lines(comparisons, split))
     result = save(results, settings, runs, naive, comparisons)
     if args.json:
         print(json.dumps(result))

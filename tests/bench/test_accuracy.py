@@ -131,6 +131,50 @@ def test_a_users_csv_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     assert "OutEffHop below DLinear in" in done.stdout
 
 
+def test_validation_only_runs_never_test_and_table_their_validation_mse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    csv = tmp_path / "mine.csv"
+    make_synthetic(n_series=2, n_steps=24 * 30, seed=4).to_csv(csv)
+    asked, real_train = [], accuracy.train
+
+    def recorded(cfg, **kwargs):
+        asked.append(kwargs)
+        metrics = real_train(cfg, **kwargs)
+        assert not any(key.startswith("test/") for key in metrics)
+        return metrics
+
+    monkeypatch.setattr(accuracy, "train", recorded)
+    out = tmp_path / "out"
+    accuracy.main(
+        [
+            *f"--csv {csv} --in-len 48 --seg-len 6 --horizons 12 --split 0.6 0.2 0.2".split(),
+            *[
+                "--seeds",
+                "1",
+                "2",
+                "--max-epochs",
+                "1",
+                "--batches",
+                "2",
+                "--models",
+                "outeffhop",
+                "--validation-only",
+            ],
+            "--out",
+            str(out),
+        ]
+    )
+    assert asked == [{"test": False}, {"test": False}]
+    result = json.loads((out / "results.json").read_text())
+    assert result["settings"]["validation_only"] is True
+    assert result["naive"] == {}
+    vals = [r["val/mse"] for r in result["runs"]]
+    printed = capsys.readouterr().out
+    assert "| data | horizon | model | val MSE | val MAE |" in printed
+    assert f"| mine.csv | 12 | outeffhop | {statistics.mean(vals):.4f} ± " in printed
+
+
 def test_a_second_invocation_reuses_runs_of_the_same_settings_only(tmp_path: Path) -> None:
     path = tmp_path / "results.json"
     settings = {"max_epochs": 6, "batches": 100, "override": []}
