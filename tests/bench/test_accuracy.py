@@ -18,6 +18,7 @@ from accuracy import (
     QUICK,
     TUNED,
     Budget,
+    best_restarts,
     comparison_lines,
     compose_cfg,
     load_previous,
@@ -173,6 +174,22 @@ def test_validation_only_runs_never_test_and_table_their_validation_mse(
     printed = capsys.readouterr().out
     assert "| data | horizon | model | val MSE | val MAE |" in printed
     assert f"| mine.csv | 12 | outeffhop | {statistics.mean(vals):.4f} ± " in printed
+
+
+def test_of_a_seeds_restarts_the_lowest_validation_mse_is_kept_with_all_their_wall_time() -> None:
+    restarts = [
+        run("outeffhop", 1, 0.30, 0.40) | {"restart": 0},
+        # lower validation MSE, higher test MSE: validation decides
+        run("outeffhop", 1, 0.25, 0.90) | {"restart": 1},
+        run("outeffhop", 1, 0.35, 0.10) | {"restart": 2},
+        run("outeffhop", 2, 0.32, 0.44) | {"restart": 0},
+    ]
+    kept = sorted(best_restarts(restarts), key=lambda r: r["seed"])
+    assert [(r["seed"], r["restart"], r["test/mse"]) for r in kept] == [(1, 1, 0.90), (2, 0, 0.44)]
+    assert [r["wall_s"] for r in kept] == [30.0, 10.0]
+    assert best_restarts(RUNS) == RUNS  # one run per seed: itself
+    with pytest.raises(SystemExit):
+        parse_args(["--restarts", "0"])
 
 
 def test_a_second_invocation_reuses_runs_of_the_same_settings_only(tmp_path: Path) -> None:
