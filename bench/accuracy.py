@@ -12,6 +12,10 @@ epochs and wall time of every trained run.
     python bench/accuracy.py --json                 # also every run as JSON
     python bench/accuracy.py --tuned --models outeffhop dlinear --datasets etth1 wth ili \
         --horizons 24 --max-time 15m                # the settings stanhop-tune found
+    python bench/accuracy.py --tuned --models outeffhop dlinear --datasets ili --restarts 3
+                                                    # the best of 3 runs a seed, on validation
+    python bench/accuracy.py --tuned --models outeffhop --datasets ili --validation-only \
+        --override averaging=ema                    # choose between variants on validation
 
 Results go to ``--out``/results.json after every run. Started again with the same
 ``--out`` (after a crash, or with more ``--models`` or ``--seeds``), it reuses the runs
@@ -30,7 +34,10 @@ most 4 epochs of 100 batches, early stopping as each recipe says. The table give
 configuration's epochs, wall time and what stopped its runs. Every model of a dataset sees
 the same input length, except with ``--tuned``: each model then runs with the settings
 ``stanhop-tune`` found for it on validation (conf/experiment/tuned/), its input length
-among them, under the same budget.
+among them, under the same budget. ``--restarts K`` trains every model K times a seed
+and keeps, for the table, the run of lowest validation MSE (every run's test MSE stays in
+results.json); ``--validation-only`` never builds the test split and tables validation
+MSE, for choosing between variants before the final runs.
 
 STanHop-Net has a small width (d_model 64, d_ff 128, 4 heads, 10 pooling patterns) with
 the published depth of each dataset's reference setting (3 scales, merging 2 segments)
