@@ -89,39 +89,21 @@ def test_the_table_compares_outeffhop_with_the_chosen_dlinear_by_their_means() -
 
 
 @pytest.mark.slow  # a run or command end to end: seconds each
+def small_csv_args(csv: Path, out: Path, *extra: str, seeds: tuple[str, ...] = ("1",)) -> list[str]:
+    """bench/accuracy.py's arguments for one epoch of two batches on a small CSV."""
+    setup = f"--csv {csv} --in-len 48 --seg-len 6 --period 24 --horizons 12 --split 0.6 0.2 0.2"
+    return [
+        *setup.split(),
+        *("--seeds", *seeds, "--max-epochs", "1", "--batches", "2"),
+        *("--models", "outeffhop", "dlinear", *extra, "--out", str(out)),
+    ]
+
+
 def test_a_users_csv_is_benchmarked_end_to_end(tmp_path: Path) -> None:
     csv = tmp_path / "mine.csv"
     make_synthetic(n_series=2, n_steps=24 * 30, seed=4).to_csv(csv)
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        str(ROOT / "bench" / "accuracy.py"),
-        "--csv",
-        str(csv),
-        "--in-len",
-        "48",
-        "--seg-len",
-        "6",
-        "--period",
-        "24",
-        "--horizons",
-        "12",
-        "--split",
-        "0.6",
-        "0.2",
-        "0.2",
-        "--seeds",
-        "1",
-        "--max-epochs",
-        "1",
-        "--batches",
-        "2",
-        "--models",
-        "outeffhop",
-        "dlinear",
-        "--out",
-        str(out),
-    ]
+    cmd = [sys.executable, str(ROOT / "bench" / "accuracy.py"), *small_csv_args(csv, out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((out / "results.json").read_text())
@@ -147,30 +129,13 @@ def test_validation_only_runs_never_test_and_table_their_validation_mse(
 
     monkeypatch.setattr(accuracy, "train", recorded)
     out = tmp_path / "out"
-    accuracy.main(
-        [
-            *f"--csv {csv} --in-len 48 --seg-len 6 --horizons 12 --split 0.6 0.2 0.2".split(),
-            *[
-                "--seeds",
-                "1",
-                "2",
-                "--max-epochs",
-                "1",
-                "--batches",
-                "2",
-                "--models",
-                "outeffhop",
-                "--validation-only",
-            ],
-            "--out",
-            str(out),
-        ]
-    )
-    assert asked == [{"test": False}, {"test": False}]
+    accuracy.main(small_csv_args(csv, out, "--validation-only", seeds=("1", "2")))
+    # outeffhop, dlinear and dlinear+revin, two seeds each
+    assert asked == [{"test": False}] * 6
     result = json.loads((out / "results.json").read_text())
     assert result["settings"]["validation_only"] is True
     assert result["naive"] == {}
-    vals = [r["val/mse"] for r in result["runs"]]
+    vals = [r["val/mse"] for r in result["runs"] if r["model"] == "outeffhop"]
     printed = capsys.readouterr().out
     assert "| data | horizon | model | val MSE | val MAE |" in printed
     assert f"| mine.csv | 12 | outeffhop | {statistics.mean(vals):.4f} ± " in printed
