@@ -150,6 +150,3 @@ class ExponentialWeightAverage(L.Callback):
             params = self._parameters(pl_module)
             torch._foreach_copy_(self._held, params)
             torch._foreach_copy_(params, [raw[name] for name in self._names(pl_module)])
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"half_life": self.half_life}
