@@ -72,7 +72,6 @@ class ExponentialWeightAverage(L.Callback):
         if stage == TrainerFn.FITTING:
             self._held = [p.detach().clone() for p in self._parameters(pl_module)]
             self._module_has_average = False
-            self._last_step = 0
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         steps = max(1, math.ceil(trainer.num_training_batches / trainer.accumulate_grad_batches))
@@ -128,9 +127,9 @@ class ExponentialWeightAverage(L.Callback):
             return
         state = checkpoint["state_dict"]
         names = self._names(pl_module)
-        held = {
-            name: tensor.detach().clone() for name, tensor in zip(names, self._held, strict=True)
-        }
+        # the tensors themselves, as state_dict holds the module's: the checkpoint is
+        # written before the next step changes them
+        held = dict(zip(names, self._held, strict=True))
         if self._module_has_average:
             checkpoint[RAW_WEIGHTS_KEY] = held
         else:
