@@ -108,7 +108,7 @@ STANHOP_SIZE = ("model.d_model=64", "model.d_ff=128", "model.n_heads=4", "model.
 STANHOP_SIZE += ("model.e_layers=3", "model.win_size=2")
 DLINEAR_RECIPE = ("recipe=reference", "optimizer.lr=5e-3")
 # the settings stanhop-tune found: conf/experiment/tuned/MODEL_DATA_hHORIZON.yaml
-TUNED = Path(__file__).resolve().parents[1] / "conf" / "experiment" / "tuned"
+TUNED = Path(__file__).resolve().parents[1] / "stanhop" / "conf" / "experiment" / "tuned"
 TUNED_MODELS = ("outeffhop", "dlinear")
 QUIET = (
     "logger=none",

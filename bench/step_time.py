@@ -36,7 +36,7 @@ from timing import measure  # bench/timing.py: this script's folder is on sys.pa
 from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.runtime.precision import SHORT_NAMES
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parents[1] / "stanhop" / "conf"
 # Settings that only one of the models has, left out of the other's report.
 STANHOP_ONLY = {"hopfield", "seg_len", "d_model", "d_ff", "heads", "e_layers", "win_size"}
 STANHOP_ONLY |= {"factor", "dropout", "cross_series"}

@@ -1,7 +1,5 @@
 """Every option of every config group composes into something the code accepts."""
 
-from pathlib import Path
-
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -9,8 +7,7 @@ from omegaconf import OmegaConf
 
 from stanhop.cli.train_overrides import RENAMED, check_command_line
 from stanhop.model import HopfieldConfig, build_model, model_spec
-
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+from stanhop.training.compose import CONF_DIR
 
 
 def options(group: str) -> list[str]:
@@ -77,4 +74,4 @@ def test_an_old_option_name_composes_as_the_new_one_with_a_one_line_note(compose
         for old, new in renames.items():
             assert compose_cfg(f"{group}={old}") == compose_cfg(f"{group}={new}")
             with pytest.warns(FutureWarning, match=rf"^{group}={old} is deprecated, use"):
-                check_command_line([f"{group}={old}"], CONF_DIR)
+                check_command_line([f"{group}={old}"])

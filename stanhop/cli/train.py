@@ -24,11 +24,11 @@ from rich.console import Console
 from rich.table import Table
 
 from stanhop.cli.common import DEBUG_ENV, debugging, show_warning
-from stanhop.cli.train_overrides import UsageError, check_command_line
+from stanhop.cli.train_overrides import UsageError, check_command_line, given_config_dir
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.runtime.quiet import silence_noise
 from stanhop.training.callbacks.seasonal_naive import verdict
-from stanhop.training.compose import CONF_DIR
+from stanhop.training.compose import CONF_DIR, user_configs
 from stanhop.training.train import train
 
 DEBUG_FLAG = "--debug"
@@ -169,16 +169,10 @@ def main() -> None:
         os.environ[DEBUG_ENV] = "1"
     silence_noise()
     warnings.showwarning = show_warning
-    if not CONF_DIR.is_dir():
-        print(
-            f"error: {CONF_DIR} not found: stanhop-train reads conf/ from the source tree; "
-            "install with pip install -e . from a clone",
-            file=sys.stderr,
-        )
-        sys.exit(2)
     try:
-        check_command_line(sys.argv[1:], CONF_DIR)
+        check_command_line(sys.argv[1:])
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    _run()
+    with user_configs(given_config_dir(sys.argv[1:])):
+        _run()

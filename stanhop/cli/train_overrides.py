@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from stanhop.data.messages import listing
-from stanhop.training.compose import compose_config
+from stanhop.training.compose import CONF_DIR, compose_config
 from stanhop.training.schema import register_schemas
 
 CONFIG_NAME = "train"
@@ -38,20 +38,27 @@ class UsageError(ValueError):
     """A command line that cannot run, in one line saying what to type instead."""
 
 
-def check_command_line(argv: Sequence[str], conf_dir: Path) -> None:
+def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> None:
     """Raise a :class:`UsageError` for a mistyped group, option or key among the Hydra
-    overrides in ``argv``, or an output folder that cannot be written. Command lines this
-    cannot judge (another config, shell completion, a malformed override) are left to
-    Hydra, which reports them itself."""
+    overrides in ``argv``, or an output folder that cannot be written; ``config_dir`` (or
+    ``--config-dir`` in ``argv``) is the user's folder of configs, searched before the
+    packaged ones. Command lines this cannot judge (another config, shell completion, a
+    malformed override) are left to Hydra, which reports them itself."""
     args, _ = get_args_parser().parse_known_args(list(argv))
-    if args.config_name or args.config_path or args.config_dir or args.shell_completion:
+    if args.config_name or args.config_path or args.shell_completion:
         return
+    config_dir = config_dir or given_config_dir(argv)
+    if config_dir is not None and not Path(config_dir).is_dir():
+        raise UsageError(
+            f"--config-dir {config_dir}: no such folder; give a folder of config groups "
+            "(e.g. one holding experiment/NAME.yaml)"
+        )
     try:
         overrides = OverridesParser.create().parse_overrides(args.overrides)
     except HydraException:
         return
     register_schemas()
-    groups = config_groups(conf_dir)
+    groups = searched_groups(config_dir)
     own = [o for o in overrides if not _is_hydra(o) and o.type == OverrideType.CHANGE]
     choices = [o for o in own if o.key_or_group in groups]
     for override in choices:
@@ -60,7 +67,9 @@ def check_command_line(argv: Sequence[str], conf_dir: Path) -> None:
     chosen = [f"{o.key_or_group}={_first(o)}" for o in choices]
     hydra_settings = [o.input_line for o in overrides if _is_hydra(o) and not o.is_sweep_override()]
     try:
-        cfg = compose_config(*chosen, *hydra_settings, conf_dir=conf_dir, return_hydra_config=True)
+        cfg = compose_config(
+            *chosen, *hydra_settings, config_dir=config_dir, return_hydra_config=True
+        )
     except (HydraException, OmegaConfBaseException):
         return
     for override in own:
@@ -80,6 +89,22 @@ def config_groups(conf_dir: Path) -> dict[str, list[str]]:
         )
         if options:
             groups[folder.relative_to(conf_dir).as_posix()] = options
+    return groups
+
+
+def given_config_dir(argv: Sequence[str]) -> str | None:
+    """The folder of ``--config-dir DIR`` (``-cd DIR``) in ``argv``, if any."""
+    args, _ = get_args_parser().parse_known_args(list(argv))
+    return args.config_dir
+
+
+def searched_groups(config_dir: Path | str | None = None) -> dict[str, list[str]]:
+    """The config groups Hydra sees with a user's ``config_dir`` before the packaged
+    configs: the options of both, by group."""
+    groups = config_groups(CONF_DIR)
+    if config_dir is not None:
+        for group, options in config_groups(Path(config_dir)).items():
+            groups[group] = sorted({*groups.get(group, []), *options})
     return groups
 
 

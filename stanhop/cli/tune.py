@@ -9,8 +9,11 @@ Hydra overrides choose the data, the model and anything every trial shares (as f
 ``python train.py``); the search file (``conf/search/MODEL.yaml`` unless ``--search``)
 names the settings searched. Every trial is :func:`stanhop.training.train.train` in its
 validation-only mode. The study folder keeps the study (SQLite), the trials table
-(``trials.csv``) and the plot (``search.png``); the best trial becomes
-``conf/experiment/tuned/NAME.yaml``, and the command that trains and tests it is printed.
+(``trials.csv``) and the plot (``search.png``); the best trial becomes the experiment file
+``STUDY/conf/experiment/tuned/NAME.yaml`` (or under ``--experiment-root``), and the
+command that trains and tests it is printed, to paste where this one ran. With
+``--config-dir DIR`` the trials read the user's configs in DIR before the packaged ones,
+and the experiment file goes there.
 
 Mistakes (an unknown model, a bad search file, a bad duration) are one line
 ``error: …`` with exit status 2.
@@ -21,13 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 import warnings
 from pathlib import Path
 from typing import NoReturn
 
 import optuna
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -49,7 +52,7 @@ from stanhop.cli.tune_results import (
 from stanhop.runtime.quiet import silence_noise
 from stanhop.search.space import SearchSpaceError, load_space
 from stanhop.search.study import Search, StudyError, confirmations, run_search
-from stanhop.training.compose import CONF_DIR
+from stanhop.training.compose import CONF_DIR, compose_config
 
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -83,7 +86,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "Example: stanhop-tune data=etth1 data.out_len=24 --trials 40 --timeout 45m",
     )
     p.add_argument("overrides", nargs="*", help="Hydra overrides, as for python train.py")
-    p.add_argument("--search", type=Path, help="search space file (default conf/search/MODEL.yaml)")
+    p.add_argument(
+        "--search", type=Path, help="search space file (default: the packaged search/MODEL.yaml)"
+    )
+    p.add_argument(
+        "--config-dir",
+        type=Path,
+        help="your folder of configs, read before the packaged ones (as stanhop-train's)",
+    )
     p.add_argument(
         "--trials", type=int, default=40, help="trials in the study, all commands together"
     )
@@ -99,8 +109,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--experiment-root",
         type=Path,
-        default=CONF_DIR,
-        help="the best settings go to ROOT/experiment/tuned/NAME.yaml (default: conf/)",
+        help="the best settings go to ROOT/experiment/tuned/NAME.yaml (default: the "
+        "--config-dir, else STUDY_DIR/conf)",
     )
     p.add_argument("--seed", type=int, default=0, help="the sampler's seed")
     p.add_argument(
@@ -140,19 +150,27 @@ def prepare(args: argparse.Namespace) -> tuple[Search, str, Path, dict]:
     the path of its file and the configuration's group choices. Raises
     :class:`UsageError` or a data error."""
     overrides = list(args.overrides)
-    check_command_line(overrides, CONF_DIR)
-    parse_overrides(overrides)
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose(
-            "train", overrides=[*overrides, "paths.output_dir=unused"], return_hydra_config=True
+    if args.experiment_root and args.config_dir and args.experiment_root != args.config_dir:
+        # the printed command can name one folder of configs
+        raise UsageError(
+            f"--experiment-root {args.experiment_root} and --config-dir {args.config_dir}: "
+            "give one of them (the experiment file goes into the --config-dir)"
         )
+    check_command_line(overrides, args.config_dir)
+    parse_overrides(overrides)
+    cfg = compose_config(
+        *overrides,
+        "paths.output_dir=unused",
+        config_dir=args.config_dir,
+        return_hydra_config=True,
+    )
     choices = cfg.hydra.runtime.choices
     model = choices["model"]
-    search_file = args.search or CONF_DIR / "search" / f"{model}.yaml"
-    if args.search is None and not search_file.is_file():
+    search_file = args.search or _packaged_search(model, args.config_dir)
+    if search_file is None:
         raise UsageError(
-            f"model={model} has no search file {search_file}; write one (docs/tuning.md) and "
-            "pass --search FILE"
+            f"model={model} has no search file search/{model}.yaml; write one (docs/tuning.md) "
+            "and pass --search FILE"
         )
     space = load_space(search_file)
     if space.model != model:
@@ -160,15 +178,16 @@ def prepare(args: argparse.Namespace) -> tuple[Search, str, Path, dict]:
             f"search file {search_file} is for model={space.model}, not model={model}; give "
             f"model={space.model} or another --search"
         )
-    check_command_line([*overrides, *space.example_overrides()], CONF_DIR)
+    check_command_line([*overrides, *space.example_overrides()], args.config_dir)
     # The data once, before any trial: a missing or malformed file stops the command here.
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
     datamodule.setup("fit")
     name = args.name or _default_name(cfg, choices)
     study_dir = args.study_dir or Path("outputs") / "tune" / name
-    search = Search(study_dir, space, tuple(overrides), args.seed, CONF_DIR)
-    path = args.experiment_root / "experiment" / "tuned" / f"{name}.yaml"
+    search = Search(study_dir, space, tuple(overrides), args.seed, args.config_dir)
+    root = args.experiment_root or args.config_dir or study_dir / "conf"
+    path = root / "experiment" / "tuned" / f"{name}.yaml"
     check_writable(path, study_dir)
     return search, name, path, dict(choices)
 
@@ -180,10 +199,20 @@ def _shown(path: Path) -> Path:
     return resolved.relative_to(cwd) if resolved.is_relative_to(cwd) else path
 
 
+def _packaged_search(model: str, config_dir: Path | None) -> Path | None:
+    """``search/MODEL.yaml`` of the user's configs, else of the packaged ones, if any."""
+    for root in (config_dir, CONF_DIR):
+        if root is not None and (root / "search" / f"{model}.yaml").is_file():
+            return root / "search" / f"{model}.yaml"
+    return None
+
+
 def train_command(root: Path, name: str) -> str:
+    """The command that trains ``experiment=tuned/NAME`` from ``root``'s file, to paste
+    in the folder this command runs in."""
     start = "python train.py" if Path("train.py").is_file() else "stanhop-train"
-    if root.resolve() != CONF_DIR.resolve():
-        start += f" --config-dir {root}"
+    if root.resolve() != CONF_DIR:
+        start += f" --config-dir {shlex.quote(str(_shown(root)))}"
     return f"{start} experiment=tuned/{name}"
 
 
@@ -191,11 +220,6 @@ def main(argv: list[str] | None = None) -> None:
     silence_noise()
     warnings.showwarning = show_warning
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if not CONF_DIR.is_dir():
-        fail(
-            f"{CONF_DIR} not found: stanhop-tune reads conf/ from the source tree; install "
-            "with pip install -e . from a clone"
-        )
     try:
         timeout = None if args.timeout is None else parse_duration(args.timeout)
         search, name, path, choices = prepare(args)

@@ -22,7 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from stanhop.cli.train_overrides import UsageError, config_groups
+from stanhop.cli.train_overrides import UsageError, searched_groups
 from stanhop.files.atomic import atomic_open
 from stanhop.search.study import Search, confirmations
 
@@ -157,7 +157,7 @@ def experiment_text(
     seed, as a Hydra config of the package ``_global_``. ``choices`` are the composed
     config's group choices (``hydra.runtime.choices``), for the sizes of ``debug``;
     ``command`` trains the file; ``scores`` are the trial's confirmations, if any."""
-    groups = config_groups(search.conf_dir)
+    groups = searched_groups(search.config_dir)
     includes: list[str] = []
     overrides: list[dict[str, str]] = []
     values: Any = OmegaConf.create({})

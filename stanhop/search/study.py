@@ -22,13 +22,13 @@ import numpy as np
 import optuna
 import torch
 from filelock import FileLock, Timeout
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
 from stanhop.runtime.quiet import silence_noise
 from stanhop.search.pruning import PruneOnValidation
 from stanhop.search.space import SearchSpace
+from stanhop.training.compose import compose_config
 from stanhop.training.train import train
 
 STUDY_NAME = "stanhop-tune"
@@ -63,21 +63,21 @@ class StudyError(ValueError):
 @dataclass(frozen=True)
 class Search:
     """What a search is: its folder, its space, the user's Hydra overrides every trial
-    trains with, the sampler's seed and the ``conf/`` folder the trials compose."""
+    trains with, the sampler's seed and the user's folder of configs (None: the packaged
+    configs alone) the trials compose."""
 
     study_dir: Path
     space: SearchSpace
     overrides: tuple[str, ...]
     seed: int
-    conf_dir: Path
+    config_dir: Path | None = None
 
     def identity(self) -> dict[str, Any]:
         """What must match for a later command to continue this study."""
         return {"overrides": list(self.overrides), "space": self.space.describe()}
 
     def compose(self, overrides: list[str]) -> DictConfig:
-        with initialize_config_dir(version_base="1.3", config_dir=str(self.conf_dir.resolve())):
-            return compose("train", overrides=[*self.overrides, *overrides])
+        return compose_config(*self.overrides, *overrides, config_dir=self.config_dir)
 
     def trial_overrides(
         self, params: dict[str, Any], number: int, threads: int | None = None, run: str = ""

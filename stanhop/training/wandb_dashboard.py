@@ -3,6 +3,7 @@ summaries, the per-tap outlier table, and one finished wandb run per training ru
 
 from __future__ import annotations
 
+import importlib.util
 import netrc
 import os
 from collections.abc import Iterable, Sequence
@@ -55,6 +56,11 @@ def wandb_logger(
     ``offline`` without — so a run never fails or waits for a network, and an offline run
     is uploaded later with ``wandb sync <save_dir>/wandb/offline-run-*``.
     """
+    if importlib.util.find_spec("wandb") is None:
+        raise ValueError(
+            "logger=wandb needs the wandb package: pip install 'stanhop[wandb]' (or choose "
+            "logger=csv)"
+        )
     mode = mode or os.environ.get("WANDB_MODE") or ("online" if has_api_key() else "offline")
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     return WandbLogger(
@@ -87,9 +93,9 @@ def prepare_runs(loggers: Iterable[Any], config: dict[str, Any]) -> None:
 def finish_runs(loggers: Iterable[Any], failed: bool) -> None:
     """End every wandb run, marking it failed when training raised, so each job of a
     Hydra multirun gets a run of its own."""
-    import wandb
-
     if any(isinstance(logger, WandbLogger) for logger in loggers):
+        import wandb
+
         wandb.finish(exit_code=1 if failed else 0)
 
 

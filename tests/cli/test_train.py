@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stanhop.cli.train import CONF_DIR, forecast_hint
+from stanhop.cli.train import forecast_hint
 from stanhop.cli.train_overrides import UsageError, check_command_line
 from stanhop.data import make_synthetic
 
@@ -68,9 +68,9 @@ def test_a_mistyped_setting_names_the_nearest(tmp_path, override, expected) -> N
 
 def test_sweeps_and_valid_settings_pass_the_check() -> None:
     argv = ["-m", "hopfield=softmax,outeffhop", "model=dlinear", "data.in_len=24,48"]
-    check_command_line([*argv, "+extra=1", "hydra/launcher=joblib", "seed=1"], CONF_DIR)
+    check_command_line([*argv, "+extra=1", "hydra/launcher=joblib", "seed=1"])
     with pytest.raises(UsageError, match="hopfield=outefhop: the hopfield group has no option"):
-        check_command_line(["-m", "hopfield=softmax,outefhop"], CONF_DIR)
+        check_command_line(["-m", "hopfield=softmax,outefhop"])
 
 
 @pytest.mark.slow  # a run or command end to end: seconds each

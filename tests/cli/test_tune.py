@@ -4,6 +4,7 @@ trials, hopeless trials are pruned, and mistakes are one line with exit status 2
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,15 +17,20 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from stanhop.cli.train_overrides import UsageError, check_command_line, config_groups
+from stanhop.cli.train_overrides import (
+    UsageError,
+    check_command_line,
+    config_groups,
+    given_config_dir,
+)
 from stanhop.cli.tune import main, parse_duration
 from stanhop.data import make_synthetic
 from stanhop.data.datamodule import TimeSeriesDataModule
 from stanhop.search.study import STORAGE_FILE, STUDY_NAME
+from stanhop.training.compose import CONF_DIR, compose_config
 from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
-CONF_DIR = ROOT / "conf"
 # Two epochs of four batches of a tiny network: a trial takes a few seconds on one thread.
 OVERRIDES = ["debug=fast", "trainer.max_epochs=2", "hopfield=softmax"]
 SPACE = {
@@ -303,7 +309,7 @@ def test_the_training_command_accepts_an_experiment_in_a_subfolder(tmp_path: Pat
         check_command_line(["experiment=tuned/bets"], tmp_path)
 
 
-def test_a_users_csv_is_tuned_under_a_name_of_its_file(tmp_path: Path, monkeypatch) -> None:
+def test_a_users_csv_is_tuned_under_a_name_of_its_file(tmp_path: Path, monkeypatch, capsys) -> None:
     csv = tmp_path / "my sales.csv"
     make_synthetic(n_series=2, n_steps=24 * 30, seed=3).to_csv(csv)
     space = tmp_path / "dlinear.yaml"
@@ -317,14 +323,29 @@ def test_a_users_csv_is_tuned_under_a_name_of_its_file(tmp_path: Path, monkeypat
     )
     monkeypatch.chdir(tmp_path)  # the default study folder is outputs/tune/NAME
     argv = ["debug=fast", "data=csv", f"data.path={csv}", "model=dlinear", "--search", str(space)]
-    main([*argv, "--trials", "1", "--threads", "1", "--experiment-root", "conf"])
-    trials = pd.read_csv(tmp_path / "outputs" / "tune" / "dlinear_my_sales_h12" / "trials.csv")
+    main([*argv, "--trials", "1", "--threads", "1"])
+    study = tmp_path / "outputs" / "tune" / "dlinear_my_sales_h12"
+    trials = pd.read_csv(study / "trials.csv")
     assert list(trials.state) == ["complete"]
+    # the experiment file goes into the study folder, never into the installed package
     written = yaml.safe_load(
-        (tmp_path / "conf/experiment/tuned/dlinear_my_sales_h12.yaml").read_text()
+        (study / "conf/experiment/tuned/dlinear_my_sales_h12.yaml").read_text()
     )
     assert written["data"]["path"] == str(csv)
     assert {"override /data": "csv"} in written["defaults"]
+    assert not (CONF_DIR / "experiment/tuned/dlinear_my_sales_h12.yaml").exists()
+    # the printed command, pasted where the search ran, composes the tuned settings
+    command = capsys.readouterr().out.splitlines()[-1]
+    assert command == (
+        "train and test it: stanhop-train --config-dir outputs/tune/dlinear_my_sales_h12/conf "
+        "experiment=tuned/dlinear_my_sales_h12"
+    )
+    cfg = compose_config(
+        "experiment=tuned/dlinear_my_sales_h12",
+        "paths.output_dir=unused",
+        config_dir=given_config_dir(shlex.split(command.split(": ", 1)[1])[1:]),
+    )
+    assert cfg.optimizer.lr == trials["param:optimizer.lr"].iloc[0]
 
 
 @pytest.mark.slow  # a run or command end to end: seconds each

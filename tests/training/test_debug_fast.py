@@ -4,14 +4,12 @@ the tiny STanHop-Net keeps its sizes."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from stanhop.cli.train_overrides import config_groups
+from stanhop.training.compose import CONF_DIR
 from stanhop.training.train import train
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 @pytest.mark.parametrize("model", config_groups(CONF_DIR)["model"])

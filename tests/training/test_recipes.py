@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
+from stanhop.training.compose import CONF_DIR
 from stanhop.training.schedules import warmup_cosine
 from stanhop.training.train import train
 
-RECIPES = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "recipe").glob("*.yaml"))
+RECIPES = sorted(p.stem for p in (CONF_DIR / "recipe").glob("*.yaml"))
 
 
 def test_the_recipes_are_the_three_documented_ones() -> None:
