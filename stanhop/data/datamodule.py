@@ -106,7 +106,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if not self.bounds:
             self._load()
         for name in STAGE_SPLITS.get(stage, SPLITS):
-            if name not in self.datasets:
+            if name in self.bounds and name not in self.datasets:
                 start, stop = self.bounds[name]
                 self.datasets[name] = WindowDataset(
                     self._scaled[start:stop],
@@ -205,8 +205,15 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test")
 
-    def _eval_loader(self, name: str) -> DataLoader:
+    def has_split(self, name: str) -> bool:
+        """Whether the split holds rows (a final fit has no test split; a refit trains
+        on every row), after :meth:`setup`."""
+        return name in self.bounds
+
+    def _eval_loader(self, name: str) -> DataLoader | list:
         self.setup("validate" if name == "val" else "test")
+        if not self.has_split(name):
+            return []  # Lightning runs no loop over an empty list of loaders
         return DataLoader(
             self.datasets[name],
             batch_size=self.eval_batch_size,

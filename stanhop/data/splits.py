@@ -12,8 +12,10 @@ SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class Split:
-    """Sizes of the three consecutive splits: all row counts (ints >= 1), or all ratios
-    (floats in (0, 1) summing to at most 1).
+    """Sizes of the three consecutive splits: all row counts (ints), or all ratios
+    (floats summing to at most 1). A size of 0 leaves a split out: ``test: 0`` is a final
+    fit, which trains on the newest rows and keeps none back for testing; ``val: 0`` too
+    (every row trains) is a refit, whose epoch count comes from a validated run.
 
     Validation and test windows reach ``in_len`` rows back into the split before them, so
     that the first target of each split directly follows the training (or validation)
@@ -26,13 +28,29 @@ class Split:
 
     def __post_init__(self) -> None:
         sizes = [self.train, self.val, self.test]
-        if all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
-            if min(sizes) < 1:
-                raise DataError(f"split {self.describe()}: row counts must be at least 1")
-        elif all(isinstance(s, float) for s in sizes):
-            if not all(0.0 < s < 1.0 for s in sizes) or sum(sizes) > 1.0 + 1e-9:
+        # 0 reads as either kind: {train: 0.9, val: 0.1, test: 0}
+        given = [s for s in sizes if isinstance(s, bool) or s != 0]
+        if self.train == 0 or any(isinstance(s, bool) for s in sizes):
+            raise DataError(f"split {self.describe()}: the train split needs rows")
+        if self.val == 0 and self.test != 0:
+            raise DataError(
+                f"split {self.describe()}: a test split needs a validation split before it; "
+                "give val a size, or test: 0 too"
+            )
+        if all(isinstance(s, int) for s in given):
+            if min(sizes) < 0:
+                raise DataError(f"split {self.describe()}: row counts must be at least 0")
+        elif all(isinstance(s, float) for s in given):
+            every_row = self.val == 0 and self.train == 1.0
+            if not every_row and (not all(0.0 < s < 1.0 for s in given) or sum(sizes) > 1.0 + 1e-9):
                 raise DataError(
-                    f"split {self.describe()}: ratios must lie in (0, 1) and sum to at most 1"
+                    f"split {self.describe()}: ratios must lie in (0, 1) (0 leaves a split "
+                    "out) and sum to at most 1"
+                )
+            if self.val == 0 and not every_row:
+                raise DataError(
+                    f"split {self.describe()}: with no validation split every row trains; "
+                    "give train: 1.0"
                 )
         else:
             raise DataError(
@@ -56,6 +74,11 @@ class Split:
     def is_ratio(self) -> bool:
         """True when the sizes are ratios of the rows, False when they are row counts."""
         return isinstance(self.train, float)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The splits that hold rows: train, then val and test unless left out."""
+        return tuple(name for name in SPLITS if name == "train" or getattr(self, name) != 0)
 
     def describe(self) -> str:
         """``train=…, val=…, test=…``, for messages."""
@@ -84,11 +107,12 @@ class Split:
                 f"the train split has {n_train} rows, fewer than in_len={in_len}; use a "
                 "shorter in_len or a larger train split"
             )
-        return {
+        bounds = {
             "train": (0, n_train),
             "val": (n_train - in_len, n_train + n_val),
             "test": (test_start - in_len, test_start + n_test),
         }
+        return {name: bounds[name] for name in self.names}
 
 
 def check_lengths(
@@ -97,7 +121,7 @@ def check_lengths(
     """Raise a :class:`DataError` unless every split holds at least one window of
     ``in_len + out_len`` rows."""
     needed = in_len + out_len
-    for name in SPLITS:
+    for name in bounds:
         start, stop = bounds[name]
         if stop - start < needed:
             raise DataError(

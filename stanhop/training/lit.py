@@ -16,6 +16,8 @@ from stanhop.model import build_model
 from stanhop.training.memory_setup import tune_memory_only
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+# Where a checkpoint keeps the learning rate of each epoch trained.
+LR_KEY = "lr_by_epoch"
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
 
 
@@ -77,6 +79,9 @@ class LitForecaster(L.LightningModule):
         # A compiled run pads shorter evaluation batches to this many windows, so the
         # compiled graph sees one batch size (None: never pad).
         self.eval_pad_to: int | None = None
+        # The learning rate each epoch trained with, kept in every checkpoint: a refit on
+        # every row replays the schedule of the run it takes its epoch count from.
+        self.lr_by_epoch: list[float] = []
 
     def forward(self, x: torch.Tensor, *future: torch.Tensor) -> torch.Tensor:
         """``x``: (b, in_len, c) standardised [, ``future`` (b, out_len, f)] → forecast
@@ -142,9 +147,17 @@ class LitForecaster(L.LightningModule):
         # For the callbacks that score the same forecasts (e.g. interval coverage).
         return {"pred": pred}
 
+    def on_train_epoch_start(self) -> None:
+        del self.lr_by_epoch[self.current_epoch :]
+        self.lr_by_epoch.append(float(self.trainer.optimizers[0].param_groups[0]["lr"]))
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[LR_KEY] = list(self.lr_by_epoch)
         # Tensors and plain values only, so forecasts load it with weights_only=True.
         make_plain(checkpoint)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.lr_by_epoch = [float(lr) for lr in checkpoint.get(LR_KEY, [])]
 
     def configure_gradient_clipping(
         self,

@@ -18,9 +18,10 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from stanhop.data.splits import Split
 from stanhop.files.atomic import atomic_open
-from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint
-from stanhop.files.run_dir import keep_earlier_run
+from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint, to_plain
+from stanhop.files.run_dir import BEST, CHECKPOINTS, keep_earlier_run
 from stanhop.model import model_class, model_spec
 from stanhop.model.cross_series import router_hint
 from stanhop.runtime.precision import AUTO, resolve_precision
@@ -33,6 +34,7 @@ from stanhop.training.compile_choice import remember_compiled
 from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
+from stanhop.training.refit import ValidatedRun, replay_schedule
 from stanhop.training.schema import register_schemas
 from stanhop.training.threads import ThreadTuner, choose_threads
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
@@ -179,7 +181,12 @@ def train(
         ) from err
     L.seed_everything(cfg.seed, workers=True)
 
+    refit = ValidatedRun.read(cfg.refit_from) if cfg.get("refit_from") else None
     datamodule = datamodule if datamodule is not None else instantiate(cfg.data)
+    if refit is not None:
+        datamodule.split = Split(1.0, 0, 0)
+        cfg = refit.configure(cfg)
+        test = False
     if cfg.get("init_from"):
         # Read first, so that with init_scaler=keep the data is standardised by its scaler.
         datamodule.initial = InitialModel(cfg.init_from, cfg.get("init_scaler", "refit"))
@@ -197,10 +204,13 @@ def train(
     if rank_zero_only.rank == 0:
         with atomic_open(output_dir / "config.yaml") as f:
             OmegaConf.save(cfg, f, resolve=True)
-    for line in (datamodule.resampled, datamodule.summary()):
+    for line in (datamodule.resampled, datamodule.summary(), _held_out_note(datamodule, refit)):
         if line:
             rank_zero_info(line)
     module = build_module(cfg, datamodule)
+    if refit is not None:
+        refit.check_same_model(to_plain(dict(module.hparams)))
+        module.scheduler_factory = replay_schedule(refit.lr_by_epoch)
 
     loggers = _instantiate_all(cfg.get("logger"))
     if cfg.get("ckpt_path") and rank_zero_only.rank == 0:
@@ -242,7 +252,7 @@ def train(
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],
         )
-        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir, test)
+        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir, test, refit)
         if compiling.enabled:
             remember_compiled(compile_key)
         failed = False
@@ -260,10 +270,12 @@ def _fit_and_evaluate(
     cfg: DictConfig,
     output_dir: Path,
     test: bool,
+    refit: ValidatedRun | None = None,
 ) -> dict[str, float]:
-    """Fit, then validate and (if ``test``) test the best checkpoint (the final weights
-    without one). The test pass also runs the evaluation callbacks (outliers,
-    quantisation)."""
+    """Fit, then validate and (if ``test``) calibrate the intervals and test the best
+    checkpoint (the final weights without one); a data split without test rows skips the
+    test pass. The test pass also runs the evaluation callbacks (outliers, quantisation).
+    A ``refit`` has neither: its checkpoint takes the validated run's intervals."""
     start = time.perf_counter()
     trainer.fit(
         module,
@@ -272,19 +284,32 @@ def _fit_and_evaluate(
     )
     fit_seconds = time.perf_counter() - start
 
-    best = [
-        callback.best_model_path
-        for callback in trainer.checkpoint_callbacks
-        if isinstance(callback, ModelCheckpoint) and callback.monitor and callback.best_model_path
-    ]
-    ckpt = best[0] if best else None
     metrics: dict[str, float] = {}
-    for results in trainer.validate(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
-        metrics.update(results)
-    if test:
-        calibrate_intervals(trainer, module, datamodule, ckpt)
-        for results in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False):
+    if refit is not None:
+        saved = output_dir / CHECKPOINTS / BEST
+        if refit.intervals is not None and trainer.is_global_zero and saved.is_file():
+            add_to_checkpoint(saved, INTERVALS_KEY, refit.intervals)
+        metrics["train/loss"] = trainer.callback_metrics["train/loss_epoch"]
+    else:
+        best = [
+            callback.best_model_path
+            for callback in trainer.checkpoint_callbacks
+            if isinstance(callback, ModelCheckpoint)
+            and callback.monitor
+            and callback.best_model_path
+        ]
+        ckpt = best[0] if best else None
+        for results in trainer.validate(
+            module, datamodule=datamodule, ckpt_path=ckpt, verbose=False
+        ):
             metrics.update(results)
+        if test:
+            calibrate_intervals(trainer, module, datamodule, ckpt)
+        if test and datamodule.has_split("test"):
+            for results in trainer.test(
+                module, datamodule=datamodule, ckpt_path=ckpt, verbose=False
+            ):
+                metrics.update(results)
     metrics = {key: float(value) for key, value in metrics.items()}
     metrics["train/epochs"] = float(trainer.current_epoch)
     metrics["train/fit_seconds"] = fit_seconds
@@ -292,6 +317,21 @@ def _fit_and_evaluate(
     if share is not None:
         metrics["train/data_wait_share"] = share
     return metrics
+
+
+def _held_out_note(datamodule: Any, refit: ValidatedRun | None) -> str | None:
+    """The line that says which evaluations a run skips for want of held-out rows."""
+    if refit is not None:
+        return (
+            f"refit on every row for the {refit.epochs} epochs of {refit.path} (its learning "
+            "rates replayed); no validation or test, the intervals are that run's"
+        )
+    if not datamodule.has_split("test"):
+        return (
+            "no test split (data.split test: 0): the test-split evaluations (test metrics, "
+            "baselines, outliers, INT8) are skipped; the newest rows validate and calibrate"
+        )
+    return None
 
 
 def calibrate_intervals(
