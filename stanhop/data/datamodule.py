@@ -15,6 +15,7 @@ from stanhop.data.calendar import calendar_features, check_calendar
 from stanhop.data.errors import DataError
 from stanhop.data.freq import infer_freq
 from stanhop.data.loader import ResumableLoader, own_generator
+from stanhop.data.long import COVARIATE_COLUMNS
 from stanhop.data.regular import check_irregular_policy, regularize
 from stanhop.data.scaler import Scaler, warn_constant_series
 from stanhop.data.sources import CSVSource, FrameSource, Source
@@ -119,6 +120,10 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def _load(self) -> None:
         frame, self.resampled = regularize(self.source.load(), self.source.name, self.irregular)
         self.series_names = [str(c) for c in frame.columns]
+        shared = frame.attrs.get(COVARIATE_COLUMNS) or []
+        if self.targets is None and shared:
+            # a long table's covariate columns are inputs, its series the targets
+            self.targets = [name for name in self.series_names if name not in shared]
         self.target_indices = target_indices(self.series_names, self.targets, self.source.name)
         self.target_names = (
             self.series_names
@@ -248,9 +253,11 @@ def from_csv(
     (:class:`~stanhop.data.sources.FrameSource`; ``sep`` and ``decimal`` then do not
     apply), in one flat call (``conf/data/csv.yaml``)."""
     if isinstance(path, pd.DataFrame):
-        source = FrameSource(path, date_column, nan_policy, split, format)
+        source = FrameSource(path, date_column, nan_policy, split, format, covariates=future or ())
     else:
-        source = CSVSource(path, date_column, nan_policy, split, sep, decimal, format)
+        source = CSVSource(
+            path, date_column, nan_policy, split, sep, decimal, format, covariates=future or ()
+        )
     return TimeSeriesDataModule(
         source,
         in_len,

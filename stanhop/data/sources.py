@@ -4,7 +4,7 @@ synthetic generator. Each source has a ``name`` (used in error messages), a defa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -43,7 +43,7 @@ class Source(Protocol):
 FORMATS = ("auto", "wide", "long")
 
 
-def _layout(format: str, columns: list[str], date_column: str | None, name: str) -> str:
+def table_layout(format: str, columns: list[str], date_column: str | None, name: str) -> str:
     """The layout of a table with ``columns`` (see :data:`FORMATS`)."""
     if format not in FORMATS:
         raise DataError(f"{name}: data.format={format!r}; use one of {', '.join(FORMATS)}")
@@ -72,8 +72,11 @@ class CSVSource:
         sep: str = ",",
         decimal: str = ".",
         format: str = "auto",
+        covariates: Sequence[str] = (),
     ) -> None:
         self.path = Path(path)
+        # extra columns of a long table to read (see parse_long_frame)
+        self.covariates = list(covariates)
         self.name = str(self.path)
         self.date_column, self.nan_policy = date_column, nan_policy
         self.sep, self.decimal, self.format = sep, decimal, format
@@ -86,8 +89,14 @@ class CSVSource:
         # The checks in read_wide_csv's order, so a file has the errors it always had.
         check_nan_policy(self.nan_policy, self.path)
         columns = read_header(self.path, check_dialect(self.sep, self.decimal, self.path))
-        if _layout(self.format, columns, self.date_column, self.name) == "long":
-            return read_long_csv(self.path, self.nan_policy, sep=self.sep, decimal=self.decimal)
+        if table_layout(self.format, columns, self.date_column, self.name) == "long":
+            return read_long_csv(
+                self.path,
+                self.nan_policy,
+                sep=self.sep,
+                decimal=self.decimal,
+                covariates=self.covariates,
+            )
         return read_wide_csv(
             self.path, self.date_column, self.nan_policy, sep=self.sep, decimal=self.decimal
         )
@@ -106,12 +115,15 @@ class FrameSource:
         split: Split | Mapping[str, float] | None = None,
         format: str = "auto",
         name: str = "DataFrame",
+        covariates: Sequence[str] = (),
     ) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
         self.frame, self.name = frame, name
         self.date_column, self.nan_policy, self.format = date_column, nan_policy, format
         self.split = DEFAULT_SPLIT if split is None else Split.parse(split)
+        # extra columns of a long table to read (see parse_long_frame)
+        self.covariates = list(covariates)
 
     def prepare(self) -> None:
         """Nothing to fetch."""
@@ -119,8 +131,8 @@ class FrameSource:
     def load(self) -> pd.DataFrame:
         frame = self.frame
         columns = [str(c) for c in frame.columns]
-        if _layout(self.format, columns, self.date_column, self.name) == "long":
-            return parse_long_frame(frame, self.name, self.nan_policy)
+        if table_layout(self.format, columns, self.date_column, self.name) == "long":
+            return parse_long_frame(frame, self.name, self.nan_policy, covariates=self.covariates)
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index(names=frame.index.name or "date")
         return parse_wide_frame(frame, self.name, self.date_column, self.nan_policy)

@@ -22,6 +22,9 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.data.header import check_dialect
+from stanhop.data.reading import read_header
+from stanhop.data.sources import table_layout
 from stanhop.data.validate import FILLED
 from stanhop.data.windows import cut_windows, window_starts
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
@@ -34,7 +37,13 @@ from stanhop.forecast.future import (
     read_future_table,
     split_trailing,
 )
-from stanhop.forecast.intervals import Levels, add_interval_columns, as_levels, half_widths
+from stanhop.forecast.intervals import (
+    Levels,
+    add_interval_columns,
+    as_levels,
+    half_widths,
+    to_nixtla,
+)
 from stanhop.forecast.shift import warn_if_far
 from stanhop.forecast.timestamps import future_index
 from stanhop.measures.conformal import Calibration, revin_of, window_scale
@@ -72,6 +81,7 @@ def _wide(
     last: int,
     sep: str = ",",
     decimal: str = ".",
+    covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         return read_wide_csv(data, date_column, nan_policy, series, last, sep, decimal)
@@ -88,6 +98,7 @@ def _long(
     last: int,
     sep: str = ",",
     decimal: str = ".",
+    covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     # Always read whole: the rows of a timestamp need not be near each other (to_long
     # writes series after series), so the end of the file may hold a single series.
@@ -97,19 +108,34 @@ def _long(
             "timestamps are always in column 'ds'"
         )
     if not isinstance(data, pd.DataFrame):
-        return read_long_csv(data, nan_policy, series, sep, decimal)
-    return parse_long_frame(data, FRAME_SOURCE, nan_policy, series)
+        return read_long_csv(data, nan_policy, series, sep, decimal, covariates)
+    return parse_long_frame(data, FRAME_SOURCE, nan_policy, series, covariates=covariates)
 
 
 # Input layouts by name: each reads a file or a table in memory into the wide frame of
 # stanhop.data.read_wide_csv, holding just the given series, in that order, and at least
 # the last `last` rows of the data (a reader may skip those before, see read_wide_csv);
-# two more, optional, are the separator and decimal mark of a CSV file.
+# three more, optional, are the separator and decimal mark of a CSV file and the extra
+# columns of a long table to read as covariates.
 Reader = Callable[..., pd.DataFrame]
 INPUT_FORMATS: dict[str, Reader] = {
     "wide": _wide,
     "long": _long,
 }
+
+
+def layout_of(data: History, format: str, date_column: str | None, sep: str) -> str:
+    """``wide`` or ``long``: ``format`` itself, or for ``auto`` what the columns of
+    ``data`` (a frame, or a CSV file's header) say, as training decides."""
+    if format != "auto":
+        return format
+    if isinstance(data, pd.DataFrame):
+        return table_layout(format, [str(c) for c in data.columns], date_column, FRAME_SOURCE)
+    path = Path(data)
+    if not path.is_file():
+        return "wide"  # its reader says the file is missing
+    columns = read_header(path, check_dialect(sep, ".", path))
+    return table_layout(format, columns, date_column, str(path))
 
 
 class Forecaster:
@@ -269,7 +295,7 @@ class Forecaster:
             )
         else:
             frame = INPUT_FORMATS[format](
-                data, date_column, nan_policy, self.series_names, last, sep, decimal
+                data, date_column, nan_policy, self.series_names, last, sep, decimal, self.future
             )
         if len(frame) < self.in_len:
             raise DataError(
@@ -286,7 +312,7 @@ class Forecaster:
         horizon: int | None = None,
         date_column: str | None = None,
         nan_policy: str = "error",
-        format: str = "wide",
+        format: str = "auto",
         intervals: Levels | None = None,
         sep: str = ",",
         decimal: str = ".",
@@ -301,8 +327,10 @@ class Forecaster:
 
         ``data`` is a CSV file or a DataFrame holding the history, in the ``wide`` layout
         (a timestamp column — ``date_column``, default the first — or a DatetimeIndex,
-        and one column per series) or the ``long`` one (``unique_id, ds, y``). Series are
-        matched by name; other columns are ignored with a :class:`~stanhop.data.DataWarning`.
+        and one column per series) or the ``long`` one (``unique_id, ds, y``); ``format``
+        ``auto`` takes long when those three columns are there, as training does. Series
+        are matched by name; other columns are ignored with a
+        :class:`~stanhop.data.DataWarning`.
         ``nan_policy`` (``error``, ``ffill``, ``interpolate``) handles missing values;
         ``sep`` and ``decimal`` are the column separator and decimal mark of a CSV file.
         The model reads the last ``in_len`` rows.
@@ -314,7 +342,9 @@ class Forecaster:
         adds, after each series, its prediction interval of each level as columns
         ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
-        :mod:`stanhop.measures.conformal`).
+        :mod:`stanhop.measures.conformal`). A long history gets a long forecast, as
+        Nixtla's libraries give one: ``unique_id, ds``, a column named after the model
+        class (``STanHopNet``) and ``STanHopNet-lo-80``, ``STanHopNet-hi-80``, ….
 
         A model trained with future covariates (``data.future``) needs their values over
         the ``out_len`` steps after the history: from the table ``future``, or from rows
@@ -327,10 +357,14 @@ class Forecaster:
         """
         horizon = self._check_horizon(horizon)
         self._interval_widths(intervals)  # before reading: a wrong level fails at once
+        format = layout_of(data, format, date_column, sep)
         history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         known = self.read_future(data, future, date_column, sep, decimal, format)
-        return self.predict_history(history, horizon, source, intervals, known)
+        forecast = self.predict_history(history, horizon, source, intervals, known)
+        if format == "long":
+            return to_nixtla(forecast, self.targets, type(self.model).__name__)
+        return forecast
 
     def read_future(
         self,

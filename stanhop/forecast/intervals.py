@@ -108,3 +108,14 @@ def to_long_with_intervals(frame: pd.DataFrame, series: Sequence[str]) -> pd.Dat
             part = frame[[f"{s}_{side}_{level}" for s in series]].set_axis(list(series), axis=1)
             long[f"{side}_{level}"] = to_long(part)["y"].to_numpy()
     return long
+
+
+def to_nixtla(frame: pd.DataFrame, series: Sequence[str], model: str) -> pd.DataFrame:
+    """The long table of a wide forecast as Nixtla's libraries give one: ``unique_id, ds``,
+    the forecast in a column named after ``model``, and ``MODEL-lo-80, MODEL-hi-80`` … for
+    each interval level."""
+    long = to_long_with_intervals(frame, series)
+    names = {"y": model}
+    for level in interval_levels(frame, series[0]) if series else []:
+        names |= {f"lo_{level}": f"{model}-lo-{level}", f"hi_{level}": f"{model}-hi-{level}"}
+    return long.rename(columns=names).reset_index(drop=True)

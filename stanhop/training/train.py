@@ -160,6 +160,7 @@ def train(
     *,
     test: bool = True,
     callbacks: Sequence[L.Callback] = (),
+    evaluate: bool = True,
 ) -> dict[str, float]:
     """Fit on the training split, then evaluate the best checkpoint on validation and
     test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
@@ -169,8 +170,10 @@ def train(
 
     ``test=False`` is the validation-only mode of a tuning trial: the test windows are
     never built, and neither the interval calibration nor the test pass (with the
-    evaluation callbacks it runs) happens. ``callbacks`` join those of ``cfg.callbacks``
-    (objects a config cannot describe, such as a tuning trial's pruning callback)."""
+    evaluation callbacks it runs) happens. ``evaluate=False`` leaves out the test pass
+    alone (the intervals are calibrated; the test windows are never built).
+    ``callbacks`` join those of ``cfg.callbacks`` (objects a config cannot describe, such
+    as a tuning trial's pruning callback)."""
     output_dir = Path(cfg.paths.output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +194,7 @@ def train(
         # Read first, so that with init_scaler=keep the data is standardised by its scaler.
         datamodule.initial = InitialModel(cfg.init_from, cfg.get("init_scaler", "refit"))
     datamodule.prepare_data()
-    datamodule.setup(None if test else "fit")
+    datamodule.setup(None if test and evaluate else "fit")
     # After the data checks, so data that cannot be trained on leaves no config behind.
     # Under DDP every process runs train(); only the first writes the run's files.
     if rank_zero_only.rank == 0 and not cfg.get("ckpt_path"):
@@ -252,7 +255,9 @@ def train(
             logger=loggers or False,
             plugins=[AtomicCheckpointIO()],
         )
-        metrics = _fit_and_evaluate(trainer, module, datamodule, cfg, output_dir, test, refit)
+        metrics = _fit_and_evaluate(
+            trainer, module, datamodule, cfg, output_dir, test, refit, evaluate
+        )
         if compiling.enabled:
             remember_compiled(compile_key)
         failed = False
@@ -271,6 +276,7 @@ def _fit_and_evaluate(
     output_dir: Path,
     test: bool,
     refit: ValidatedRun | None = None,
+    evaluate: bool = True,
 ) -> dict[str, float]:
     """Fit, then validate and (if ``test``) calibrate the intervals and test the best
     checkpoint (the final weights without one); a data split without test rows skips the
@@ -305,7 +311,7 @@ def _fit_and_evaluate(
             metrics.update(results)
         if test:
             calibrate_intervals(trainer, module, datamodule, ckpt)
-        if test and datamodule.has_split("test"):
+        if test and evaluate and datamodule.has_split("test"):
             for results in trainer.test(
                 module, datamodule=datamodule, ckpt_path=ckpt, verbose=False
             ):
