@@ -29,6 +29,7 @@ from stanhop.training.train import train
 
 # The settings of data/csv.yaml that say how to read a file, not what the data is.
 _FILE_ONLY = ("_target_", "path", "sep", "decimal")
+LIGHTNING_PACKAGES = ("lightning.pytorch", "lightning.fabric")
 # Settings that the frame or fit's own arguments take the place of, with what to do.
 _REFUSED = {
     "data.path": "fit trains on the DataFrame it is given; drop data.path",
@@ -120,7 +121,8 @@ def _quiet(verbose: bool) -> Iterator[None]:
     if verbose:
         yield
         return
-    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    # the packages' own loggers too: seeding, for one, logs through lightning.fabric's
+    loggers = [logging.getLogger(n) for n in (*LIGHTNING_LOGGERS, *LIGHTNING_PACKAGES)]
     levels = [logger.level for logger in loggers]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"(?!stanhop)")

@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--horizon",
         type=int,
         metavar="N",
-        help="forecast only the first N steps (at most the trained out_len, the default)",
+        help="forecast N steps (default: the trained out_len); beyond out_len the model "
+        "forecasts recursively from its own forecasts, with a warning, and intervals cover "
+        "the first out_len steps",
     )
     parser.add_argument(
         "--intervals",
