@@ -209,3 +209,18 @@ def test_a_long_frames_extra_columns_are_named_or_dropped_with_a_warning() -> No
         parse_long_frame(
             long.assign(temp=range(len(long))), "DataFrame", "ffill", ["a"], None, ["temp"]
         )
+
+
+@pytest.mark.slow  # two tiny runs: seconds
+def test_fit_refits_on_every_row(command_run, tmp_path) -> None:
+    frame = command_run[0]
+    split = "data.split={train: 0.8, val: 0.2, test: 0}"
+    result = stanhop.fit(frame, refit=True, output_dir=tmp_path / "run", overrides=[*FAST, split])
+    assert result.validated_dir == tmp_path / "run"
+    assert result.run_dir == tmp_path / "run-refit"
+    assert "val/mse" in result.metrics and "refit/loss" in result.metrics
+    refit = load_checkpoint(result.run_dir / "checkpoints" / "best.ckpt")
+    validated = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.ckpt")
+    assert refit["epoch"] == validated["epoch"]
+    torch.testing.assert_close(refit["intervals"], validated["intervals"])
+    assert result.forecaster.predict(frame).shape == (12, 1)

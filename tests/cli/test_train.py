@@ -162,3 +162,31 @@ def test_train_from_python_refuses_an_output_folder_under_a_file(compose_cfg, tm
     with pytest.raises(ValueError, match=r"^paths.output_dir=.*/file/run: cannot create it \("):
         train(cfg)
     assert (tmp_path / "file").read_text() == "keep me"
+
+
+@pytest.mark.slow  # a fresh interpreter: seconds
+def test_help_describes_the_command() -> None:
+    result = run_train("--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("stanhop-train (python train.py): train, validate and test")
+    assert "--config-dir DIR" in result.stdout
+    assert "model: dlinear, stanhop" in result.stdout
+    assert "powered by Hydra" not in result.stdout
+
+
+@pytest.mark.slow  # a fresh interpreter: seconds
+def test_the_wandb_logger_without_wandb_names_the_extra(tmp_path) -> None:
+    # wandb is an extra: an environment without it gets one line naming the extra
+    code = (
+        "import sys; sys.modules['wandb'] = None; "
+        f"sys.argv = ['train.py', *{[*TINY[:1], 'logger=wandb', f'hydra.run.dir={tmp_path}']!r}]; "
+        "from stanhop.cli.train import main; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    line = one_error_line(result, alone=False)
+    assert line.startswith(
+        "error: logger=wandb needs the wandb package: pip install 'stanhop[wandb]' (or choose "
+        "logger=csv)"
+    )
