@@ -19,7 +19,7 @@ import stanhop
 from stanhop import api
 from stanhop.api import fit_overrides
 from stanhop.cli.train_overrides import UsageError
-from stanhop.data import DataError, DataWarning, make_synthetic, to_long
+from stanhop.data import DataError, DataWarning, FrameSource, make_synthetic, to_long
 from stanhop.data.long import parse_long_frame
 from stanhop.files.checkpoint import load_checkpoint
 
@@ -224,3 +224,13 @@ def test_fit_refits_on_every_row(command_run, tmp_path) -> None:
     assert refit["epoch"] == validated["epoch"]
     torch.testing.assert_close(refit["intervals"], validated["intervals"])
     assert result.forecaster.predict(frame).shape == (12, 1)
+
+
+def test_decimal_commas_in_a_frame_are_not_sent_to_a_file_option() -> None:
+    frame = make_synthetic(n_series=2, n_steps=30, seed=1)
+    frame["s1"] = frame["s1"].map(lambda v: f"{v:.3f}".replace(".", ","))
+    with pytest.raises(DataError) as err:
+        FrameSource(frame).load()
+    message = str(err.value)
+    assert "a number with a decimal comma; convert the column first: df['s1']" in message
+    assert "data.decimal" not in message

@@ -221,7 +221,8 @@ def parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.n
     if bad.all(axis=None):
         raise DataError(
             f"{source}: no numeric series columns ({listing(list(raw.columns))} hold "
-            "text); the file needs a timestamp column and numeric columns"
+            f"text); the {'file' if isinstance(source, Path) else 'table'} needs a timestamp "
+            "column and numeric columns"
         )
     if bad.any(axis=None):
         # the first bad cell in file order: earliest line, then leftmost column
@@ -237,10 +238,15 @@ def parse_numbers(raw: pd.DataFrame, source: str | Path, where: Locator) -> np.n
             )
         cell = raw.iat[row_pos, col_pos]
         if looks_like_decimal_comma(cell):
+            # a file is read with a decimal mark; a frame in memory is taken as it is
+            fix = (
+                f"pass decimal=',' ({how_to_set('decimal', ',')})"
+                if isinstance(source, Path)
+                else f"convert the column first: df[{column!r}].str.replace(',', '.').astype(float)"
+            )
             raise DataError(
                 f"{source}: non-numeric value {quoted(cell)} in column {quoted(column)} at "
-                f"{where(label)}, a number with a decimal comma; pass decimal=',' "
-                f"({how_to_set('decimal', ',')})"
+                f"{where(label)}, a number with a decimal comma; {fix}"
             )
         raise DataError(
             f"{source}: non-numeric value {quoted(cell)} in column "
