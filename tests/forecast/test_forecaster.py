@@ -14,6 +14,7 @@ import torch
 from stanhop import Forecaster
 from stanhop.data import DataError, DataWarning, read_wide_csv, to_long
 from stanhop.forecast import ForecastError
+from stanhop.forecast.intervals import to_nixtla
 
 # The debug=fast config the checkpoints of conftest.py were trained with.
 IN_LEN, OUT_LEN = 48, 12
@@ -106,9 +107,10 @@ def test_long_format_gives_the_same_forecast(synthetic, synthetic_run, reference
     long = to_long(synthetic_run.frame).sample(frac=1.0, random_state=0)  # any row order
     path = tmp_path / "long.csv"
     long.to_csv(path, index=False)
-    expected = reference.rename_axis("ds")  # the long format's timestamp column
+    # long in, long out: the wide reference as Nixtla's long table
+    expected = to_nixtla(reference, list(reference.columns), type(synthetic.model).__name__)
     pd.testing.assert_frame_equal(synthetic.predict(path, format="long"), expected)
-    pd.testing.assert_frame_equal(synthetic.predict(long, format="long"), expected)
+    pd.testing.assert_frame_equal(synthetic.predict(long), expected)  # told apart by columns
 
 
 def test_dataframes_are_accepted_as_read_or_with_a_datetime_index(

@@ -152,7 +152,7 @@ def test_cli_multirun_gives_one_output_dir_per_job(tmp_path: Path) -> None:
         ([], "data.path is required"),
         (
             ["data.path={missing}", "data.split={{train:0.9,val:0.1,test:0.2}}"],
-            "ratios must lie in (0, 1) and sum to at most 1",
+            "ratios must lie in (0, 1) (0 leaves a split out) and sum to at most 1",
         ),
     ],
     ids=["missing-file", "no-path", "bad-split"],
