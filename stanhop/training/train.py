@@ -126,7 +126,7 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     if supports_memory:
         setup_memory(module.model, cfg.memory, datamodule)
     if initial is not None:
-        initial.load_into(module.model)
+        initial.load_into(module.model, spec)
     return module
 
 
