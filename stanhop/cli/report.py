@@ -6,8 +6,12 @@ Reads the ``metrics.json`` and ``config.yaml`` of every run found under the give
 ``hopfield=`` option for STanHop-Net, the model name for other models): runs of different
 datasets or horizons are never pooled. A dataset is known by its full identity (a CSV by
 its resolved path, so ``siteA/data.csv`` and ``siteB/data.csv`` are two datasets, shown
-with as much of their path as tells them apart). A ``metrics.json`` that cannot be read
-is skipped with a warning naming it. Writes into ``--out`` (default: the first folder):
+with as much of their path as tells them apart; a DataFrame given to ``stanhop.fit`` by
+its content) and by what the runs asked of it: their targets, calendar and future inputs
+and input length (runs of one file that differ in these are shown as, for example,
+``ETTh1.csv (targets OT)`` and ``ETTh1.csv (all series)``). A ``metrics.json`` that
+cannot be read is skipped with a warning naming it. Writes into ``--out`` (default: the
+first folder):
 
 * ``report.md``: per dataset and horizon, the outlier study's table as the OutEffHop paper
   gives it (average kurtosis, maximum infinity norm, float MSE, quantised MSE) and the
@@ -158,8 +162,9 @@ def _select(key: tuple[str, int], frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _suffix(key: tuple[str, int], several: bool) -> str:
-    # A dataset's name may hold folders (siteA/data.csv): a file name gets siteA-data.csv.
-    name = re.sub(r"[\\/:]+", "-", key[0])
+    # A dataset's name may hold folders and settings (siteA/data.csv, data.csv (targets
+    # OT)): a file name gets siteA-data.csv, data.csv-targets-OT.
+    name = re.sub(r"[^\w.+-]+", "-", key[0]).strip("-")
     return f"_{name}_{key[1]}" if several else ""
 
 

@@ -14,7 +14,16 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 # What makes runs comparable: runs of different datasets or horizons are never pooled.
+# A dataset is the data and what the runs asked of it (SETTINGS): see dataset_labels.
 GROUP = ["dataset", "horizon"]
+# Besides the data and the horizon, what makes the errors of two runs comparable: the
+# series forecast (past covariates are the others), the inputs known over the horizon,
+# and the length of history the model reads.
+SETTINGS = ["targets", "calendar", "future", "in_len"]
+# What stanhop.fit records as data.path: the data was a DataFrame, told apart from other
+# frames by the content hash train() records beside the settings.
+FRAME = "DataFrame"
+DATA_HASH = "data_hash"
 # Where the CSV logger of a run writes its per-step and per-epoch metrics (conf/logger/csv).
 HISTORY = Path("csv") / "metrics.csv"
 
@@ -35,14 +44,18 @@ def dataset_of(config: dict, run: Path | None = None) -> tuple[str, str]:
     """``(identity, name)`` of a run's data. The identity tells datasets apart: a
     benchmark's name, a CSV's resolved path (a relative path taken from the folder the
     run was started in, which Hydra records in ``RUN/.hydra/hydra.yaml``; else from this
-    one), or a source's whole configuration (synthetic data of other sizes or seeds is
-    other data). The name is what a report shows: the benchmark's name, the CSV's file
-    name, or the kind of source (``synthetic``)."""
+    one), a DataFrame's content hash (a run that recorded none is data of its own), or a
+    source's whole configuration (synthetic data of other sizes or seeds is other data).
+    The name is what a report shows: the benchmark's name, the CSV's file name,
+    ``DataFrame``, or the kind of source (``synthetic``)."""
     data = config.get("data", {})
     source = data.get("source") or {}
     if "name" in source:
         return f"benchmark {source['name']}", str(source["name"])
     path = source.get("path") or data.get("path")
+    if path == FRAME:
+        recorded = config.get(DATA_HASH)
+        return (f"{FRAME} {recorded}" if recorded else f"{FRAME} of {run}"), FRAME
     if path:
         path = Path(str(path)).expanduser()
         return str((started_in(run) / path).resolve()), path.name
@@ -88,11 +101,42 @@ def dataset_names(identities: Sequence[str], names: Sequence[str]) -> list[str]:
     return [unique[identity] for identity in identities]
 
 
+def settings_of(config: dict) -> dict[str, str]:
+    """A run's :data:`SETTINGS` as a report writes them."""
+    data = config.get("data", {})
+    targets, calendar = data.get("targets"), data.get("calendar") or []
+    future = data.get("future") or []
+    return {
+        "targets": f"targets {', '.join(map(str, targets))}" if targets else "all series",
+        "calendar": f"calendar {', '.join(map(str, calendar))}" if calendar else "no calendar",
+        "future": f"future {', '.join(map(str, future))}" if future else "no future inputs",
+        "in_len": f"in_len {data.get('in_len')}",
+    }
+
+
+def dataset_labels(runs: pd.DataFrame) -> list[str]:
+    """A label per run that two runs share only when their data and :data:`SETTINGS` are
+    the same: the data's name (:func:`dataset_names`), followed by the settings in which
+    runs of that data differ (``ETTh1.csv (targets OT)`` beside ``ETTh1.csv (all
+    series)``); the bare name where they differ in none."""
+    names = dataset_names(list(runs["data"]), list(runs["dataset"]))
+    labels = []
+    for label, (_, run) in zip(names, runs.iterrows(), strict=True):
+        same_data = runs[runs["data"] == run["data"]]
+        differing = [key for key in SETTINGS if same_data[key].nunique() > 1]
+        if differing:
+            label += " (" + "; ".join(run[key] for key in differing) + ")"
+        labels.append(label)
+    return labels
+
+
 def load_runs(dirs: Sequence[Path]) -> pd.DataFrame:
-    """One row per run: ``data`` (the identity of its data, see :func:`dataset_of`),
-    ``dataset`` (a name for it that no other dataset shares), ``horizon``, ``variant``,
-    ``seed``, ``run`` (its folder) and every metric of its ``metrics.json``. A
-    ``metrics.json`` that cannot be read is skipped with a warning naming it."""
+    """One row per run: ``data`` (the identity of its data, see :func:`dataset_of`), its
+    :data:`SETTINGS` (:func:`settings_of`), ``dataset`` (a label for the data and those
+    settings that no other dataset shares, see :func:`dataset_labels`), ``horizon``,
+    ``variant``, ``seed``, ``run`` (its folder) and every metric of its
+    ``metrics.json``. A ``metrics.json`` that cannot be read is skipped with a warning
+    naming it."""
     rows = []
     for root in dirs:
         if not root.exists():
@@ -112,6 +156,7 @@ def load_runs(dirs: Sequence[Path]) -> pd.DataFrame:
                 {
                     "data": identity,
                     "dataset": name,
+                    **settings_of(config),
                     "horizon": int(config.get("data", {}).get("out_len", -1)),
                     "variant": variant_of(config),
                     "seed": config.get("seed"),
@@ -124,7 +169,7 @@ def load_runs(dirs: Sequence[Path]) -> pd.DataFrame:
             f"no metrics.json under {', '.join(map(str, dirs))}; point at finished runs"
         )
     runs = pd.DataFrame(rows)
-    runs["dataset"] = dataset_names(list(runs["data"]), list(runs["dataset"]))
+    runs["dataset"] = dataset_labels(runs)
     return runs
 
 

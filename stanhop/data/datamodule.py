@@ -3,6 +3,7 @@ into windows."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,7 +50,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
     ``(x, y, future)``: ``future`` (out_len, f) holds, for the forecast horizon, the
     calendar features' sines and cosines, then the future columns, standardised.
 
-    After :meth:`setup` the attributes ``n_series`` (all input columns),
+    After :meth:`setup` the attributes ``content_hash`` (of the data as read, see
+    :func:`content_hash`), ``n_series`` (all input columns),
     ``series_names``, ``target_names``, ``target_indices`` (None when every column is a
     target), ``covariate_names``, ``scaler`` (of all input columns), ``freq``,
     ``last_train_timestamp`` and ``bounds`` (the row ranges of each split, see
@@ -118,7 +120,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
                 )
 
     def _load(self) -> None:
-        frame, self.resampled = regularize(self.source.load(), self.source.name, self.irregular)
+        loaded = self.source.load()
+        self.content_hash = content_hash(loaded)
+        frame, self.resampled = regularize(loaded, self.source.name, self.irregular)
         self.series_names = [str(c) for c in frame.columns]
         shared = frame.attrs.get(COVARIATE_COLUMNS) or []
         if self.targets is None and shared:
@@ -228,6 +232,17 @@ class TimeSeriesDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             generator=own_generator(),
         )
+
+
+def content_hash(frame: pd.DataFrame) -> str:
+    """A digest of ``frame``'s values, timestamps and column names (16 hex digits): equal
+    for equal frames wherever they come from, different when any value, timestamp, name
+    or the order of the columns differs. What tells the data of two runs apart when no
+    file names it (a DataFrame given to ``stanhop.fit``)."""
+    rows = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    digest = hashlib.sha256(rows.tobytes())
+    digest.update("\0".join(map(str, frame.columns)).encode())
+    return digest.hexdigest()[:16]
 
 
 def from_csv(

@@ -35,6 +35,13 @@ from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
 from stanhop.training.refit import ValidatedRun, replay_schedule
+from stanhop.training.resume import (
+    DATA_HASH,
+    check_data,
+    check_settings,
+    resolve_ckpt_path,
+    saved_config,
+)
 from stanhop.training.schema import register_schemas
 from stanhop.training.threads import ThreadTuner, choose_threads
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
@@ -56,18 +63,6 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
     if not group:
         return []
     return [instantiate(entry) for entry in group.values() if entry is not None]
-
-
-def _resolve_ckpt_path(ckpt_path: str | None, output_dir: Path) -> str | None:
-    if ckpt_path != "last":
-        return ckpt_path
-    last = output_dir / "checkpoints" / "last.ckpt"
-    if not last.is_file():
-        raise FileNotFoundError(
-            f"ckpt_path=last but {last} does not exist; rerun with the same hydra.run.dir "
-            "as the interrupted run, or give a checkpoint path"
-        )
-    return str(last)
 
 
 def _keep_csv_logs(loggers: list[Any]) -> None:
@@ -131,7 +126,7 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     if supports_memory:
         setup_memory(module.model, cfg.memory, datamodule)
     if initial is not None:
-        initial.load_into(module.model)
+        initial.load_into(module.model, spec)
     return module
 
 
@@ -163,10 +158,12 @@ def train(
     evaluate: bool = True,
 ) -> dict[str, float]:
     """Fit on the training split, then evaluate the best checkpoint on validation and
-    test. Writes ``metrics.json`` and the resolved ``config.yaml`` into
-    ``cfg.paths.output_dir`` (from the first process only, under DDP) and returns the
-    metrics. ``datamodule``, when given, replaces ``instantiate(cfg.data)`` (data that
-    a config cannot hold, such as a DataFrame; see :func:`stanhop.api.fit`).
+    test. Writes ``metrics.json`` and the resolved ``config.yaml`` (with the content hash
+    of the data, ``data_hash``) into ``cfg.paths.output_dir`` (from the first process
+    only, under DDP) and returns the metrics. A resume (``ckpt_path``) of the run in that
+    folder must have its settings and data (:mod:`stanhop.training.resume`).
+    ``datamodule``, when given, replaces ``instantiate(cfg.data)`` (data that a config
+    cannot hold, such as a DataFrame; see :func:`stanhop.api.fit`).
 
     ``test=False`` is the validation-only mode of a tuning trial: the test windows are
     never built, and neither the interval calibration nor the test pass (with the
@@ -186,15 +183,23 @@ def train(
 
     refit = ValidatedRun.read(cfg.refit_from) if cfg.get("refit_from") else None
     datamodule = datamodule if datamodule is not None else instantiate(cfg.data)
+    given = cfg
     if refit is not None:
         datamodule.split = Split(1.0, 0, 0)
         cfg = refit.configure(cfg)
         test = False
+    # A resume must go on as the run it resumes (as config.yaml saved it, a refit's
+    # settings included), checked before anything is written.
+    resumed = saved_config(cfg, output_dir)
+    if resumed is not None:
+        check_settings(given, cfg, resumed, output_dir)
     if cfg.get("init_from"):
         # Read first, so that with init_scaler=keep the data is standardised by its scaler.
         datamodule.initial = InitialModel(cfg.init_from, cfg.get("init_scaler", "refit"))
     datamodule.prepare_data()
     datamodule.setup(None if test and evaluate else "fit")
+    if resumed is not None:
+        check_data(cfg, resumed, datamodule, output_dir)
     # After the data checks, so data that cannot be trained on leaves no config behind.
     # Under DDP every process runs train(); only the first writes the run's files.
     if rank_zero_only.rank == 0 and not cfg.get("ckpt_path"):
@@ -205,8 +210,13 @@ def train(
                 "instead, pass ckpt_path=last with the same hydra.run.dir)"
             )
     if rank_zero_only.rank == 0:
+        record = OmegaConf.to_container(cfg, resolve=True)
+        # What tells apart the data of runs whose settings cannot (a DataFrame's content).
+        content_hash = getattr(datamodule, "content_hash", None)
+        if content_hash is not None:
+            record[DATA_HASH] = content_hash
         with atomic_open(output_dir / "config.yaml") as f:
-            OmegaConf.save(cfg, f, resolve=True)
+            OmegaConf.save(OmegaConf.create(record), f)
     for line in (datamodule.resampled, datamodule.summary(), _held_out_note(datamodule, refit)):
         if line:
             rank_zero_info(line)
@@ -286,7 +296,7 @@ def _fit_and_evaluate(
     trainer.fit(
         module,
         datamodule=datamodule,
-        ckpt_path=_resolve_ckpt_path(cfg.get("ckpt_path"), output_dir),
+        ckpt_path=resolve_ckpt_path(cfg.get("ckpt_path"), output_dir),
     )
     fit_seconds = time.perf_counter() - start
 

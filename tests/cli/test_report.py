@@ -22,12 +22,17 @@ from stanhop.cli.report import load_runs, summarise
 from stanhop.cli.report import main as report_main
 from stanhop.cli.report_figures import relative_to_baseline
 from stanhop.cli.report_runs import histories, tap_tables
+from stanhop.data import make_synthetic
+from stanhop.data.datamodule import content_hash, from_csv
 from stanhop.measures import BitWidths
 from stanhop.training.callbacks.quantization import QuantizationEvaluation
 from stanhop.training.lit import LitForecaster
 from stanhop.training.train import train
 from stanhop.training.wandb_dashboard import has_api_key
 
+# A run on a DataFrame as stanhop.fit starts it (data.path is the frame's placeholder).
+FRAME_RUN = ("debug=fast", "threads=1", "data=csv", "data.path=DataFrame")
+FRAME_RUN += ("callbacks.outliers=null", "callbacks.quantization=null")
 RUNS = {"softmax-1": ("softmax", 1), "softmax-2": ("softmax", 2), "outeffhop-1": ("outeffhop", 1)}
 
 
@@ -201,6 +206,51 @@ def test_synthetic_data_of_another_size_is_another_dataset(runs, tmp_path):
     frame = load_runs([source, tmp_path])
     assert frame["data"].nunique() == 2 and frame["dataset"].nunique() == 2
     assert all(name.startswith("synthetic-") for name in frame["dataset"])
+
+
+def test_runs_of_other_targets_inputs_or_input_length_are_never_pooled(runs, tmp_path):
+    source = runs["softmax-1"][0]
+    copy_run(source, tmp_path / "same")
+    copy_run(source, tmp_path / "targets", data__targets=["s0"])
+    copy_run(source, tmp_path / "in_len", data__in_len=96)
+    copy_run(source, tmp_path / "calendar", data__calendar=["hour"])
+    copy_run(source, tmp_path / "future", data__future=["s1"])
+    frame = load_runs([source, tmp_path]).set_index("run")
+    assert frame["dataset"].nunique() == 5
+    pooled = frame.loc[[str(source), str(tmp_path / "same")], "dataset"]
+    assert pooled.nunique() == 1
+    assert frame.loc[str(tmp_path / "targets"), "dataset"] == (
+        "synthetic (targets s0; no calendar; no future inputs; in_len 48)"
+    )
+    assert report_main([str(source), str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert markdown.count("## ") == 5
+    assert (
+        "## synthetic (all series; no calendar; no future inputs; in_len 96), horizon" in markdown
+    )
+    horizon = frame["horizon"].iloc[0]
+    name = "synthetic-targets-s0-no-calendar-no-future-inputs-in_len-48"
+    assert (tmp_path / "out" / f"report_{name}_{horizon}.png").is_file()
+
+
+def test_dataframe_runs_are_told_apart_by_their_content(runs, composer, tmp_path):
+    # Two runs on two DataFrames, as stanhop.fit trains them; each records its frame's hash.
+    frames = [make_synthetic(n_series=3, n_steps=24 * 30, seed=seed) for seed in (1, 2)]
+    for name, frame in zip(("a", "b"), frames, strict=True):
+        cfg = composer(tmp_path / name, tmp_path / "cache", *FRAME_RUN)
+        train(cfg, from_csv(frame, in_len=48, out_len=12, batch_size=8))
+        saved = OmegaConf.load(tmp_path / name / "config.yaml")
+        assert saved.data_hash == content_hash(frame)
+    copy_run(tmp_path / "a", tmp_path / "a-again")  # a second run on the first frame
+    # Runs written before the hash was recorded cannot be shown to share data.
+    copy_run(tmp_path / "a", tmp_path / "old-1", data_hash=None)
+    copy_run(tmp_path / "a", tmp_path / "old-2", data_hash=None)
+    frame = load_runs([tmp_path]).set_index("run")
+    assert frame["dataset"].nunique() == 4
+    assert (
+        frame.loc[str(tmp_path / "a"), "dataset"] == frame.loc[str(tmp_path / "a-again"), "dataset"]
+    )
+    assert all(name.startswith("DataFrame-") for name in frame["dataset"])
 
 
 def test_an_unreadable_metrics_json_is_skipped_with_a_warning_naming_it(runs, tmp_path, capsys):

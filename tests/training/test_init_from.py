@@ -4,6 +4,7 @@ do not fit the checkpoint in one line."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,59 @@ def test_data_or_a_model_that_does_not_fit_is_one_line(synthetic_run, compose_cf
         f"init_from={synthetic_run.ckpt}",
         "model.d_model=32",
     )
-    with pytest.raises(ValueError, match=r"its model differs from this run's at \S+ \(stored"):
+    with pytest.raises(ValueError) as err:
         train(cfg)
+    assert str(err.value) == (
+        f"init_from={synthetic_run.ckpt}: its weights do not fit this run's model, which "
+        "differs in model.d_model 16 vs 32 (the checkpoint's vs this run's); set them as the "
+        "checkpoint's run did"
+    )
     with pytest.raises(ValueError, match=r"^init_scaler='kept'; use refit"):
         InitialModel(synthetic_run.ckpt, "kept")
+
+
+def test_a_model_of_another_input_length_is_named_by_the_setting(synthetic_run, compose_cfg):
+    data = ("data=csv", f"data.path={synthetic_run.csv}", f"init_from={synthetic_run.ckpt}")
+    with pytest.raises(ValueError) as err:
+        train(compose_cfg(*FAST, *data, "data.in_len=96"))
+    message = str(err.value)
+    assert "differs in data.in_len 48 vs 96 (the checkpoint's vs this run's)" in message
+    assert "pos" not in message  # no internal tensor (enc_pos, dec_pos)
+
+
+@pytest.fixture(scope="module")
+def known_inputs_run(tmp_path_factory, composer) -> Path:
+    """A tiny run forecasting s0 with the hour as calendar input and s1 as future input."""
+    root = tmp_path_factory.mktemp("known")
+    csv = root / "series.csv"
+    make_synthetic(n_series=3, n_steps=24 * 30, seed=1).to_csv(csv)
+    cfg = composer(root / "run", root / "data", *FAST, *KNOWN_INPUTS, f"data.path={csv}")
+    train(cfg)
+    return root
+
+
+KNOWN_INPUTS = ("data=csv", "data.targets=[s0]", "data.calendar=[hour]", "data.future=[s1]")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.future=[s2]", "the model reads [s1] as data.future, this run [s2]; set "),
+        ("data.calendar=[dayofweek]", "reads [hour] as data.calendar, this run [dayofweek]; "),
+    ],
+)
+def test_calendar_and_future_inputs_are_compared_by_name(
+    known_inputs_run, composer, override, message
+):
+    run = known_inputs_run
+    cfg = composer(
+        run / "tune",
+        run / "data",
+        *FAST,
+        *KNOWN_INPUTS,
+        f"data.path={run / 'series.csv'}",
+        f"init_from={run / 'run'}",
+        override,
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        train(cfg)
