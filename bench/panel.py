@@ -20,9 +20,11 @@ run uses one thread (``threads=1``, ``OMP_NUM_THREADS=1``), ``--jobs`` of them a
 each in a fresh process. The figures are on the standardised scale.
 
 Results: one line of JSON per finished run in ``--out``/runs.jsonl, appended as each run
-ends. Started again with the same ``--out`` (after a crash, with more ``--seeds`` or
-``--datasets``), it trains only the runs that are missing; a run already there under the
-same name with other overrides is an error.
+ends; the table in ``--out``/panel_test.json (panel_val.json with ``--validation-only``),
+the leave-one-out folds and estimate in ``--out``/leave_one_out.json. Started again with
+the same ``--out`` (after a crash, with more ``--seeds`` or ``--datasets``), it trains only
+the runs that are missing; a run already there under the same name with other overrides is
+an error.
 
 The table: per dataset, the mean over the seeds of the model's and DLinear's test MSE and
 MAE and fit seconds, seasonal naive on the same test windows (the dataset's ``period``),
@@ -300,6 +302,14 @@ def table(rows: Sequence[Mapping[str, Any]], split: str) -> str:
     return "\n".join(lines)
 
 
+def save_json(path: Path, result: Any) -> None:
+    """``result`` as ``path``, replaced whole (never half written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(path)
+
+
 def mean_relative(validation: Mapping[str, Mapping[str, float]], candidate: str) -> float:
     """``candidate``'s mean over the datasets of ``validation`` of its validation MSE
     relative to DLinear's."""
@@ -410,8 +420,13 @@ def main(argv: list[str] | None = None) -> None:
             mode = "val" if args.validation_only else "test"
             run(tasks(names, (MODEL, DLINEAR), mode))
             split = "val" if args.validation_only else "test"
+            rows = panel_rows(store, names, args.seeds, split)
             print(f"\nseeds {args.seeds}; {MODEL}: {args.override or 'the defaults'}")
-            print(table(panel_rows(store, names, args.seeds, split), split))
+            print(table(rows, split))
+            summary = {"seeds": args.seeds, "override": args.override, "split": split}
+            summary |= {"every_run": args.every_run, "datasets": rows}
+            summary["mean relative mse"] = statistics.mean(r["relative mse"] for r in rows)
+            save_json(args.out / f"panel_{split}.json", summary)
             return
 
         configs |= candidates
@@ -444,7 +459,20 @@ def main(argv: list[str] | None = None) -> None:
         everything = {name: validation_of(name) for name in names}
         for label in candidates:
             print(f"{label}: mean relative validation MSE {mean_relative(everything, label):+.1%}")
-        print(f"chosen on the whole panel's validation: {choose(everything, list(candidates))}")
+        final = choose(everything, list(candidates))
+        print(f"chosen on the whole panel's validation: {final}")
+        save_json(
+            args.out / "leave_one_out.json",
+            {
+                "seeds": args.seeds,
+                "candidates": {label: list(o) for label, o in candidates.items()},
+                "every_run": args.every_run,
+                "folds": folds,
+                "estimate": estimate,
+                "validation": everything,
+                "chosen": final,
+            },
+        )
     except PanelError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -116,6 +116,9 @@ def test_the_tables_relative_mse_is_that_of_the_runs(trained: tuple[list[str], P
         assert f"| {ours['test/mse']:.4f} |" in line
     mean = sum(changes) / len(changes)
     assert f"mean relative test MSE over the panel {mean:+.1%}" in printed
+    summary = json.loads((out / "panel_test.json").read_text())
+    assert summary["mean relative mse"] == pytest.approx(mean)
+    assert summary["datasets"] == rows
 
 
 def test_validation_only_never_tests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,6 +221,10 @@ def test_the_leave_one_out_choice_never_reads_the_left_out_datasets_rows(
     # the left-out dataset's validation figures would have chosen otherwise
     assert "| a | c2 |" in printed and "| b | c1 |" in printed
     assert "chosen on the whole panel's validation: c1" in printed
+    saved = json.loads((tmp_path / "out" / "leave_one_out.json").read_text())
+    assert [(f["held_out"], f["chosen"]) for f in saved["folds"]] == [("a", "c2"), ("b", "c1")]
+    # fold a tests c2 (2 x 1.1 against DLinear's 2 x 1.0), fold b c1 (2 x 1.2)
+    assert saved["estimate"] == pytest.approx(((2.2 / 2.0 - 1) + (2.4 / 2.0 - 1)) / 2)
     tested = [c for c in calls if c[2]]
     assert sorted(tested) == sorted(
         [("a", "c2", True), ("a", DLINEAR, True), ("b", "c1", True), ("b", DLINEAR, True)]
