@@ -229,3 +229,28 @@ def test_the_leave_one_out_choice_never_reads_the_left_out_datasets_rows(
     assert sorted(tested) == sorted(
         [("a", "c2", True), ("a", DLINEAR, True), ("b", "c1", True), ("b", DLINEAR, True)]
     )
+
+
+def test_a_results_folder_of_other_settings_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = write_panel(tmp_path / "data")
+    monkeypatch.setattr(panel, "train", fake)
+    argv = ["--panel", str(tmp_path / "data"), "--records", str(records)]
+    argv += ["--out", str(tmp_path / "out"), "--seeds", "1", "--jobs", "1", "--override"]
+    run_main([*argv, "model.d_model=16"])
+    with pytest.raises(SystemExit) as exit_:
+        run_main([*argv, "model.d_model=32"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "give another --out" in err and err.count("\n") == 1
+
+
+def test_a_panel_folder_without_the_csvs_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = write_panel(tmp_path / "data")
+    with pytest.raises(SystemExit) as exit_:
+        panel.main(["--panel", str(tmp_path), "--records", str(records)])
+    assert exit_.value.code == 2
+    assert "no CSV of a, b; build the panel folder" in capsys.readouterr().err
