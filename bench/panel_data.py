@@ -120,15 +120,19 @@ FRED_CODES = {
 def fred_md(frame: pd.DataFrame, end: str) -> pd.DataFrame:
     """FRED-MD's series transformed by the codes of its first row, from the third month
     (the first two go to differencing) to ``end``, without the series that still miss a
-    value there."""
+    value there; McCracken and Ng's outliers (further than ten interquartile ranges from
+    the series' median) become missing values."""
     date = frame.columns[0]
     codes = frame.iloc[0, 1:].astype(int)
     data = frame.iloc[1:].reset_index(drop=True)
     series = {name: FRED_CODES[code](data[name].astype(float)) for name, code in codes.items()}
     out = pd.DataFrame({date: data[date], **series}).replace([np.inf, -np.inf], np.nan)
     when = pd.to_datetime(out[date], format="%m/%d/%Y")
-    out = out[when <= pd.Timestamp(end)].iloc[2:]
-    return out.dropna(axis="columns")
+    out = out[when <= pd.Timestamp(end)].iloc[2:].dropna(axis="columns")
+    values = out.iloc[:, 1:]
+    spread = values.quantile(0.75) - values.quantile(0.25)
+    out.iloc[:, 1:] = values.mask((values - values.median()).abs() > 10 * spread)
+    return out
 
 
 def dates(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DatetimeIndex:
