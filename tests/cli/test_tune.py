@@ -250,6 +250,14 @@ def test_mistakes_on_the_command_line_are_one_line_with_status_2(argv, message, 
             "pruner must be a mapping with _target_: optuna.pruners",
         ),
         ({"samplr": {}}, "unknown key 'samplr'"),
+        (
+            {"sampler": {"_target_": "optuna.samplers.TPESamplr"}},
+            "did you mean optuna.samplers.TPESampler?",
+        ),
+        (
+            {"pruner": {"_target_": "optuna.pruners.MedianPruner", "n_startup": 5}},
+            "pruner: optuna.pruners.MedianPruner refuses its options (",
+        ),
     ],
 )
 def test_a_bad_search_file_is_one_line_with_status_2(changes, message, tmp_path, capsys) -> None:
