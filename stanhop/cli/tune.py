@@ -156,8 +156,9 @@ def prepare(args: argparse.Namespace) -> tuple[Search, str, Path, dict]:
             f"--experiment-root {args.experiment_root} and --config-dir {args.config_dir}: "
             "give one of them (the experiment file goes into the --config-dir)"
         )
-    check_command_line(overrides, args.config_dir)
+    # First what a search cannot take (a sweep): the training check would advise -m.
     parse_overrides(overrides)
+    check_command_line(overrides, args.config_dir)
     cfg = compose_config(
         *overrides,
         "paths.output_dir=unused",

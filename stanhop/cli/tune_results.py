@@ -16,13 +16,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import optuna
 import pandas as pd
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
 from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from stanhop.cli.train_overrides import UsageError, searched_groups
+from stanhop.cli.train_overrides import UsageError, read_overrides, searched_groups
 from stanhop.files.atomic import atomic_open
 from stanhop.search.study import Search, confirmations
 
@@ -131,7 +130,7 @@ def unconfirmed_better(study: optuna.Study, best: FrozenTrial) -> list[FrozenTri
 def parse_overrides(overrides: list[str]) -> list[Override]:
     """The user's overrides, parsed; a :class:`UsageError` for ones a search cannot
     take (a sweep, a deletion)."""
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    parsed = read_overrides(overrides)
     for override in parsed:
         if override.is_sweep_override():
             raise UsageError(

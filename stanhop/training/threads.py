@@ -104,9 +104,11 @@ def choose_threads(
     (a deterministic or distributed run) keeps one count for the whole run."""
     cores = usable_cores()
     if str(requested) != "auto":
-        n = int(requested)
+        n = int(requested) if str(requested).isdigit() else 0
         if n < 1:
-            raise ValueError(f"threads must be auto or at least 1, got {requested}")
+            raise ValueError(
+                f"threads={requested}: give auto or a whole number of threads, e.g. threads=1"
+            )
         return ThreadChoice(n, f"threads {n} (threads, as set; this process may use {cores} cores)")
     env = os.environ.get("OMP_NUM_THREADS")
     if env and env.isdigit() and int(env) > 0:
