@@ -168,6 +168,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.n_series = frame.shape[1]
         self.freq = infer_freq(frame.index)
         self.last_train_timestamp = frame.index[train_stop - 1].isoformat()
+        # The zone of the timestamps (None without one): the hours the calendar features
+        # were learnt in, which a forecast's timestamps are converted to.
+        self.timezone = None if frame.index.tz is None else str(frame.index.tz)
         self.index = frame.index
 
     def summary(self) -> str:

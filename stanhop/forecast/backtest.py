@@ -128,7 +128,9 @@ def backtest(
         known = torch.as_tensor(
             np.concatenate(
                 [
-                    calendar_features(history.index, forecaster.calendar),
+                    calendar_features(
+                        forecaster.calendar_index(history.index, source), forecaster.calendar
+                    ),
                     values[:, future_columns].double().numpy(),
                 ],
                 axis=1,
