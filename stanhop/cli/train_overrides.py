@@ -29,6 +29,7 @@ from omegaconf.errors import OmegaConfBaseException
 from stanhop.data.messages import listing
 from stanhop.training.compose import CONF_DIR, compose_config
 from stanhop.training.schema import register_schemas
+from stanhop.training.threads import check_threads
 
 CONFIG_NAME = "train"
 # group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml
@@ -77,6 +78,12 @@ def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> N
         if override not in choices:
             _check_key(override, cfg, groups)
             _check_kind(override, cfg)
+        if override.key_or_group == "threads":
+            for value in _values(override):
+                try:
+                    check_threads(value)
+                except ValueError as err:
+                    raise UsageError(str(err)) from None
     for override in overrides:
         if override.type == OverrideType.ADD and override.key_or_group not in groups:
             _check_new(override, cfg)

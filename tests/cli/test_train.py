@@ -91,6 +91,7 @@ def test_a_mistyped_setting_names_the_nearest(tmp_path, override, expected) -> N
             "them all",
         ),
         (["hopfield.beta=abc"], "Value 'abc' of type 'str' could not be converted to Float"),
+        (["threads=many"], "threads=many: give auto or a whole number of threads, e.g. threads=1"),
     ],
 )
 def test_a_value_hydra_would_refuse_is_one_line(argv, expected) -> None:
