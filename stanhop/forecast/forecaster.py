@@ -152,7 +152,8 @@ class Forecaster:
     standardises); ``targets`` those it forecasts (default: all), the others being past
     covariates: a history must hold them, a forecast never does. ``calendar`` names the
     calendar features and ``future`` the covariates whose values over the horizon the
-    model takes (see :meth:`read_future`).
+    model takes (see :meth:`read_future`); ``timezone`` is the time zone of the training
+    data's timestamps (None: they had none), in which calendar features are built.
     """
 
     def __init__(
