@@ -245,6 +245,12 @@ def main(argv: list[str] | None = None) -> None:
             )
         except KeyboardInterrupt:
             interrupted(search)
+    except KeyboardInterrupt:  # while the command line and the data were checked
+        print(
+            "interrupted before the search started; run the command again to start it",
+            file=sys.stderr,
+        )
+        sys.exit(130)
     except (UsageError, SearchSpaceError, StudyError) as err:
         fail(str(err))
     except Exception as err:

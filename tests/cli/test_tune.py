@@ -17,6 +17,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from stanhop.cli import tune as tune_module
 from stanhop.cli.train_overrides import (
     UsageError,
     check_command_line,
@@ -224,6 +225,18 @@ def test_ctrl_c_keeps_the_table_says_how_to_go_on_and_the_cut_trial_runs_again(
     trials = table(root)
     assert list(trials.state[3:]) == ["fail", "complete", "complete"]
     assert trials["param:optimizer.lr"][4] == trials["param:optimizer.lr"][3]
+
+
+def test_ctrl_c_before_the_search_starts_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    def ctrl_c(args):
+        raise KeyboardInterrupt  # e.g. while the data is read
+
+    monkeypatch.setattr(tune_module, "prepare", ctrl_c)
+    assert tune(tmp_path, write_space(tmp_path / "space.yaml")) == 130
+    assert capsys.readouterr().err == (
+        "interrupted before the search started; run the command again to start it\n"
+    )
+    assert not (tmp_path / "study").exists()
 
 
 def test_a_hopeless_trial_is_recorded_as_pruned(tmp_path: Path) -> None:
