@@ -101,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--future",
         metavar="FILE",
-        help="a wide CSV (timestamps, then columns) with the known future values of the "
-        "model's future covariates over its horizon; default: the rows of INPUT after its "
-        "last target value",
+        help="a wide CSV with the known future values of the model's future covariates "
+        "over its horizon, and their timestamps (in the --date-column if FILE has it, else "
+        "in its first other column); default: the rows of INPUT after its last target value",
     )
     parser.add_argument(
         "--quantize",

@@ -4,6 +4,8 @@ in one line ``error: …`` instead of Hydra's message or traceback:
 - a mistyped group or key (``hopfeld=softmax``, ``data.inlen=48``), for which Hydra
   advises appending with ``+``: the line names the nearest valid name (difflib);
 - an option a group does not have (``model=dlinar``): the line lists the options;
+- an override Hydra cannot read (``'data.targets=[OT'``), a comma list without ``-m``,
+  ``+key=…`` for a key that exists, and a value of the wrong kind (``model.d_model=abc``);
 - an output folder that cannot be created or written.
 
 An option kept under an old name (:data:`RENAMED`) runs, with a one-line note.
@@ -27,6 +29,7 @@ from omegaconf.errors import OmegaConfBaseException
 from stanhop.data.messages import listing
 from stanhop.training.compose import CONF_DIR, compose_config
 from stanhop.training.schema import register_schemas
+from stanhop.training.threads import check_threads
 
 CONFIG_NAME = "train"
 # group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml
@@ -40,10 +43,10 @@ class UsageError(ValueError):
 
 def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> None:
     """Raise a :class:`UsageError` for a mistyped group, option or key among the Hydra
-    overrides in ``argv``, or an output folder that cannot be written; ``config_dir`` (or
-    ``--config-dir`` in ``argv``) is the user's folder of configs, searched before the
-    packaged ones. Command lines this cannot judge (another config, shell completion, a
-    malformed override) are left to Hydra, which reports them itself."""
+    overrides in ``argv``, an override Hydra would refuse, or an output folder that cannot
+    be written; ``config_dir`` (or ``--config-dir`` in ``argv``) is the user's folder of
+    configs, searched before the packaged ones. Command lines this cannot judge (another
+    config, shell completion) are left to Hydra, which reports them itself."""
     args, _ = get_args_parser().parse_known_args(list(argv))
     if args.config_name or args.config_path or args.shell_completion:
         return
@@ -53,10 +56,9 @@ def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> N
             f"--config-dir {config_dir}: no such folder; give a folder of config groups "
             "(e.g. one holding experiment/NAME.yaml)"
         )
-    try:
-        overrides = OverridesParser.create().parse_overrides(args.overrides)
-    except HydraException:
-        return
+    overrides = read_overrides(args.overrides)
+    if not args.multirun:
+        _check_no_sweep(overrides)
     register_schemas()
     groups = searched_groups(config_dir)
     own = [o for o in overrides if not _is_hydra(o) and o.type == OverrideType.CHANGE]
@@ -75,7 +77,118 @@ def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> N
     for override in own:
         if override not in choices:
             _check_key(override, cfg, groups)
+            _check_kind(override, cfg)
+        if override.key_or_group == "threads":
+            for value in _values(override):
+                try:
+                    check_threads(value)
+                except ValueError as err:
+                    raise UsageError(str(err)) from None
+    for override in overrides:
+        if override.type == OverrideType.ADD and override.key_or_group not in groups:
+            _check_new(override, cfg)
+    given = [o.input_line for o in overrides if not (_is_hydra(o) or o.is_sweep_override())]
+    _check_composes([*chosen, *(line for line in given if line not in chosen)], config_dir)
     _check_output_folder(cfg, overrides, args.multirun)
+
+
+def read_overrides(lines: Sequence[str]) -> list[Override]:
+    """The Hydra overrides ``lines``, parsed; a :class:`UsageError` naming the first that
+    Hydra's grammar cannot read (an unclosed bracket or quote)."""
+    parser = OverridesParser.create()
+    parsed = []
+    for line in lines:
+        try:
+            parsed += parser.parse_overrides([line])
+        except HydraException as err:
+            # Hydra's message: the grammar's complaint between a heading, a caret line
+            # and a link to the grammar's documentation.
+            lines = [t.strip() for t in str(err).splitlines()]
+            reason = next(
+                (t for t in lines if t.strip("^") and not t.startswith(("Error parsing", "See "))),
+                "unreadable",
+            )
+            raise UsageError(
+                f"{line}: Hydra cannot read this override ({reason}); close its brackets "
+                "and quotes: a list is key=[a,b], other text goes in quotes, key='a b'"
+            ) from None
+    return parsed
+
+
+def _check_no_sweep(overrides: list[Override]) -> None:
+    for override in overrides:
+        if override.is_sweep_override() and not _is_hydra(override):
+            key = override.key_or_group
+            raise UsageError(
+                f"{override.input_line}: a comma list is a sweep, one run per value; add -m "
+                f"to run them all, or give one value (quote text with a comma: {key}='a,b')"
+            )
+
+
+# Settings of a number that also take a word or a list (Lightning's devices=auto, [0,1]).
+NUMBER_OR_MORE = {"trainer.devices"}
+
+
+def _check_kind(override: Override, cfg: DictConfig) -> None:
+    """Raise a :class:`UsageError` when ``override`` gives a word to a setting that holds
+    a number or a truth value: the model or data would fail later, naming neither."""
+    if override.type != OverrideType.CHANGE or override.key_or_group in NUMBER_OR_MORE:
+        return
+    key = override.key_or_group
+    default = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+    if isinstance(default, bool):
+        kind, expected = "true or false", (bool,)
+    elif isinstance(default, int):
+        kind, expected = "a whole number", (int,)
+    elif isinstance(default, float):
+        kind, expected = "a number", (int, float)
+    else:
+        return
+    for value in _typed_values(override):
+        if isinstance(value, str) and "${" in value:
+            continue  # an interpolation: resolved, and judged, when the run reads it
+        if value is not None and (
+            not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected)
+        ):
+            raise UsageError(
+                f"{override.input_line}: {key} takes {kind}, not {value!r}; e.g. "
+                f"{key}={_hydra_text(default)} (its default)"
+            )
+
+
+def _typed_values(override: Override) -> list[object]:
+    if override.is_sweep_override():
+        return list(override.sweep_iterator())
+    return [override.value()]
+
+
+def _hydra_text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _check_new(override: Override, cfg: DictConfig) -> None:
+    """``+key=v`` adds a key; for one that exists Hydra refuses with a three-line report."""
+    key = override.key_or_group
+    missing = object()
+    if OmegaConf.select(cfg, key, default=missing, throw_on_resolution_failure=False) is missing:
+        return
+    value = override.input_line.split("=", 1)[1] if "=" in override.input_line else ""
+    raise UsageError(
+        f"{override.input_line}: {key} exists already; set it without the + "
+        f"({key}={value}), or with ++ to add or set it"
+    )
+
+
+def _check_composes(overrides: list[str], config_dir: Path | str | None) -> None:
+    """Compose the config with the user's own ``overrides`` as Hydra will: a value a
+    config type refuses (``hopfield.beta=abc``) is one line here, not Hydra's report."""
+    try:
+        compose_config(*overrides, config_dir=config_dir)
+    except (HydraException, OmegaConfBaseException) as err:
+        reasons = [str(err).strip().splitlines()[0]]
+        if err.__cause__ is not None:
+            reasons.append(str(err.__cause__).strip().splitlines()[0])
+        raise UsageError(": ".join(reasons)) from None
 
 
 def config_groups(conf_dir: Path) -> dict[str, list[str]]:

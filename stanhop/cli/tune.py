@@ -51,7 +51,14 @@ from stanhop.cli.tune_results import (
 )
 from stanhop.runtime.quiet import silence_noise
 from stanhop.search.space import SearchSpaceError, load_space
-from stanhop.search.study import Search, StudyError, confirmations, run_search
+from stanhop.search.study import (
+    Search,
+    StudyError,
+    confirmations,
+    counted,
+    load_study,
+    run_search,
+)
 from stanhop.training.compose import CONF_DIR, compose_config
 
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -156,8 +163,9 @@ def prepare(args: argparse.Namespace) -> tuple[Search, str, Path, dict]:
             f"--experiment-root {args.experiment_root} and --config-dir {args.config_dir}: "
             "give one of them (the experiment file goes into the --config-dir)"
         )
-    check_command_line(overrides, args.config_dir)
+    # First what a search cannot take (a sweep): the training check would advise -m.
     parse_overrides(overrides)
+    check_command_line(overrides, args.config_dir)
     cfg = compose_config(
         *overrides,
         "paths.output_dir=unused",
@@ -225,9 +233,24 @@ def main(argv: list[str] | None = None) -> None:
         search, name, path, choices = prepare(args)
         # One worker without --threads: each trial measures its threads (threads=auto).
         threads = args.threads or (None if args.workers == 1 else max(1, _cores() // args.workers))
-        study = run_search(
-            search, args.trials, timeout, args.workers, threads, args.confirm, args.confirm_seeds
+        try:
+            study = run_search(
+                search,
+                args.trials,
+                timeout,
+                args.workers,
+                threads,
+                args.confirm,
+                args.confirm_seeds,
+            )
+        except KeyboardInterrupt:
+            interrupted(search)
+    except KeyboardInterrupt:  # while the command line and the data were checked
+        print(
+            "interrupted before the search started; run the command again to start it",
+            file=sys.stderr,
         )
+        sys.exit(130)
     except (UsageError, SearchSpaceError, StudyError) as err:
         fail(str(err))
     except Exception as err:
@@ -236,6 +259,19 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(f"{describe(cause)} (--debug shows the traceback)")
     report(search, study, name, path, choices)
+
+
+def interrupted(search: Search) -> NoReturn:
+    """After Ctrl-C: write the trials table so far and say how to go on; exit status 130."""
+    study = load_study(search)
+    write_table(trials_table(study), search.study_dir / "trials.csv")
+    print(
+        f"interrupted: {search.study_dir} keeps {counted(study)} trial(s), listed in "
+        f"{search.study_dir / 'trials.csv'}; run the same command again to go on where it "
+        "stopped (a trial cut off runs again with its settings)",
+        file=sys.stderr,
+    )
+    sys.exit(130)
 
 
 def report(search: Search, study: optuna.Study, name: str, path: Path, choices: dict) -> None:

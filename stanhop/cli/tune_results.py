@@ -16,15 +16,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import optuna
 import pandas as pd
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
 from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from stanhop.cli.train_overrides import UsageError, searched_groups
+from stanhop.cli.train_overrides import UsageError, read_overrides, searched_groups
 from stanhop.files.atomic import atomic_open
-from stanhop.search.study import Search, confirmations
+from stanhop.search.study import CRASHED_ERROR, Search, confirmations, retried
 
 # Groups conf/train.yaml leaves empty (null): an experiment file cannot override them,
 # so it includes the chosen option as a config of its own.
@@ -45,7 +44,9 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     over all its seeds (empty where none), every searched setting and any error."""
     rows = []
     confirmed = confirmations(study)
-    for trial in study.get_trials(deepcopy=False):
+    trials = study.get_trials(deepcopy=False)
+    again = retried(trials)
+    for trial in trials:
         reported = trial.intermediate_values
         scores = confirmed.get(trial.number, {})
         rows.append(
@@ -60,7 +61,9 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
                 "confirmed_seeds": " ".join(scores),
                 "mean_val_mse": mean_val_mse(trial, scores) if scores else math.nan,
                 **{f"param:{key}": value for key, value in trial.params.items()},
-                "error": trial.user_attrs.get("error", ""),
+                "error": trial.user_attrs.get(
+                    "error", CRASHED_ERROR if trial.number in again else ""
+                ),
             }
         )
     # Nullable types: a trial without settings (one queued to run again) leaves its cells
@@ -131,7 +134,7 @@ def unconfirmed_better(study: optuna.Study, best: FrozenTrial) -> list[FrozenTri
 def parse_overrides(overrides: list[str]) -> list[Override]:
     """The user's overrides, parsed; a :class:`UsageError` for ones a search cannot
     take (a sweep, a deletion)."""
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    parsed = read_overrides(overrides)
     for override in parsed:
         if override.is_sweep_override():
             raise UsageError(

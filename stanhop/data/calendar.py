@@ -18,9 +18,9 @@ from stanhop.data.messages import listing
 CALENDAR: dict[str, tuple[Callable[[pd.DatetimeIndex], np.ndarray], int]] = {
     "minute": (lambda index: index.minute, 60),
     "hour": (lambda index: index.hour, 24),
-    "dayofweek": (lambda index: index.dayofweek, 7),
+    "dayofweek": (lambda index: index.day_of_week, 7),
     "dayofmonth": (lambda index: index.day - 1, 31),
-    "dayofyear": (lambda index: index.dayofyear - 1, 366),
+    "dayofyear": (lambda index: index.day_of_year - 1, 366),
     "month": (lambda index: index.month - 1, 12),
 }
 

@@ -21,7 +21,7 @@ from stanhop.data.regular import check_irregular_policy, regularize
 from stanhop.data.scaler import Scaler, warn_constant_series
 from stanhop.data.sources import CSVSource, FrameSource, Source
 from stanhop.data.splits import Split, check_lengths
-from stanhop.data.targets import covariates_of, future_indices, target_indices
+from stanhop.data.targets import covariates_of, future_indices, names_of, target_indices
 from stanhop.data.windows import WindowDataset
 
 SPLITS = ("train", "val", "test")
@@ -74,9 +74,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
         future: list[str] | None = None,
     ) -> None:
         super().__init__()
-        self.targets = None if targets is None else list(targets)
-        self.calendar = check_calendar(calendar or [], source.name)
-        self.future = list(future or [])
+        self.targets = names_of(targets)
+        self.calendar = check_calendar(names_of(calendar) or [], source.name)
+        self.future = names_of(future) or []
         check_irregular_policy(irregular, source.name)
         self.irregular = irregular
         # What regularising the index did, for the run's summary ("" when nothing).
@@ -168,6 +168,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.n_series = frame.shape[1]
         self.freq = infer_freq(frame.index)
         self.last_train_timestamp = frame.index[train_stop - 1].isoformat()
+        # The zone of the timestamps (None without one): the hours the calendar features
+        # were learnt in, which a forecast's timestamps are converted to.
+        self.timezone = None if frame.index.tz is None else str(frame.index.tz)
         self.index = frame.index
 
     def summary(self) -> str:

@@ -10,6 +10,14 @@ from stanhop.data.errors import DataError
 from stanhop.data.messages import listing, quoted
 
 
+def names_of(value: str | Sequence[str] | None) -> list[str] | None:
+    """A setting that names columns, as a list: one name (``data.targets=OT``) or a list
+    (``data.targets=[OT,HUFL]``); a single name is not read as its letters."""
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
 def target_indices(
     names: Sequence[str], targets: Sequence[str] | None, source: str | Path
 ) -> list[int] | None:
@@ -21,7 +29,7 @@ def target_indices(
     column."""
     if targets is None:
         return None
-    targets = [str(t) for t in ([targets] if isinstance(targets, str) else targets)]
+    targets = names_of(targets)
     if not targets:
         raise DataError(
             f"{source}: data.targets is empty; name at least one column to forecast, or "
@@ -53,7 +61,7 @@ def future_indices(
     the forecast horizon are known in advance (a schedule, a weather forecast). They stay
     past covariates too. Raises :class:`DataError` for a name that is not a column or
     that is a target (whose future is what is forecast)."""
-    future = [str(f) for f in ([future] if isinstance(future, str) else future)]
+    future = names_of(future)
     unknown = [f for f in future if f not in names]
     if unknown:
         raise DataError(

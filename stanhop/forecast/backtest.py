@@ -128,7 +128,9 @@ def backtest(
         known = torch.as_tensor(
             np.concatenate(
                 [
-                    calendar_features(history.index, forecaster.calendar),
+                    calendar_features(
+                        forecaster.calendar_index(history.index, source), forecaster.calendar
+                    ),
                     values[:, future_columns].double().numpy(),
                 ],
                 axis=1,
@@ -264,10 +266,17 @@ def _no_window(
     end: pd.Timestamp | None,
     source: str | Path,
 ) -> str:
+    needed = in_len + out_len
+    if start is None and end is None:
+        return (
+            f"{source}: {len(index)} rows, but a backtest window needs {needed}: in_len="
+            f"{in_len} rows read and the out_len={out_len} after them scored; give at least "
+            f"{needed} rows ({needed - len(index)} more)"
+        )
     where = f"between {start or index[0]} and {end or index[-1]}"
     return (
         f"{source}: no full window to evaluate {where}: a window needs in_len={in_len} rows "
-        f"of history before the range's start and out_len={out_len} forecast rows inside it; "
-        f"the data runs from {index[0]} to {index[-1]} ({len(index)} rows), so widen "
-        "--start/--end or give a longer history"
+        f"of history before the range's start and out_len={out_len} forecast rows inside it "
+        f"({needed} rows in all); the data runs from {index[0]} to {index[-1]} "
+        f"({len(index)} rows), so widen --start/--end or give a longer history"
     )

@@ -152,7 +152,8 @@ class Forecaster:
     standardises); ``targets`` those it forecasts (default: all), the others being past
     covariates: a history must hold them, a forecast never does. ``calendar`` names the
     calendar features and ``future`` the covariates whose values over the horizon the
-    model takes (see :meth:`read_future`).
+    model takes (see :meth:`read_future`); ``timezone`` is the time zone of the training
+    data's timestamps (None: they had none), in which calendar features are built.
     """
 
     def __init__(
@@ -170,6 +171,7 @@ class Forecaster:
         targets: Sequence[str] | None = None,
         calendar: Sequence[str] = (),
         future: Sequence[str] = (),
+        timezone: str | None = None,
     ) -> None:
         if not len(scaler.mean) == len(scaler.std) == len(series_names):
             raise ValueError("the scaler needs one mean and one std per series name")
@@ -191,6 +193,7 @@ class Forecaster:
         self.target_indices = None if indices == list(range(len(series_names))) else indices
         self.target_scaler = scaler.select(self.target_indices)
         self.calendar, self.future = list(calendar), list(future)
+        self.timezone = timezone
         self.in_len, self.out_len = int(in_len), int(out_len)
         self.freq = freq
         self.last_train_timestamp = last_train_timestamp
@@ -242,6 +245,11 @@ class Forecaster:
                 targets=hparams.get("targets"),
                 calendar=hparams.get("calendar") or (),
                 future=hparams.get("future") or (),
+                # Checkpoints from before the zone was kept: the offset of the last
+                # training timestamp, if it had one.
+                timezone=hparams["timezone"]
+                if "timezone" in hparams
+                else _zone_of(hparams.get("last_train_timestamp")),
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
@@ -380,6 +388,12 @@ class Forecaster:
         and those columns) when given, else the rows of the wide history ``data`` after
         its last target value."""
         if not self.future:
+            if future is not None:
+                name = FRAME_SOURCE if isinstance(future, pd.DataFrame) else future
+                raise ForecastError(
+                    f"{name}: the model takes no future covariate values (it was trained "
+                    "without data.future); leave out future= (--future)"
+                )
             return None
         if future is not None:
             return read_future_table(future, self.future, date_column, sep, decimal)
@@ -538,6 +552,27 @@ class Forecaster:
             targets=self.targets,
             calendar=self.calendar,
             future=self.future,
+            timezone=self.timezone,
+        )
+
+    def calendar_index(self, index: pd.DatetimeIndex, source: str | Path) -> pd.DatetimeIndex:
+        """``index`` in the time zone of the training data, whose hours and days the
+        calendar features were learnt on; a :class:`~stanhop.data.DataError` when one of
+        the two has a zone and the other none (their hours cannot be matched)."""
+        if not self.calendar or (index.tz is None and self.timezone is None):
+            return index
+        if index.tz is not None and self.timezone is not None:
+            return index.tz_convert(self.timezone)
+        if self.timezone is None:
+            raise DataError(
+                f"{source}: the timestamps are in {index.tz}, but the model learnt its "
+                "calendar features on timestamps without a time zone; give them in the "
+                "training data's local time, without a zone (e.g. df.index.tz_localize(None))"
+            )
+        raise DataError(
+            f"{source}: the timestamps have no time zone, but the model learnt its calendar "
+            f"features in {self.timezone}; give them with their UTC offset (e.g. "
+            f"df.index.tz_localize({self.timezone!r}) if they are that zone's local time)"
         )
 
     def _known(
@@ -556,7 +591,12 @@ class Forecaster:
                 )
             values = future_values(future, self.future, stamps, source, "the data")
         return known_features(
-            stamps, self.calendar, self.future, values, self.scaler, self.series_names
+            self.calendar_index(stamps, source),
+            self.calendar,
+            self.future,
+            values,
+            self.scaler,
+            self.series_names,
         )
 
     def _forecast(self, window: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
@@ -604,3 +644,9 @@ class Forecaster:
                 f"at most {self.out_len} steps, or train a model with data.out_len={horizon}"
             )
         return int(horizon)
+
+
+def _zone_of(timestamp: str | None) -> str | None:
+    """The time zone (a UTC offset) of an ISO timestamp, None without one."""
+    zone = None if timestamp is None else pd.Timestamp(timestamp).tz
+    return None if zone is None else str(zone)

@@ -13,9 +13,8 @@ import pandas as pd
 from stanhop.data import DataError, Scaler, parse_wide_frame
 from stanhop.data.calendar import calendar_features
 from stanhop.data.header import check_dialect
-from stanhop.data.messages import line_of, listing, row_of
+from stanhop.data.messages import line_of, listing, quoted, row_of
 from stanhop.data.reading import read_header, read_table
-from stanhop.data.validate import date_column_of
 
 # The name of a table given as a DataFrame, in messages.
 FRAME_SOURCE = "DataFrame"
@@ -65,6 +64,14 @@ def future_values(
             f"{len(stamps)} steps from {stamps[0]} to {stamps[-1]}, and {where} has no such "
             "column; add it"
         )
+    if (table.index.tz is None) != (stamps.tz is None):
+        raise DataError(
+            f"{source}: the history's timestamps {_zone(stamps)} but the future values' "
+            f"{_zone(table.index)}; write both with a time zone (a UTC offset such as "
+            "+01:00) or both without"
+        )
+    if stamps.tz is not None:
+        table = table.tz_convert(stamps.tz)  # the same instants, in the history's zone
     rows = table.reindex(stamps)[list(columns)]
     absent = rows.index[rows.isna().any(axis=1)]
     if len(absent):
@@ -77,6 +84,10 @@ def future_values(
     return rows.to_numpy(np.float64)
 
 
+def _zone(index: pd.DatetimeIndex) -> str:
+    return "carry no time zone" if index.tz is None else f"are in {index.tz}"
+
+
 def read_future_table(
     data: str | Path | pd.DataFrame,
     columns: Sequence[str],
@@ -85,11 +96,41 @@ def read_future_table(
     decimal: str = ".",
 ) -> pd.DataFrame:
     """A table of future covariate values (a timestamp column and ``columns``), validated
-    like a history; other columns are ignored."""
+    like a history; other columns are ignored. Its timestamps are in the column
+    ``date_column`` (the history's) when it has one of that name, else in its first
+    column that is not one of ``columns``, wherever that stands."""
     raw, source, where = raw_table(data, sep, decimal)
-    date = date_column_of([str(c) for c in raw.columns], date_column, source)
-    keep = [date, *[c for c in columns if c in raw.columns]]
-    return parse_wide_frame(raw[keep], source, date, "error", where=where)
+    names = [str(c) for c in raw.columns]
+    missing = [c for c in columns if c not in names]
+    if missing:
+        lower = {n.lower(): n for n in names}
+        renames = [
+            f"{quoted(lower[c.lower()])} to {quoted(c)}" for c in missing if c.lower() in lower
+        ]
+        hint = f"; names match with their case: rename {', '.join(renames)}" if renames else ""
+        raise DataError(
+            f"{source}: no column {listing(missing)}, whose future values the model needs; "
+            f"the columns are {listing(names)}{hint}"
+        )
+    date = future_date_column(names, columns, date_column, source)
+    return parse_wide_frame(raw[[date, *columns]], source, date, "error", where=where)
+
+
+def future_date_column(
+    names: Sequence[str], columns: Sequence[str], date_column: str | None, source: str | Path
+) -> str:
+    """The timestamp column of a table of future values with the columns ``names``:
+    ``date_column`` when it is among them, else the first that is not a future covariate
+    (``columns``)."""
+    if date_column in names:
+        return date_column
+    others = [n for n in names if n not in columns]
+    if not others:
+        raise DataError(
+            f"{source}: no timestamp column besides the future covariates {listing(names)}; "
+            "add one (the first column, by default)"
+        )
+    return others[0]
 
 
 def known_features(

@@ -10,6 +10,7 @@ on logger names and warning texts.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 
 # Lightning logs through one of these, depending on which of its packages came last.
@@ -26,6 +27,14 @@ ONCE_LOGS = ("Restoring states from the checkpoint path at",)
 # matplotlib asks for more date ticks than it will draw on a long history; the plot is
 # drawn right (stanhop/forecast/plot.py sets its own locator).
 MATPLOTLIB_LOGS = {"matplotlib.ticker": ("Locator attempting to generate",)}
+# Optuna's report of a trial that Ctrl-C cut off (KeyboardInterrupt's traceback) and its
+# "failed with value None" after any failed trial, which the line before it explains:
+# stanhop-tune says in one line what was cut off and how to go on.
+OPTUNA_LOGGER = "optuna.study._optimize"
+OPTUNA_DROPPED = re.compile(
+    r"Trial \d+ failed with (parameters: .* because of the following error: "
+    r"KeyboardInterrupt\(\)|value None)\.$"
+)
 
 # (message regex, category): warnings with nothing for the user to do.
 WARNINGS = (
@@ -64,12 +73,26 @@ class _MessageFilter(logging.Filter):
         return True
 
 
+class _PatternFilter(logging.Filter):
+    """Drops records whose whole message matches ``pattern``."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        super().__init__()
+        self.pattern = pattern
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.pattern.fullmatch(record.getMessage())
+
+
 def silence_noise() -> None:
     """Install the filters (once per process; calling again changes nothing)."""
     for name in LIGHTNING_LOGGERS:
         _install(logging.getLogger(name), DROPPED_LOGS, ONCE_LOGS)
     for name, dropped in MATPLOTLIB_LOGS.items():
         _install(logging.getLogger(name), dropped)
+    optuna = logging.getLogger(OPTUNA_LOGGER)
+    if not any(isinstance(f, _PatternFilter) for f in optuna.filters):
+        optuna.addFilter(_PatternFilter(OPTUNA_DROPPED))
     for message, category in WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=LIBRARIES)

@@ -14,6 +14,8 @@ the training configuration can be searched and nothing else can.
 
 from __future__ import annotations
 
+import difflib
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,7 +170,34 @@ def _component(raw: dict[str, Any], key: str, path: Path, default: dict[str, Any
         raise SearchSpaceError(
             f"search file {path}: {key} must be a mapping with _target_: optuna.{key}s.<class>"
         )
+    # A sampler is made with the search's seed (SearchSpace.make_sampler): any stands in.
+    options = {"seed": 0} if key == "sampler" else {}
+    _check_component(dict(value), f"search file {path}: {key}", options)
     return dict(value)
+
+
+def _check_component(config: dict[str, Any], where: str, options: dict[str, Any]) -> None:
+    """Make the sampler or pruner ``config`` names once, so that a misspelt class or
+    option stops the command before the study folder is created."""
+    target = str(config["_target_"])
+    module_name, _, name = target.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        module = None
+    if module is None or not isinstance(getattr(module, name, None), type):
+        names = [n for n in dir(module) if n[:1].isupper()] if module is not None else []
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f"did you mean {module_name}.{close[0]}?" if close else "check its spelling"
+        raise SearchSpaceError(f"{where}: no class {target}; {hint}")
+    try:
+        instantiate(config, **options)
+    except Exception as err:  # Hydra wraps the class's own error (an unknown option…)
+        cause = err.__cause__ or err
+        raise SearchSpaceError(
+            f"{where}: {target} refuses its options ({str(cause).splitlines()[0]}); check "
+            "them against Optuna's documentation of the class"
+        ) from None
 
 
 def _distribution(spec: dict[str, Any], where: str) -> BaseDistribution:

@@ -4,7 +4,10 @@ confirmation of the best trials with more seeds.
 
 The folder is the study: started again, a search resumes where it stopped (trials cut
 off by a crash or Ctrl-C are run again with their settings), and a larger ``trials``
-extends it; finished trials are never repeated.
+extends it; finished trials are never repeated. A trial cut off by Ctrl-C queues its
+settings again as it stops; one cut off by a crash is found by Optuna's heartbeat (a
+running trial whose process stopped writing it) and queued again by Optuna's
+:class:`~optuna.storages.RetryHeartbeatStaleTrialCallback`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import contextlib
 import multiprocessing
 import os
 import shutil
+import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,7 @@ import optuna
 import torch
 from filelock import FileLock, Timeout
 from omegaconf import DictConfig
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from stanhop.runtime.quiet import silence_noise
@@ -47,9 +53,14 @@ TRIAL_OVERRIDES = (
     "callbacks.intervals=null",
     "callbacks.seasonal_naive=null",
 )
-# A trial cut off by a crash or Ctrl-C, run again under a new number.
-INTERRUPTED = "interrupted"
+# The trial a trial cut off by Ctrl-C runs again under a new number.
 RETRY_OF = "retry_of"
+INTERRUPTED_ERROR = "interrupted by Ctrl-C; queued to run again when the command runs again"
+CRASHED_ERROR = "cut off by a crash; queued to run again"
+# A running trial's process writes its heartbeat every HEARTBEAT_SECONDS; a trial whose
+# heartbeat is GRACE_SECONDS old was cut off by a crash.
+HEARTBEAT_SECONDS = 10
+GRACE_SECONDS = 30
 # The validation MSEs of a complete trial's settings trained again with other seeds, a
 # study attribute per trial ("confirmed_val_mse:NUMBER": {"seed": MSE}) written by
 # confirm(): Optuna's storage refuses new attributes on a finished trial.
@@ -96,12 +107,21 @@ class Search:
 
 
 def storage(study_dir: Path) -> optuna.storages.RDBStorage:
-    # SQLite locks the file per write: workers wait for each other (timeout in seconds)
-    # instead of failing with "database is locked".
-    return optuna.storages.RDBStorage(
-        f"sqlite:///{(study_dir / STORAGE_FILE).resolve()}",
-        engine_kwargs={"connect_args": {"timeout": 120}},
-    )
+    with warnings.catch_warnings():
+        # Optuna marks its heartbeat as experimental; it is used as its documentation shows.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # SQLite locks the file per write: workers wait for each other (timeout in
+        # seconds) instead of failing with "database is locked".
+        return optuna.storages.RDBStorage(
+            f"sqlite:///{(study_dir / STORAGE_FILE).resolve()}",
+            engine_kwargs={"connect_args": {"timeout": 120}},
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            # Once: a trial that crashes its process twice is a failure of its own.
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=1
+            ),
+        )
 
 
 def load_study(search: Search, sampler_seed: int | None = None) -> optuna.Study:
@@ -129,35 +149,52 @@ def load_study(search: Search, sampler_seed: int | None = None) -> optuna.Study:
     return study
 
 
+def retried(trials: list[FrozenTrial]) -> set[int]:
+    """The numbers of the trials queued again under another number: cut off by Ctrl-C
+    (:data:`RETRY_OF`) or by a crash (Optuna's retry history)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        history = RetryHeartbeatStaleTrialCallback.retry_history
+        numbers = {n for t in trials for n in history(t)}
+    return numbers | {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
+
+
 def counted(study: optuna.Study) -> int:
     """The trials that use up the budget: finished (complete, pruned, failed) or running,
     but not those a crash or Ctrl-C cut off (they are queued to run again)."""
+    trials = study.get_trials(deepcopy=False)
+    again = retried(trials)
     return sum(
         trial.state != TrialState.WAITING
-        and not (trial.state == TrialState.FAIL and trial.user_attrs.get(INTERRUPTED))
-        for trial in study.get_trials(deepcopy=False)
+        and not (trial.state == TrialState.FAIL and trial.number in again)
+        for trial in trials
     )
 
 
-def requeue_interrupted(study: optuna.Study) -> int:
-    """Queue again, once each, the settings of trials cut off by a crash (left running in
-    the storage) or Ctrl-C; returns how many. Only the command holding the study's lock
-    calls this, so no running trial is another process's."""
-    trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs.get(RETRY_OF) for t in trials}
-    requeued = 0
-    for trial in trials:
-        if trial.state == TrialState.RUNNING:
-            # Optuna's public API (study.tell) cannot mark a trial it did not start
-            # itself with an attribute, so the storage is written directly.
-            study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        elif not (trial.state == TrialState.FAIL and trial.user_attrs.get(INTERRUPTED)):
-            continue
-        if trial.number not in retried:
-            study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
-            requeued += 1
-    return requeued
+def requeue_crashed(study: optuna.Study) -> int:
+    """Have Optuna fail the trials a crash left running and queue their settings again
+    (:func:`optuna.storages.fail_stale_trials`); returns how many trials wait to run
+    again. Only the command holding the study's lock calls this, so a running trial is a
+    dead one: its heartbeat is waited for to go stale (at most :data:`GRACE_SECONDS`)."""
+
+    def running() -> list[FrozenTrial]:
+        return study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+
+    deadline = time.monotonic() + GRACE_SECONDS + HEARTBEAT_SECONDS
+    if running():
+        print(
+            f"waiting up to {GRACE_SECONDS + HEARTBEAT_SECONDS} s for the trials a crash cut "
+            "off to be queued again",
+            flush=True,
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+        while running() and time.monotonic() < deadline:
+            time.sleep(1)
+            optuna.storages.fail_stale_trials(study)
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    return len(retried(waiting))
 
 
 @contextlib.contextmanager
@@ -174,6 +211,18 @@ def study_lock(study_dir: Path) -> Iterator[None]:
         ) from None
 
 
+@contextlib.contextmanager
+def ctrl_c_raised() -> Iterator[None]:
+    """Ctrl-C during a training as the KeyboardInterrupt it is: Lightning answers it with
+    ``sys.exit(1)``, raised while handling it."""
+    try:
+        yield
+    except SystemExit as err:
+        if isinstance(err.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
+
+
 def objective(search: Search, trial: optuna.Trial, threads: int | None = None) -> float:
     """Train one trial's settings on the training split, on ``threads`` intra-op threads
     (None: ``threads=auto``); its best validation MSE.
@@ -187,12 +236,15 @@ def objective(search: Search, trial: optuna.Trial, threads: int | None = None) -
     trial.set_user_attr("seed", int(cfg.seed))
     output = Path(cfg.paths.output_dir)
     try:
-        metrics = train(cfg, test=False, callbacks=[PruneOnValidation(trial)])
+        with ctrl_c_raised():
+            metrics = train(cfg, test=False, callbacks=[PruneOnValidation(trial)])
     except ValueError as err:  # settings the model rejects: a failed trial, with why
         trial.set_user_attr("error", str(err).splitlines()[0])
         raise
     except KeyboardInterrupt:
-        trial.set_user_attr(INTERRUPTED, True)
+        # Optuna records the trial as failed; its settings are queued to run again.
+        trial.set_user_attr("error", INTERRUPTED_ERROR)
+        trial.study.enqueue_trial(params, user_attrs={RETRY_OF: trial.number})
         raise
     finally:
         shutil.rmtree(output / "checkpoints", ignore_errors=True)
@@ -223,7 +275,8 @@ def confirm(
             overrides = search.trial_overrides(trial.params, trial.number, threads, f"seed{seed}")
             cfg = search.compose([*overrides, f"seed={seed}"])
             try:
-                metrics = train(cfg, test=False)
+                with ctrl_c_raised():
+                    metrics = train(cfg, test=False)
             finally:
                 shutil.rmtree(Path(cfg.paths.output_dir) / "checkpoints", ignore_errors=True)
             scores[str(seed)] = metrics["val/mse"]
@@ -297,7 +350,7 @@ def run_search(
     ``threads`` threads (OMP_NUM_THREADS), sharing the study through its SQLite file.
     """
     with study_lock(search.study_dir):
-        requeued = requeue_interrupted(load_study(search))
+        requeued = requeue_crashed(load_study(search))
         if requeued:
             print(f"running again {requeued} trial(s) cut off before finishing", flush=True)
         if workers == 1:

@@ -40,7 +40,8 @@ class LitForecaster(L.LightningModule):
     batches' ``y`` holds only them. ``calendar`` and ``future`` name the features known
     over the horizon (calendar features, future covariate columns); with them a batch is
     ``(x, y, future)`` and the model takes ``future`` beside ``x``. ``init_from`` records
-    the checkpoint a fine-tuning run started from.
+    the checkpoint a fine-tuning run started from, and ``timezone`` the time zone of the
+    training data's timestamps (None: none), in which the calendar features were learnt.
 
     Metrics are on the standardised scale (the literature's convention); test metrics
     are also given in the data's original units (``test/mse_orig``, ``test/mae_orig``).
@@ -62,6 +63,7 @@ class LitForecaster(L.LightningModule):
         calendar: list[str] | None = None,
         future: list[str] | None = None,
         init_from: str | None = None,
+        timezone: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "scheduler"])

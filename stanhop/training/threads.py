@@ -97,16 +97,22 @@ class ThreadChoice:
     between: tuple[int, int] | None = None
 
 
+def check_threads(requested: object) -> None:
+    """Raise a ValueError unless ``requested`` is ``auto`` or a whole number from 1."""
+    text = str(requested)
+    if text != "auto" and not (text.isdigit() and int(text) >= 1):
+        raise ValueError(f"threads={text}: give auto or a whole number of threads, e.g. threads=1")
+
+
 def choose_threads(
     requested: int | str, spec: dict[str, Any], batch: int, measure: bool = True
 ) -> ThreadChoice:
     """The intra-op threads for ``requested`` (``auto`` or a number). ``measure=False``
     (a deterministic or distributed run) keeps one count for the whole run."""
     cores = usable_cores()
+    check_threads(requested)
     if str(requested) != "auto":
         n = int(requested)
-        if n < 1:
-            raise ValueError(f"threads must be auto or at least 1, got {requested}")
         return ThreadChoice(n, f"threads {n} (threads, as set; this process may use {cores} cores)")
     env = os.environ.get("OMP_NUM_THREADS")
     if env and env.isdigit() and int(env) > 0:

@@ -119,6 +119,7 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
         init_from=None if initial is None else str(initial.path),
         freq=datamodule.freq,
         last_train_timestamp=datamodule.last_train_timestamp,
+        timezone=datamodule.timezone,
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         freeze_backbone=cfg.memory.freeze_backbone,

@@ -145,6 +145,12 @@ def exit_status(argv: list[str]) -> int | str | None:
         (lambda f: f, ["--start", "soon"], "--start 'soon' is not a date"),
         (lambda f: f, ["--stride", "0"], "--stride must be at least 1"),
         (lambda f: f.drop(f.index[5]), [], "the timestamps are irregular"),
+        (
+            lambda f: f.iloc[: IN_LEN + OUT_LEN - 1],
+            [],
+            "tiny.csv: 4 rows, but a backtest window needs 5: in_len=3 rows read and the "
+            "out_len=2 after them scored; give at least 5 rows (1 more)",
+        ),
     ],
 )
 def test_bad_inputs_are_one_line_errors(tmp_path, capsys, monkeypatch, edit, args, message):

@@ -17,6 +17,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from stanhop.cli import tune as tune_module
 from stanhop.cli.train_overrides import (
     UsageError,
     check_command_line,
@@ -26,7 +27,13 @@ from stanhop.cli.train_overrides import (
 from stanhop.cli.tune import main, parse_duration
 from stanhop.data import make_synthetic
 from stanhop.data.datamodule import TimeSeriesDataModule
-from stanhop.search.study import STORAGE_FILE, STUDY_NAME
+from stanhop.search import study as study_module
+from stanhop.search.study import (
+    CRASHED_ERROR,
+    INTERRUPTED_ERROR,
+    STUDY_NAME,
+    storage,
+)
 from stanhop.training.compose import CONF_DIR, compose_config
 from stanhop.training.train import train
 
@@ -166,22 +173,70 @@ def test_a_resumed_study_adds_trials_without_repeating_finished_ones(
 
 @pytest.mark.slow  # a run or command end to end: seconds each
 def test_a_trial_cut_off_by_a_crash_is_run_again_with_its_settings(
-    searched, tmp_path: Path
+    searched, tmp_path: Path, monkeypatch
 ) -> None:
+    # Optuna's heartbeat finds the crashed trial; shortened, so the command waits seconds.
+    monkeypatch.setattr(study_module, "HEARTBEAT_SECONDS", 1)
+    monkeypatch.setattr(study_module, "GRACE_SECONDS", 2)
     root = copy_of_study(searched, tmp_path)
-    storage = f"sqlite:///{root / 'study' / STORAGE_FILE}"
-    study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
-    crashed = study.ask(
-        {"optimizer.lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
-    )
-    study.ask()  # left running too, with no settings drawn
-    del study  # the "crash": trials 3 and 4 stay running in the storage
+    study = optuna.load_study(study_name=STUDY_NAME, storage=storage(root / "study"))
+
+    def crash(trial: optuna.Trial) -> float:
+        trial.suggest_float("optimizer.lr", 1e-4, 1e-2, log=True)
+        raise SystemExit  # past Optuna's handlers: trial 3 stays running in the storage
+
+    with pytest.raises(SystemExit):
+        study.optimize(crash, n_trials=1)
     assert tune(root, searched["space"], "--trials", "5") == 0
     trials = table(root)
-    assert list(trials.state[3:5]) == ["fail", "fail"]
-    retried = trials[trials.trial >= 5]
-    assert len(retried) == 2
-    assert crashed.params["optimizer.lr"] in set(retried["param:optimizer.lr"])
+    assert (trials.state[3], trials.error[3]) == ("fail", CRASHED_ERROR)
+    # run again as trial 4, and the budget of 5 counts it instead of trial 3
+    assert list(trials.state[4:]) == ["complete", "complete"]
+    assert trials["param:optimizer.lr"][4] == trials["param:optimizer.lr"][3]
+
+
+@pytest.mark.slow  # a run or command end to end: seconds each
+def test_ctrl_c_keeps_the_table_says_how_to_go_on_and_the_cut_trial_runs_again(
+    searched, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    root = copy_of_study(searched, tmp_path)
+    real_train = study_module.train
+
+    def ctrl_c(*args, **kwargs) -> dict:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            sys.exit(1)  # Lightning's answer to Ctrl-C during fit
+
+    monkeypatch.setattr(study_module, "train", ctrl_c)
+    capsys.readouterr()
+    assert tune(root, searched["space"], "--trials", "5") == 130
+    study = root / "study"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"interrupted: {study} keeps 3 trial(s), listed in {study / 'trials.csv'}; run the "
+        "same command again to go on where it stopped (a trial cut off runs again with its "
+        "settings)"
+    )
+    trials = table(root)
+    assert list(trials.state[3:]) == ["fail", "waiting"]
+    assert trials.error[3] == INTERRUPTED_ERROR
+    monkeypatch.setattr(study_module, "train", real_train)
+    assert tune(root, searched["space"], "--trials", "5") == 0
+    trials = table(root)
+    assert list(trials.state[3:]) == ["fail", "complete", "complete"]
+    assert trials["param:optimizer.lr"][4] == trials["param:optimizer.lr"][3]
+
+
+def test_ctrl_c_before_the_search_starts_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    def ctrl_c(args):
+        raise KeyboardInterrupt  # e.g. while the data is read
+
+    monkeypatch.setattr(tune_module, "prepare", ctrl_c)
+    assert tune(tmp_path, write_space(tmp_path / "space.yaml")) == 130
+    assert capsys.readouterr().err == (
+        "interrupted before the search started; run the command again to start it\n"
+    )
+    assert not (tmp_path / "study").exists()
 
 
 def test_a_hopeless_trial_is_recorded_as_pruned(tmp_path: Path) -> None:
@@ -250,6 +305,14 @@ def test_mistakes_on_the_command_line_are_one_line_with_status_2(argv, message, 
             "pruner must be a mapping with _target_: optuna.pruners",
         ),
         ({"samplr": {}}, "unknown key 'samplr'"),
+        (
+            {"sampler": {"_target_": "optuna.samplers.TPESamplr"}},
+            "did you mean optuna.samplers.TPESampler?",
+        ),
+        (
+            {"pruner": {"_target_": "optuna.pruners.MedianPruner", "n_startup": 5}},
+            "pruner: optuna.pruners.MedianPruner refuses its options (",
+        ),
     ],
 )
 def test_a_bad_search_file_is_one_line_with_status_2(changes, message, tmp_path, capsys) -> None:

@@ -3,12 +3,19 @@ part holding those of the horizon's timestamps and the future columns."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from stanhop.data import DataError, SyntheticSource, TimeSeriesDataModule
-from stanhop.data.calendar import calendar_columns, calendar_features, check_calendar
+from stanhop.data.calendar import (
+    CALENDAR,
+    calendar_columns,
+    calendar_features,
+    check_calendar,
+)
 from stanhop.data.targets import future_indices
 
 
@@ -23,6 +30,13 @@ def test_the_features_of_a_known_date() -> None:
     np.testing.assert_allclose(got, expected, atol=1e-12)
     assert got[:2] == pytest.approx([-1.0, 0.0], abs=1e-12)  # 18:00 is three quarters round
     assert calendar_columns(["hour", "month"]) == ["hour_sin", "hour_cos", "month_sin", "month_cos"]
+
+
+def test_the_features_use_no_deprecated_pandas_accessor() -> None:
+    stamps = pd.date_range("2024-03-15", periods=48, freq="h")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas deprecations included
+        calendar_features(stamps, list(CALENDAR))
 
 
 def test_bad_names_are_one_line_errors() -> None:

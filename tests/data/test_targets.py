@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hydra.utils import instantiate
 
 from stanhop.data import DataError, SyntheticSource, TimeSeriesDataModule, WindowDataset
 from stanhop.data.targets import covariates_of, target_indices
+from stanhop.training.compose import compose_config
 
 NAMES = ["a", "b", "c"]
 
@@ -66,3 +68,12 @@ def test_the_datamodule_standardises_every_column_and_cuts_targets() -> None:
     np.testing.assert_allclose(x.numpy(), scaled[first : first + 24], rtol=1e-5, atol=1e-5)
     expected = scaled[first + 24 : first + 30][:, [3, 1]]
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_single_name_is_one_column_not_its_letters() -> None:
+    # data.targets=s3 on the command line reaches the datamodule as the text "s3"
+    cfg = compose_config("data=synthetic", "data.targets=s3", "data.future=s1")
+    cfg.data.calendar = "hour"
+    dm = instantiate(cfg.data)
+    dm.setup("fit")
+    assert (dm.target_names, dm.future, dm.calendar) == (["s3"], ["s1"], ["hour"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stanhop.data import DataWarning
-from stanhop.runtime.quiet import LIGHTNING_LOGGERS, silence_noise
+from stanhop.runtime.quiet import LIGHTNING_LOGGERS, OPTUNA_LOGGER, silence_noise
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def quiet():
     """The filters installed, and removed again after the test."""
-    loggers = [logging.getLogger(name) for name in (*LIGHTNING_LOGGERS, "matplotlib.ticker")]
+    names = (*LIGHTNING_LOGGERS, "matplotlib.ticker", OPTUNA_LOGGER)
+    loggers = [logging.getLogger(name) for name in names]
     before = [list(logger.filters) for logger in loggers]
     with warnings.catch_warnings():
         silence_noise()
@@ -43,6 +44,29 @@ def test_named_lightning_lines_are_dropped_and_restores_shown_once(quiet, caplog
         "Restoring states from the checkpoint path at run/best.ckpt",
         "Restoring states from the checkpoint path at run/last.ckpt",
         "GPU available: False, used: False",
+    ]
+
+
+def test_optunas_report_of_a_trial_cut_off_by_ctrl_c_is_dropped(quiet, caplog) -> None:
+    log = logging.getLogger(OPTUNA_LOGGER)
+    params = "{'optimizer.lr': 0.001}"
+    with caplog.at_level(logging.INFO, logger=log.name):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            log.warning(
+                f"Trial 3 failed with parameters: {params} because of the following error: "
+                "KeyboardInterrupt().",
+                exc_info=True,
+            )
+        log.warning("Trial 3 failed with value None.")
+        log.warning(
+            f"Trial 4 failed with parameters: {params} because of the following error: "
+            "ValueError('seg_len 7 does not divide in_len 48')."
+        )
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Trial 4 failed with parameters: {params} because of the following error: "
+        "ValueError('seg_len 7 does not divide in_len 48')."
     ]
 
 

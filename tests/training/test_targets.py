@@ -208,7 +208,7 @@ def test_future_values_come_from_trailing_rows_or_a_table(future_run) -> None:
     scaler = forecaster.scaler
     x = (history.iloc[-IN_LEN:].to_numpy() - scaler.mean) / scaler.std
     stamps = ahead.index
-    turns = [stamps.hour / 24, stamps.dayofweek / 7]
+    turns = [stamps.hour / 24, stamps.day_of_week / 7]
     known = [f(2 * np.pi * np.asarray(t)) for t in turns for f in (np.sin, np.cos)]
     known.append((ahead["s1"].to_numpy() - scaler.mean[1]) / scaler.std[1])
     with torch.no_grad():

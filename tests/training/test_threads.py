@@ -101,8 +101,9 @@ def test_a_number_or_omp_num_threads_is_used_as_given(machine, monkeypatch) -> N
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     choice = choose_threads("auto", DEFAULT_RUN, 32)
     assert choice.threads == 2 and "OMP_NUM_THREADS" in choice.reason and choice.between is None
-    with pytest.raises(ValueError, match="at least 1"):
-        choose_threads(0, DEFAULT_RUN, 32)
+    for wrong in (0, "many"):
+        with pytest.raises(ValueError, match=f"^threads={wrong}: give auto or a whole number"):
+            choose_threads(wrong, DEFAULT_RUN, 32)
 
 
 class Machine:
