@@ -243,17 +243,12 @@ def test_missing_future_rows_are_one_line_and_write_nothing(future_run, tmp_path
     assert not out.exists()
 
 
-def test_the_int8_evaluation_refuses_future_features_before_training(compose_cfg) -> None:
-    from hydra.utils import instantiate
-
-    from stanhop.training.train import build_module
-
-    cfg = compose_cfg("debug=fast", "data.calendar=[hour]")
-    dm = instantiate(cfg.data)
-    dm.setup()
-    with pytest.raises(ValueError) as err:
-        build_module(cfg, dm)
-    assert str(err.value) == (
-        "the INT8 evaluation (callbacks.quantization) does not take future features "
-        "(data.calendar, data.future) yet; drop it with callbacks.quantization=null"
-    )
+def test_the_int8_evaluation_takes_future_features(tmp_path, composer) -> None:
+    # The default callbacks, quantization included, on a run with calendar features and a
+    # future covariate: the simulated W8A8 model gets the future input the float one gets.
+    covariate_csv(tmp_path / "series.csv")
+    overrides = ["debug=fast", "logger=none", "data=csv", f"data.path={tmp_path / 'series.csv'}"]
+    overrides += ["data.calendar=[hour]", "data.future=[s1]", "callbacks.outliers=null"]
+    metrics = train(composer(tmp_path / "run", tmp_path / "data", *overrides))
+    assert np.isfinite(metrics["quant/w8a8/mse"])
+    assert metrics["quant/w8a8/mse"] == pytest.approx(metrics["test/mse"], rel=0.2)
