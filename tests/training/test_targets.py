@@ -248,7 +248,20 @@ def test_the_int8_evaluation_takes_future_features(tmp_path, composer) -> None:
     # future covariate: the simulated W8A8 model gets the future input the float one gets.
     covariate_csv(tmp_path / "series.csv")
     overrides = ["debug=fast", "logger=none", "data=csv", f"data.path={tmp_path / 'series.csv'}"]
-    overrides += ["data.calendar=[hour]", "data.future=[s1]", "callbacks.outliers=null"]
+    overrides += ["data.targets=[s2,s0]", "data.calendar=[hour]", "data.future=[s1]"]
+    overrides += ["callbacks.outliers=null"]
     metrics = train(composer(tmp_path / "run", tmp_path / "data", *overrides))
     assert np.isfinite(metrics["quant/w8a8/mse"])
     assert metrics["quant/w8a8/mse"] == pytest.approx(metrics["test/mse"], rel=0.2)
+
+
+def test_the_simulated_forecast_takes_future_features(future_run) -> None:
+    frame, _, ckpt, _ = future_run
+    forecaster = Forecaster.load(ckpt)
+    history, ahead = frame.iloc[:-OUT_LEN], frame.iloc[-OUT_LEN:]
+    quantized = forecaster.quantized(history, "W8A8")
+    got = quantized.predict(history, future=ahead[["s1"]])
+    expected = forecaster.predict(history, future=ahead[["s1"]])
+    assert not np.allclose(got.to_numpy(), expected.to_numpy(), atol=0)
+    spread = frame[["s2", "s0"]].std().to_numpy()
+    assert (np.abs(got.to_numpy() - expected.to_numpy()) < 0.2 * spread).all()
