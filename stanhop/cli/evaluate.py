@@ -188,7 +188,7 @@ def _quantized(forecaster: Forecaster, history: pd.DataFrame, bits: str) -> Fore
     try:
         BitWidths.parse(bits)
     except ValueError as err:
-        raise ForecastError(f"--quantize: {err}; or int8") from err
+        raise ForecastError(f"--quantize: {err}; or int8 for the real integer model") from err
     return forecaster.quantized(forecaster.training_rows(history), bits)
 
 

@@ -233,7 +233,7 @@ def _check_bits(text: str) -> None:
     try:
         BitWidths.parse(text)
     except ValueError as err:
-        raise ForecastError(f"--quantize: {err}") from err
+        raise ForecastError(f"--quantize: {err}; or int8 for the real integer model") from err
 
 
 def _int8(forecaster: Forecaster, input_path: Path, args: argparse.Namespace) -> Forecaster:
