@@ -6,6 +6,7 @@ backtests hold the targets only, and wrong names or a missing covariate are one 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -261,6 +262,19 @@ def test_the_simulated_forecast_takes_future_features(future_run) -> None:
     history, ahead = frame.iloc[:-OUT_LEN], frame.iloc[-OUT_LEN:]
     quantized = forecaster.quantized(history, "W8A8")
     got = quantized.predict(history, future=ahead[["s1"]])
+    expected = forecaster.predict(history, future=ahead[["s1"]])
+    assert not np.allclose(got.to_numpy(), expected.to_numpy(), atol=0)
+    spread = frame[["s2", "s0"]].std().to_numpy()
+    assert (np.abs(got.to_numpy() - expected.to_numpy()) < 0.2 * spread).all()
+
+
+@pytest.mark.slow  # compiles the integer model (about a minute)
+def test_the_int8_forecast_takes_future_features(future_run, tmp_path) -> None:
+    frame, _, ckpt, _ = future_run
+    shutil.copy2(ckpt, tmp_path / "best.ckpt")  # the integer model is saved beside it
+    forecaster = Forecaster.load(tmp_path / "best.ckpt")
+    history, ahead = frame.iloc[:-OUT_LEN], frame.iloc[-OUT_LEN:]
+    got = forecaster.quantized(history, "int8").predict(history, future=ahead[["s1"]])
     expected = forecaster.predict(history, future=ahead[["s1"]])
     assert not np.allclose(got.to_numpy(), expected.to_numpy(), atol=0)
     spread = frame[["s2", "s0"]].std().to_numpy()
