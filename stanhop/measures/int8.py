@@ -191,6 +191,11 @@ def compile_program(program: torch.fx.GraphModule, example: Batch, path: Path) -
                 exported, package_path=partial, inductor_configs={"freezing": True}
             )
         os.replace(partial, path)
+    except Exception as err:
+        raise Int8Error(
+            f"compiling the integer model failed ({_reason(err)}); AOTInductor needs a C++ "
+            "compiler (g++ or clang++ on the PATH)"
+        ) from err
     finally:
         Path(partial).unlink(missing_ok=True)
     return path
