@@ -28,7 +28,7 @@ from stanhop.files.checkpoint import CheckpointError
 from stanhop.files.run_dir import best_checkpoint
 from stanhop.forecast.backtest import MODEL, PERSISTENCE, SEASONAL_NAIVE, Backtest, backtest
 from stanhop.forecast.files import check_output, writing
-from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
+from stanhop.forecast.forecaster import INPUT_FORMATS, INT8, Forecaster, ForecastError
 from stanhop.forecast.plot import plot_error_by_step, plot_format, save_figure
 from stanhop.measures.conformal import level_name
 
@@ -39,6 +39,7 @@ EXAMPLES = """examples:
   stanhop-evaluate run/checkpoints/best.ckpt ETTh1.csv --start 2017-10-20 --stride 24
   stanhop-evaluate best.ckpt history.csv --end 2018-01-01 --out backtest.csv --force
   stanhop-evaluate run history.csv --sep ';' --decimal ','   (a run folder: its best checkpoint)
+  stanhop-evaluate run ETTh1.csv --start 2017-10-20 --quantize int8
 """
 
 
@@ -88,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also draw each forecast's error by horizon step into this image (.png, .pdf, .svg)",
     )
+    parser.add_argument(
+        "--quantize",
+        metavar="BITS",
+        help="backtest the integer model instead: int8 (int8 kernels on an x86 CPU; saved "
+        "beside the checkpoint, or loaded from there) or the simulated w8a8 (any "
+        "W<bits>A<bits>); both calibrated on the windows of DATA in the training split only",
+    )
     add_history_options(parser, "DATA")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
     return parser
@@ -131,6 +139,8 @@ def run(args: argparse.Namespace) -> None:
         args.sep,
         args.decimal,
     )
+    if args.quantize:
+        forecaster = _quantized(forecaster, history, args.quantize)
     start = _timestamp(args.start, "--start", history.index)
     end = _timestamp(args.end, "--end", history.index)
     if start is not None and end is not None and start > end:
@@ -157,6 +167,29 @@ def run(args: argparse.Namespace) -> None:
         title = f"{data.name}: error by horizon step, {len(result.windows)} windows"
         save_figure(plot_error_by_step(result.by_step, title), plot)
         print(f"wrote {plot}: the error of each forecast by horizon step")
+
+
+def _quantized(forecaster: Forecaster, history: pd.DataFrame, bits: str) -> Forecaster:
+    """The integer forecaster of ``bits``, calibrated on the training split of ``history``
+    (never on the windows the backtest scores, unless they are training windows)."""
+    if bits.lower() == INT8:
+        saved = forecaster.saved_int8()
+        quantized = forecaster.quantized(history, INT8)
+        path = quantized.model.path
+        print(
+            f"int8 model loaded from {path}"
+            if saved
+            else f"int8 model calibrated and saved: {path}"
+        )
+        return quantized
+    # Imported here: the quantisation package is slow to import.
+    from stanhop.measures.bits import BitWidths
+
+    try:
+        BitWidths.parse(bits)
+    except ValueError as err:
+        raise ForecastError(f"--quantize: {err}; or int8 for the real integer model") from err
+    return forecaster.quantized(forecaster.training_rows(history), bits)
 
 
 def report(

@@ -33,7 +33,7 @@ from stanhop.forecast.files import (
     default_output,
     writing,
 )
-from stanhop.forecast.forecaster import PRECISIONS, Forecaster, ForecastError
+from stanhop.forecast.forecaster import INT8, PRECISIONS, Forecaster, ForecastError
 from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
 from stanhop.forecast.memory import attach_memory
 
@@ -51,6 +51,7 @@ EXAMPLES = """examples:
   forecast.py best.ckpt history.csv --intervals 80,95 --plot forecast.png
   forecast.py best.ckpt history_long.csv --format long --nan-policy interpolate
   forecast.py best.ckpt history.csv --quantize w8a8 --memory events.csv
+  forecast.py run train.csv --quantize int8          (integer kernels; saved beside the run)
 """
 
 
@@ -108,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quantize",
         metavar="BITS",
-        help="forecast with the simulated-integer model, e.g. w8a8 (weights and activations "
-        "on 8-bit grids), its ranges calibrated on the windows of INPUT",
+        help="int8: forecast with the integer model (int8 kernels on an x86 CPU), calibrated "
+        "on the training-split windows of INPUT and saved beside the checkpoint, or loaded "
+        "from there; w8a8 (any W<bits>A<bits>): the simulated-integer model (8-bit grids in "
+        "fp32), its ranges calibrated on the windows of INPUT",
     )
     parser.add_argument(
         "--precision",
@@ -156,8 +159,14 @@ def run(args: argparse.Namespace) -> None:
         if output is not None and plot.resolve() == output.resolve():
             raise ForecastError(f"{plot}: is also the CSV output; give --plot another name")
 
-    if args.quantize:
+    int8 = bool(args.quantize) and args.quantize.lower() == INT8
+    if args.quantize and not int8:
         _check_bits(args.quantize)
+    if int8 and args.memory:
+        raise ForecastError(
+            "--quantize int8 does not take --memory: the memory would be compiled into the "
+            "integer model saved beside the checkpoint; use --quantize w8a8 with --memory"
+        )
     forecaster = Forecaster.load(checkpoint, precision=args.precision)
     history = forecaster.read_history(
         input_path, args.date_column, args.nan_policy, args.format, args.sep, args.decimal
@@ -167,7 +176,9 @@ def run(args: argparse.Namespace) -> None:
     )
     if args.memory:
         _attach_memory(forecaster, Path(args.memory), args)
-    if args.quantize:
+    if int8:
+        forecaster = _int8(forecaster, input_path, args)
+    elif args.quantize:
         forecaster = forecaster.quantized(history, args.quantize)
     if args.intervals and args.memory:
         _warn(
@@ -224,7 +235,28 @@ def _check_bits(text: str) -> None:
     try:
         BitWidths.parse(text)
     except ValueError as err:
-        raise ForecastError(f"--quantize: {err}") from err
+        raise ForecastError(f"--quantize: {err}; or int8 for the real integer model") from err
+
+
+def _int8(forecaster: Forecaster, input_path: Path, args: argparse.Namespace) -> Forecaster:
+    """The integer forecaster: loaded from beside the checkpoint, else calibrated on the
+    training split of the whole of INPUT and saved there."""
+    saved = forecaster.saved_int8()
+    calibration = None
+    if saved is None:
+        calibration = forecaster.read_history(
+            input_path,
+            args.date_column,
+            args.nan_policy,
+            args.format,
+            args.sep,
+            args.decimal,
+            whole=True,
+        )
+    quantized = forecaster.quantized(calibration, INT8)
+    path = quantized.model.path
+    say(f"int8 model loaded from {path}" if saved else f"int8 model calibrated and saved: {path}")
+    return quantized
 
 
 def _attach_memory(forecaster: Forecaster, path: Path, args: argparse.Namespace) -> None:

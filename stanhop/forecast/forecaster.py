@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -22,6 +23,7 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.data.calendar import calendar_features
 from stanhop.data.header import check_dialect
 from stanhop.data.reading import read_header
 from stanhop.data.sources import table_layout
@@ -57,6 +59,8 @@ FRAME_SOURCE = "DataFrame"
 PRECISIONS = tuple(SHORT_NAMES)
 # How many windows of the history calibrate a quantized model's activation ranges.
 CALIBRATION_WINDOWS = 512
+# --quantize's name of the real integer model (the others are simulated bit widths, W8A8).
+INT8 = "int8"
 
 
 class ForecastError(ValueError):
@@ -172,6 +176,7 @@ class Forecaster:
         calendar: Sequence[str] = (),
         future: Sequence[str] = (),
         timezone: str | None = None,
+        checkpoint: Path | None = None,
     ) -> None:
         if not len(scaler.mean) == len(scaler.std) == len(series_names):
             raise ValueError("the scaler needs one mean and one std per series name")
@@ -199,6 +204,9 @@ class Forecaster:
         self.last_train_timestamp = last_train_timestamp
         self.name = name
         self.intervals = intervals
+        # The file the model was loaded from (None when built in memory): a saved integer
+        # model goes beside it.
+        self.checkpoint = checkpoint
 
     @classmethod
     def load(cls, path: str | Path, map_location: Any = "cpu", precision: str = "32") -> Forecaster:
@@ -250,6 +258,7 @@ class Forecaster:
                 timezone=hparams["timezone"]
                 if "timezone" in hparams
                 else _zone_of(hparams.get("last_train_timestamp")),
+                checkpoint=path,
             )
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
@@ -274,6 +283,7 @@ class Forecaster:
         format: str = "wide",
         sep: str = ",",
         decimal: str = ".",
+        whole: bool = False,
     ) -> pd.DataFrame:
         """The history in ``data``, checked: a frame indexed by its timestamps with one
         float64 column per series of the model, in training order, and at least
@@ -282,7 +292,8 @@ class Forecaster:
         A large wide CSV file is read only from its end (see
         :func:`~stanhop.data.read_wide_csv`), in memory that does not grow with the file:
         the last ``in_len + CALIBRATION_WINDOWS - 1`` rows, all that :meth:`predict`,
-        :meth:`quantized` and a plot use. Only those rows are validated then.
+        :meth:`quantized` (simulated) and a plot use. Only those rows are validated then.
+        ``whole=True`` reads every row (the int8 calibration reads the training split).
 
         Cells filled by ``nan_policy`` in the last ``in_len`` rows are counted per series
         in a :class:`~stanhop.data.DataNote`; a series filled over more than half of them
@@ -292,7 +303,7 @@ class Forecaster:
             raise ForecastError(
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
-        last = self.in_len + CALIBRATION_WINDOWS - 1
+        last = None if whole else self.in_len + CALIBRATION_WINDOWS - 1
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         if self.future and format == "wide":
             # The rows after the last target value may hold future covariates only.
@@ -506,53 +517,61 @@ class Forecaster:
 
     def quantized(
         self,
-        history: pd.DataFrame,
+        history: pd.DataFrame | None,
         bits: str = "W8A8",
         estimator: str = "running_minmax",
         max_windows: int = CALIBRATION_WINDOWS,
     ) -> Forecaster:
-        """This forecaster with its model replaced by the simulated-integer copy of the
-        quantisation evaluation (:class:`~stanhop.measures.fake_quant.SimulatedQuantModel`), whose
-        activation ranges are calibrated on the last ``max_windows`` windows of
-        ``history`` (a frame from :meth:`read_history`). This forecaster is unchanged."""
+        """This forecaster with its model replaced by a quantised one; this forecaster is
+        unchanged. ``history`` is a frame from :meth:`read_history` (or the whole data,
+        read the same way).
+
+        ``bits="int8"``: the real integer model (:mod:`stanhop.measures.int8`), its
+        activation ranges calibrated on the last ``max_windows`` windows of ``history``
+        that lie wholly in the training split (up to ``last_train_timestamp``, inputs and
+        horizon), so never on validation or test rows. It is saved beside the checkpoint
+        (``best.int8.pt2`` for ``best.ckpt``) and loaded from there while the checkpoint
+        is not newer, with no calibration (``history`` may then be None).
+
+        Other ``bits`` (``W8A8``, any ``W<b>A<b>``): the simulated-integer copy of the
+        quantisation evaluation (:class:`~stanhop.measures.fake_quant.SimulatedQuantModel`),
+        calibrated on the last ``max_windows`` windows of ``history`` with the range
+        ``estimator``.
+        """
         # Imported here: the quantisation backend is slow to import and most forecasts
         # never need it.
         from stanhop.measures import SimulatedQuantModel
 
-        if self.calendar or self.future:
-            raise ForecastError(
-                "--quantize does not take a model with future features (calendar, future "
-                "covariates) yet; forecast without it"
-            )
-
-        values = self.scaler.transform(history.to_numpy(dtype=np.float64))
-        series = torch.as_tensor(values, dtype=torch.float32)
-        starts = window_starts(len(series), self.in_len)[-max_windows:]
-        windows = cut_windows(series, starts, self.in_len)  # (k, in_len, c)
-        quantized = SimulatedQuantModel(self.model, bits, estimator)
-        device = next(self.model.parameters()).device
-        quantized.calibrate(batch.to(device) for batch in windows.split(32))
+        if bits.lower() == INT8:
+            model, label = self._int8(history, max_windows), INT8
+        else:
+            if history is None:
+                raise ForecastError(f"--quantize {bits}: calibration needs a history")
+            model = SimulatedQuantModel(self.model, bits, estimator)
+            model.calibrate(self._calibration_batches(history, max_windows))
+            label = f"simulated {model.bits.name}"
         return Forecaster(
-            quantized,
+            model,
             self.scaler,
             self.series_names,
             self.in_len,
             self.out_len,
             self.freq,
             self.last_train_timestamp,
-            name=f"{self.name} ({quantized.bits.name})",
-            # The integer simulation is defined on fp32 values, like the training-time one.
+            name=f"{self.name} ({label})",
+            # Both integer models compute on fp32 values, like the training-time simulation.
             precision="32",
             intervals=self.intervals
             and replace(
                 self.intervals,
                 note=f"the intervals were calibrated on the float model, not on its "
-                f"simulated {quantized.bits.name} copy, so they may not hold their level",
+                f"{label} copy, so they may not hold their level",
             ),
             targets=self.targets,
             calendar=self.calendar,
             future=self.future,
             timezone=self.timezone,
+            checkpoint=self.checkpoint,
         )
 
     def calendar_index(self, index: pd.DatetimeIndex, source: str | Path) -> pd.DatetimeIndex:
@@ -574,6 +593,93 @@ class Forecaster:
             f"features in {self.timezone}; give them with their UTC offset (e.g. "
             f"df.index.tz_localize({self.timezone!r}) if they are that zone's local time)"
         )
+
+    def int8_file(self) -> Path | None:
+        """Where this forecaster's integer model is saved (beside its checkpoint); None
+        for a forecaster not loaded from a file."""
+        if self.checkpoint is None:
+            return None
+        from stanhop.measures.int8 import SUFFIX
+
+        return self.checkpoint.with_name(self.checkpoint.stem + SUFFIX)
+
+    def saved_int8(self) -> Path | None:
+        """The saved integer model when it is at least as new as the checkpoint (a
+        checkpoint written again makes it stale), else None."""
+        path = self.int8_file()
+        if path is None or not path.is_file():
+            return None
+        return path if path.stat().st_mtime >= self.checkpoint.stat().st_mtime else None
+
+    def _int8(self, history: pd.DataFrame | None, max_windows: int) -> nn.Module:
+        from stanhop.measures.int8 import SUFFIX, Int8Error, load_int8, quantize_int8
+
+        try:
+            saved = self.saved_int8()
+            if saved is not None:
+                return load_int8(saved, self.model)
+            if history is None:
+                raise ForecastError(
+                    f"{self.name}: no saved int8 model beside it, and no history to calibrate "
+                    "one on; give the history the model was trained on"
+                )
+            batches = self._calibration_batches(self.training_rows(history), max_windows)
+            path = self.int8_file()
+            if path is None:  # a model in memory: its package lives as long as the process
+                path = Path(tempfile.mkdtemp(prefix="stanhop-int8-")) / f"model{SUFFIX}"
+            return quantize_int8(self.model, batches, path)
+        except Int8Error as err:
+            raise ForecastError(f"{self.name}: {err}") from err
+
+    def training_rows(self, history: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``history`` up to the end of the training split
+        (``last_train_timestamp``); a one-line :class:`ForecastError` when the checkpoint
+        does not record it or ``history`` holds fewer than one window of them."""
+        if self.last_train_timestamp is None:
+            raise ForecastError(
+                f"{self.name}: the checkpoint does not record where its training split "
+                "ended, so calibration cannot keep to it; train the model again"
+            )
+        end = pd.Timestamp(self.last_train_timestamp)
+        if history.index.tz is not None and end.tz is None:
+            end = end.tz_localize(history.index.tz)
+        elif history.index.tz is None and end.tz is not None:
+            end = end.tz_localize(None)
+        rows = history.loc[history.index <= end]
+        if len(rows) < self.in_len + self.out_len:
+            raise ForecastError(
+                f"calibration reads the training split only (up to {end}), and the history "
+                f"holds {len(rows)} rows of it, fewer than one window (in_len + out_len = "
+                f"{self.in_len + self.out_len}); give the history the model was trained on"
+            )
+        return rows
+
+    def _calibration_batches(
+        self, history: pd.DataFrame, max_windows: int
+    ) -> list[torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
+        """The model's inputs on the last ``max_windows`` windows of ``history``, in
+        batches of 32: ``x`` (b, in_len, c), with ``future`` (b, out_len, f) for a model
+        with future features (then only windows whose horizon lies in ``history``)."""
+        values = self.scaler.transform(history.to_numpy(dtype=np.float64))
+        series = torch.as_tensor(values, dtype=torch.float32)
+        horizon = self.out_len if self.calendar or self.future else 0
+        starts = window_starts(len(series), self.in_len + horizon)[-max_windows:]
+        device = next(self.model.parameters()).device
+        windows = cut_windows(series, starts, self.in_len).split(32)  # (b, in_len, c) each
+        if not horizon:
+            return [x.to(device) for x in windows]
+        columns = [self.series_names.index(c) for c in self.future]
+        known = np.concatenate(
+            [
+                calendar_features(self.calendar_index(history.index, "history"), self.calendar),
+                values[:, columns],
+            ],
+            axis=1,
+        )
+        ahead = cut_windows(
+            torch.as_tensor(known, dtype=torch.float32), starts + self.in_len, self.out_len
+        )
+        return [(x.to(device), f.to(device)) for x, f in zip(windows, ahead.split(32), strict=True)]
 
     def _known(
         self, stamps: pd.DatetimeIndex, future: pd.DataFrame | None, source: str | Path

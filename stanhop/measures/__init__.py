@@ -1,7 +1,7 @@
 """What a trained model is measured by, in plain torch and numpy (no Lightning, no
 commands): activation-outlier taps and statistics, fake quantization (observers, bit
-widths, the torchao backend), conformal quantiles for prediction intervals, and naive
-baselines. The Lightning callbacks that apply them during a run are in
+widths, the torchao backend), real INT8 inference, conformal quantiles for prediction
+intervals, and naive baselines. The Lightning callbacks that apply them during a run are in
 :mod:`stanhop.training.callbacks`."""
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ _MODULES = {
     "inf_norm": "outliers",
     "kurtosis": "outliers",
     "SimulatedQuantModel": "fake_quant",
+    "Int8Error": "int8",
+    "Int8Model": "int8",
+    "load_int8": "int8",
+    "quantize_int8": "int8",
     "TAP_KINDS": "taps",
     "find_taps": "taps",
 }

@@ -113,17 +113,22 @@ class SimulatedQuantModel(nn.Module):
         ]
 
     @torch.no_grad()
-    def calibrate(self, batches: Iterable[torch.Tensor], max_batches: int | None = None) -> int:
-        """Record activation ranges on ``batches`` of inputs (b, in_len, c) while the
-        copy computes in float, then freeze them and switch quantisation on. Returns the
-        number of batches used."""
+    def calibrate(
+        self,
+        batches: Iterable[torch.Tensor | tuple[torch.Tensor, ...]],
+        max_batches: int | None = None,
+    ) -> int:
+        """Record activation ranges on ``batches`` of inputs — each ``x`` (b, in_len, c),
+        or a tuple ``(x, future)`` for a model with future features (b, out_len, f) —
+        while the copy computes in float, then freeze them and switch quantisation on.
+        Returns the number of batches used."""
         if self.calibrated:
             raise RuntimeError("this simulated-quantised model is already calibrated")
         used = 0
         for x in batches:
             if max_batches is not None and used >= max_batches:
                 break
-            self.model(x)
+            self.model(*(x if isinstance(x, tuple | list) else (x,)))
             used += 1
         if not used:
             raise ValueError("quantisation calibration needs at least one batch of inputs")
@@ -141,8 +146,9 @@ class SimulatedQuantModel(nn.Module):
         self.calibrated = True
         return used
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x``: the wrapped model's input → its output, computed on the integer grid."""
+    def forward(self, x: torch.Tensor, *future: torch.Tensor) -> torch.Tensor:
+        """``x`` [, ``future``]: the wrapped model's inputs → its output, computed on the
+        integer grid."""
         if not self.calibrated:
             raise RuntimeError("call calibrate() before running a simulated-quantised model")
-        return self.model(x)
+        return self.model(x, *future)

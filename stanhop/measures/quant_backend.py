@@ -1,4 +1,5 @@
-"""Observers and ``FakeQuantize`` from torchao's PT2E toolkit (a required dependency), the
+"""Observers and ``FakeQuantize`` (the simulation), and the export quantization flow with
+its x86 quantizer (real INT8), from torchao's PT2E toolkit (a required dependency): the
 one place that imports them."""
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ with _quiet("torchao", "torch.utils._pytree"):
         PerChannelMinMaxObserver,
         UniformQuantizationObserverBase,
     )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+        X86InductorQuantizer,
+        get_default_x86_inductor_quantization_config,
+    )
 
 BACKEND = "torchao.quantization.pt2e"
 
@@ -40,4 +46,8 @@ __all__ = [
     "MovingAverageMinMaxObserver",
     "PerChannelMinMaxObserver",
     "UniformQuantizationObserverBase",
+    "X86InductorQuantizer",
+    "convert_pt2e",
+    "get_default_x86_inductor_quantization_config",
+    "prepare_pt2e",
 ]

@@ -102,11 +102,6 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     supports_memory = model_class(spec["name"]).supports_memory
     if not supports_memory and cfg.memory.name != "none":
         raise ValueError(f"model={spec['name']} has no external memory; use memory=none")
-    if datamodule.n_future and (cfg.get("callbacks") or {}).get("quantization"):
-        raise ValueError(
-            "the INT8 evaluation (callbacks.quantization) does not take future features "
-            "(data.calendar, data.future) yet; drop it with callbacks.quantization=null"
-        )
     initial = datamodule.initial
     module = LitForecaster(
         model=spec,

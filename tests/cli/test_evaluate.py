@@ -233,3 +233,29 @@ def test_the_test_split_reproduces_the_runs_test_metrics(synthetic_run, tmp_path
     naive = metrics["test/seasonal_naive_mse"]
     assert windows["seasonal_naive_mse"].mean() == pytest.approx(naive, rel=1e-5)
     assert windows["coverage_80"].mean() == pytest.approx(metrics["test/coverage_80"], rel=1e-5)
+
+
+def test_the_simulated_backtest_calibrates_on_the_training_split(synthetic_run, tmp_path, capsys):
+    from stanhop import Forecaster
+    from stanhop.forecast.backtest import backtest
+    from stanhop.measures import SimulatedQuantModel
+
+    out = tmp_path / "bt.csv"
+    argv = [str(synthetic_run.ckpt), str(synthetic_run.csv), "--out", str(out)]
+    assert main([*argv, "--quantize", "w8a8"]) == 0
+    # By hand: the last 512 windows of the rows up to the end of the training split.
+    forecaster = Forecaster.load(synthetic_run.ckpt)
+    frame = synthetic_run.frame
+    train = frame.loc[: forecaster.last_train_timestamp].to_numpy(np.float64)
+    x = torch.as_tensor(forecaster.scaler.transform(train), dtype=torch.float32)
+    windows = torch.stack([x[i : i + 48] for i in range(len(x) - 48 + 1)])[-512:]
+    quantized = SimulatedQuantModel(forecaster.model, "W8A8")
+    quantized.calibrate(windows.split(32))
+    forecaster.model = quantized
+    expected = backtest(forecaster, frame).windows["model_mse"].to_numpy()
+    np.testing.assert_allclose(pd.read_csv(out)["model_mse"], expected, rtol=1e-5)
+
+    assert main([*argv, "--force", "--quantize", "int4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --quantize: bit widths 'int4'") and "\n" not in err
+    assert err.endswith("; or int8 for the real integer model")

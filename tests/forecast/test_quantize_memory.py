@@ -56,12 +56,13 @@ def test_bad_bit_widths_are_a_one_line_error(synthetic_run, tmp_path, capsys):
             "-o",
             str(tmp_path / "o.csv"),
             "--quantize",
-            "int8",
+            "int4",
         ]
     )
     assert status == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --quantize:") and "W8A8" in err and "\n" not in err
+    assert "or int8 for the real integer model" in err
 
 
 def test_memory_on_a_model_trained_without_memory_keeps_the_forecast(

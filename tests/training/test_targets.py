@@ -6,6 +6,7 @@ backtests hold the targets only, and wrong names or a missing covariate are one 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -243,17 +244,38 @@ def test_missing_future_rows_are_one_line_and_write_nothing(future_run, tmp_path
     assert not out.exists()
 
 
-def test_the_int8_evaluation_refuses_future_features_before_training(compose_cfg) -> None:
-    from hydra.utils import instantiate
+def test_the_int8_evaluation_takes_future_features(tmp_path, composer) -> None:
+    # The default callbacks, quantization included, on a run with calendar features and a
+    # future covariate: the simulated W8A8 model gets the future input the float one gets.
+    covariate_csv(tmp_path / "series.csv")
+    overrides = ["debug=fast", "logger=none", "data=csv", f"data.path={tmp_path / 'series.csv'}"]
+    overrides += ["data.targets=[s2,s0]", "data.calendar=[hour]", "data.future=[s1]"]
+    overrides += ["callbacks.outliers=null"]
+    metrics = train(composer(tmp_path / "run", tmp_path / "data", *overrides))
+    assert np.isfinite(metrics["quant/w8a8/mse"])
+    assert metrics["quant/w8a8/mse"] == pytest.approx(metrics["test/mse"], rel=0.2)
 
-    from stanhop.training.train import build_module
 
-    cfg = compose_cfg("debug=fast", "data.calendar=[hour]")
-    dm = instantiate(cfg.data)
-    dm.setup()
-    with pytest.raises(ValueError) as err:
-        build_module(cfg, dm)
-    assert str(err.value) == (
-        "the INT8 evaluation (callbacks.quantization) does not take future features "
-        "(data.calendar, data.future) yet; drop it with callbacks.quantization=null"
-    )
+def test_the_simulated_forecast_takes_future_features(future_run) -> None:
+    frame, _, ckpt, _ = future_run
+    forecaster = Forecaster.load(ckpt)
+    history, ahead = frame.iloc[:-OUT_LEN], frame.iloc[-OUT_LEN:]
+    quantized = forecaster.quantized(history, "W8A8")
+    got = quantized.predict(history, future=ahead[["s1"]])
+    expected = forecaster.predict(history, future=ahead[["s1"]])
+    assert not np.allclose(got.to_numpy(), expected.to_numpy(), atol=0)
+    spread = frame[["s2", "s0"]].std().to_numpy()
+    assert (np.abs(got.to_numpy() - expected.to_numpy()) < 0.2 * spread).all()
+
+
+@pytest.mark.slow  # compiles the integer model (about a minute)
+def test_the_int8_forecast_takes_future_features(future_run, tmp_path) -> None:
+    frame, _, ckpt, _ = future_run
+    shutil.copy2(ckpt, tmp_path / "best.ckpt")  # the integer model is saved beside it
+    forecaster = Forecaster.load(tmp_path / "best.ckpt")
+    history, ahead = frame.iloc[:-OUT_LEN], frame.iloc[-OUT_LEN:]
+    got = forecaster.quantized(history, "int8").predict(history, future=ahead[["s1"]])
+    expected = forecaster.predict(history, future=ahead[["s1"]])
+    assert not np.allclose(got.to_numpy(), expected.to_numpy(), atol=0)
+    spread = frame[["s2", "s0"]].std().to_numpy()
+    assert (np.abs(got.to_numpy() - expected.to_numpy()) < 0.2 * spread).all()

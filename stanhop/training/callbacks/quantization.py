@@ -69,17 +69,21 @@ class QuantizationEvaluation(L.Callback):
         self.outliers = outliers
         self.results: dict[str, float] = {}
 
-    def _inputs(self, trainer: L.Trainer, device: torch.device) -> Iterator[torch.Tensor]:
+    def _inputs(
+        self, trainer: L.Trainer, device: torch.device
+    ) -> Iterator[tuple[torch.Tensor, ...]]:
         datamodule = trainer.datamodule
         if datamodule is None:
             raise ValueError(
                 "quantization calibration needs a datamodule; pass datamodule= to "
                 "trainer.test, or drop the callback with callbacks.quantization=null"
             )
-        for x, _ in datamodule.train_dataloader():
-            yield _whole_batch(trainer, x.to(device))
+        # A batch is (x, y) or, with future features, (x, y, future): the model's inputs
+        # are x and future.
+        for x, _, *future in datamodule.train_dataloader():
+            yield tuple(_whole_batch(trainer, t.to(device)) for t in (x, *future))
 
-    def _test_batches(self, trainer: L.Trainer) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def _test_batches(self, trainer: L.Trainer) -> Iterator[tuple[torch.Tensor, ...]]:
         loaders = trainer.test_dataloaders
         loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
         limit = trainer.num_test_batches[0]
@@ -97,9 +101,10 @@ class QuantizationEvaluation(L.Callback):
         sums = torch.zeros(4, dtype=torch.float64, device=device)
         recorder = OutlierRecorder(quantized.model) if self.outliers else None
         with recorder or nullcontext():
-            for x, y in self._test_batches(trainer):
+            for x, y, *future in self._test_batches(trainer):
                 x, y = x.to(device), y.to(device)
-                pred_float, pred_quant = model(x), quantized(x)
+                inputs = (x, *[t.to(device) for t in future])
+                pred_float, pred_quant = model(*inputs), quantized(*inputs)
                 sums += torch.stack(
                     [
                         (pred_float - y).pow(2).sum(),
