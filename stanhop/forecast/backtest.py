@@ -14,6 +14,7 @@ from stanhop.data import DataError, infer_freq
 from stanhop.data.calendar import calendar_features
 from stanhop.data.windows import cut_windows
 from stanhop.forecast.forecaster import Forecaster
+from stanhop.forecast.shift import warn_if_flat
 from stanhop.measures.baselines import persistence, season_length, seasonal_naive
 from stanhop.measures.conformal import level_name, window_scale
 from stanhop.model.targets import select
@@ -139,6 +140,7 @@ def backtest(
     step_sums: dict[str, torch.Tensor] = {}  # summed squared error per horizon step
     kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
     radii: dict[float, list[torch.Tensor]] = {lv: [] for lv in levels}  # and their half-widths
+    flat: list[torch.Tensor] = []  # which target series of each window are flat
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
         x = cut_windows(values, chunk - in_len, in_len)  # (b, in_len, c)
         y = select(cut_windows(values, chunk, out_len), targets)  # (b, out_len, k)
@@ -158,9 +160,10 @@ def backtest(
                 columns.setdefault(f"{name}_{metric}", []).append(value)
         if keep_forecasts:
             kept.append(pred)
-        scale = window_scale(model, x) if levels else None  # (b, 1, k)
+        scale = window_scale(model, x)  # (b, 1, k)
+        flat.append(forecaster.flat_windows(scale))
         for level in levels:
-            r = calibration.scaled(calibration.half_width(level), scale)  # (b, out_len, k)
+            r = calibration.scaled(level, scale)  # (b, out_len, k)
             if keep_forecasts:
                 radii[level].append(r)
             inside = ((pred - y).abs() <= r).double().mean(dim=(1, 2))
@@ -169,6 +172,7 @@ def backtest(
                 2 * r.double().mean(dim=(1, 2)).numpy()
             )
 
+    warn_if_flat(torch.cat(flat).numpy(), forecaster.targets, source)
     windows = pd.DataFrame(
         {name: np.concatenate(parts) for name, parts in columns.items()},
         index=pd.Index(history.index[rows], name="origin"),

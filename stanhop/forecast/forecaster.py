@@ -35,9 +35,9 @@ from stanhop.forecast.future import (
     split_trailing,
 )
 from stanhop.forecast.intervals import Levels, add_interval_columns, as_levels, half_widths
-from stanhop.forecast.shift import warn_if_far
+from stanhop.forecast.shift import warn_if_far, warn_if_flat
 from stanhop.forecast.timestamps import future_index
-from stanhop.measures.conformal import Calibration, revin_of, window_scale
+from stanhop.measures.conformal import SCALE_FLOOR, Calibration, revin_of, window_scale
 from stanhop.model import build_model
 from stanhop.runtime.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
 
@@ -394,13 +394,15 @@ class Forecaster:
             raise DataError(self._not_finite(window, source))
         # After the overflow check, whose error already says what is wrong with the data.
         warn_if_far(window, self.scaler, self.series_names, source)
+        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32)[None]
+        scale = window_scale(self.model, x)  # (1, 1, k)
+        flat = self.flat_windows(scale).numpy()
+        warn_if_flat(flat, self.targets, source, self.in_len)
         forecast = pd.DataFrame(values, index=index, columns=self.targets)
         if not widths:
             return forecast
         if self.intervals.note:
             warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
-        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32)[None]
-        scale = window_scale(self.model, x)  # (1, 1, k)
         if not self.intervals.per_window and revin_of(self.model) is not None:
             warnings.warn(
                 f"{self.name}: its intervals were calibrated in training units, so they do "
@@ -409,14 +411,24 @@ class Forecaster:
                 DataWarning,
                 stacklevel=2,
             )
-        widths = {
-            lv: self.intervals.scaled(r, scale)[0].double().numpy() for lv, r in widths.items()
-        }
+        widths = {lv: self.intervals.scaled(lv, scale)[0].double().numpy() for lv in widths}
         if horizon > self.out_len:
             # Calibrated for the first out_len steps only: later steps get no interval.
             beyond = np.full((horizon - self.out_len, len(self.targets)), np.nan)
             widths = {lv: np.concatenate([r, beyond]) for lv, r in widths.items()}
         return add_interval_columns(forecast, widths, self.target_scaler.std)
+
+    def flat_windows(self, scale: torch.Tensor) -> torch.Tensor:
+        """Which target series of the windows of RevIN scale ``scale`` (b, 1, k, see
+        :func:`~stanhop.measures.conformal.window_scale`) are flat, a spread under the
+        floor of their intervals (:data:`~stanhop.measures.conformal.SCALE_FLOOR` of
+        the training spread): (b, k) bool, all False for a model without RevIN, which
+        forecasts every window on the training scale."""
+        if revin_of(self.model) is None:
+            return torch.zeros(scale.shape[0], scale.shape[2], dtype=torch.bool)
+        floor = SCALE_FLOOR if self.intervals is None else self.intervals.floors()
+        floor = torch.as_tensor(floor, dtype=scale.dtype, device=scale.device)
+        return (scale < floor).cpu()[:, 0]
 
     def _roll(
         self, window: np.ndarray, index: pd.DatetimeIndex, horizon: int, source: str | Path
