@@ -236,23 +236,29 @@ def calibrate(
     floors = np.broadcast_to(np.asarray(floor, dtype=np.float64), abs_errors.shape[2:])
     scores = abs_errors / np.maximum(scales, floors)[:, None, :]
     flat = scales < floors  # (n, c)
+    pooled = np.stack([conformal_quantile(scores, lv) for lv in levels])
     radius, flat_radius = (
-        np.stack([_group_quantile(scores, group, lv) for lv in levels]) for group in (~flat, flat)
+        np.where(np.isfinite(own), own, pooled)  # too few windows in the group: all of them
+        for own in (_group_quantiles(scores, group, levels) for group in (~flat, flat))
     )
     return Calibration(
         levels, radius, n, per_window=True, floor=floors.copy(), flat_radius=flat_radius
     )
 
 
-def _group_quantile(scores: np.ndarray, group: np.ndarray, level: float) -> np.ndarray:
-    """The conformal quantile (out_len, c) of each series' ``scores`` (n, out_len, c) over
-    the windows of its ``group`` (n, c), that of all windows where those are too few."""
-    pooled = conformal_quantile(scores, level)
-    own = np.stack(
-        [conformal_quantile(scores[group[:, c], :, c], level) for c in range(scores.shape[2])],
-        axis=1,
-    )
-    return np.where(np.isfinite(own), own, pooled)
+def _group_quantiles(scores: np.ndarray, group: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """The conformal quantiles (levels, out_len, c) of each series' ``scores`` (n,
+    out_len, c) over the windows of its ``group`` (n, c); ``inf`` where they are too few."""
+    # One sort for every level: the windows outside the group sort last, as inf.
+    ordered = np.sort(np.where(group[:, None, :], scores, np.inf), axis=0)
+    counts = group.sum(axis=0)  # (c,)
+    quantiles = []
+    for level in levels:
+        k = np.array([conformal_rank(int(m), level) for m in counts])  # (c,)
+        rows = np.broadcast_to(np.clip(k - 1, 0, len(scores) - 1), ordered.shape[1:])
+        quantile = np.take_along_axis(ordered, rows[None], axis=0)[0]  # (out_len, c)
+        quantiles.append(np.where(k <= counts, quantile, np.inf))
+    return np.stack(quantiles)
 
 
 def revin_of(model: torch.nn.Module) -> RevIN | None:
