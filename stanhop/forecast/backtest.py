@@ -11,8 +11,6 @@ import pandas as pd
 import torch
 
 from stanhop.data import DataError, infer_freq
-from stanhop.data.calendar import calendar_features
-from stanhop.data.windows import cut_windows
 from stanhop.forecast.forecaster import Forecaster
 from stanhop.forecast.shift import warn_if_flat
 from stanhop.measures.baselines import persistence, season_length, seasonal_naive
@@ -132,10 +130,9 @@ def backtest(
     if season is not None and season > in_len:
         season = None
 
-    scaler, targets = forecaster.scaler, forecaster.target_indices
-    values = torch.as_tensor(scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32)
+    targets = forecaster.target_indices
+    values, known = forecaster.inputs(history)
     model = forecaster.model
-    device = next(model.parameters()).device
     std = torch.as_tensor(forecaster.target_scaler.std, dtype=torch.float64)
     calibration = forecaster.intervals
     levels = calibration.bounded_levels() if calibration else []
@@ -148,39 +145,8 @@ def backtest(
             for lv in (calibration.levels if calibration else DEFAULT_LEVELS)
             if conformal_rank(recalibrate, lv) <= recalibrate
         ]
-    # What the model knows of each row in advance (calendar, future covariates): (t, f).
-    known = None
-    if forecaster.calendar or forecaster.future:
-        future_columns = [forecaster.series_names.index(c) for c in forecaster.future]
-        known = torch.as_tensor(
-            np.concatenate(
-                [
-                    calendar_features(history.index, forecaster.calendar),
-                    values[:, future_columns].double().numpy(),
-                ],
-                axis=1,
-            ),
-            dtype=torch.float32,
-        )
-
-    def run_model(chunk: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Inputs (b, in_len, c), targets (b, out_len, k) and the model's forecasts (b,
-        out_len, k) of the windows whose first forecast rows are ``chunk``."""
-        x = cut_windows(values, chunk - in_len, in_len)
-        y = select(cut_windows(values, chunk, out_len), targets)
-        with torch.inference_mode(), torch.autocast(device.type, enabled=False):
-            extra = [] if known is None else [cut_windows(known, chunk, out_len).to(device)]
-            return x, y, model(x.to(device), *extra).float().cpu()
-
-    chunks = max(1, -(-len(rows) // batch_size))
-    if recalibrate is not None:
         past = np.arange(first, int(rows[-1]) - out_len + 1)  # every calibration origin
-        errors, scales = [], []
-        for chunk in np.array_split(past, max(1, -(-len(past) // batch_size))):
-            x, y, pred = run_model(chunk)
-            errors.append((pred - y).abs().double().numpy())
-            scales.append(window_scale(model, x)[:, 0].double().numpy())
-        past_errors, past_scales = np.concatenate(errors), np.concatenate(scales)
+        past_errors, past_scales = forecaster.window_errors(values, known, past, batch_size)
         per_window = revin_of(model) is not None
         floor = calibration.floors() if calibration else SCALE_FLOOR
 
@@ -203,8 +169,9 @@ def backtest(
     kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
     radii: dict[float, list[torch.Tensor]] = {lv: [] for lv in levels}  # and their half-widths
     flat: list[torch.Tensor] = []  # which target series of each window are flat
-    for chunk in np.array_split(rows, chunks):
-        x, y, pred = run_model(chunk)  # (b, in_len, c), (b, out_len, k), (b, out_len, k)
+    for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
+        # inputs (b, in_len, c), targets and forecasts (b, out_len, k)
+        x, y, pred = forecaster.run_windows(values, known, chunk)
         # The baselines forecast the targets from their own history.
         x_targets = select(x, targets)  # (b, in_len, k)
         forecasts = {MODEL: pred, PERSISTENCE: persistence(x_targets, out_len)}

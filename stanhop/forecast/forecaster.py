@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -22,6 +23,7 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
+from stanhop.data.calendar import calendar_features
 from stanhop.data.validate import FILLED
 from stanhop.data.windows import cut_windows, window_starts
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
@@ -37,8 +39,16 @@ from stanhop.forecast.future import (
 from stanhop.forecast.intervals import Levels, add_interval_columns, as_levels, half_widths
 from stanhop.forecast.shift import warn_if_far, warn_if_flat
 from stanhop.forecast.timestamps import future_index
-from stanhop.measures.conformal import SCALE_FLOOR, Calibration, revin_of, window_scale
+from stanhop.measures.conformal import (
+    DEFAULT_LEVELS,
+    SCALE_FLOOR,
+    Calibration,
+    calibrate,
+    revin_of,
+    window_scale,
+)
 from stanhop.model import build_model
+from stanhop.model.targets import select
 from stanhop.runtime.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
 
 History = str | Path | pd.DataFrame
@@ -240,6 +250,7 @@ class Forecaster:
         format: str = "wide",
         sep: str = ",",
         decimal: str = ".",
+        windows: int = CALIBRATION_WINDOWS,
     ) -> pd.DataFrame:
         """The history in ``data``, checked: a frame indexed by its timestamps with one
         float64 column per series of the model, in training order, and at least
@@ -247,8 +258,9 @@ class Forecaster:
 
         A large wide CSV file is read only from its end (see
         :func:`~stanhop.data.read_wide_csv`), in memory that does not grow with the file:
-        the last ``in_len + CALIBRATION_WINDOWS - 1`` rows, all that :meth:`predict`,
-        :meth:`quantized` and a plot use. Only those rows are validated then.
+        the last ``in_len + windows - 1`` rows (``windows`` input windows; by default
+        :data:`CALIBRATION_WINDOWS`, all that :meth:`predict`, :meth:`quantized` and a
+        plot use). Only those rows are validated then.
 
         Cells filled by ``nan_policy`` in the last ``in_len`` rows are counted per series
         in a :class:`~stanhop.data.DataNote`; a series filled over more than half of them
@@ -258,7 +270,7 @@ class Forecaster:
             raise ForecastError(
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
-        last = self.in_len + CALIBRATION_WINDOWS - 1
+        last = self.in_len + windows - 1
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         if self.future and format == "wide":
             # The rows after the last target value may hold future covariates only.
@@ -291,6 +303,7 @@ class Forecaster:
         sep: str = ",",
         decimal: str = ".",
         future: History | None = None,
+        recalibrate: int | None = None,
     ) -> pd.DataFrame:
         """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
         for) after the end of ``data``. A horizon beyond ``out_len`` is forecast
@@ -314,7 +327,9 @@ class Forecaster:
         adds, after each series, its prediction interval of each level as columns
         ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
-        :mod:`stanhop.measures.conformal`).
+        :mod:`stanhop.measures.conformal`); with ``recalibrate`` (a number of windows),
+        calibrated instead on the model's errors on that many latest windows of ``data``
+        (see :meth:`recalibrated`).
 
         A model trained with future covariates (``data.future``) needs their values over
         the ``out_len`` steps after the history: from the table ``future``, or from rows
@@ -326,11 +341,100 @@ class Forecaster:
         cannot give.
         """
         horizon = self._check_horizon(horizon)
-        self._interval_widths(intervals)  # before reading: a wrong level fails at once
-        history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
+        forecaster, windows = self, CALIBRATION_WINDOWS
+        if recalibrate is None:
+            self._interval_widths(intervals)  # before reading: a wrong level fails at once
+        else:
+            windows = max(windows, recalibrate + self.out_len)
+        history = self.read_history(data, date_column, nan_policy, format, sep, decimal, windows)
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         known = self.read_future(data, future, date_column, sep, decimal, format)
-        return self.predict_history(history, horizon, source, intervals, known)
+        if recalibrate is not None:
+            forecaster = self.recalibrated(history, recalibrate, source)
+        return forecaster.predict_history(history, horizon, source, intervals, known)
+
+    def recalibrated(
+        self, history: pd.DataFrame, windows: int, source: str | Path = FRAME_SOURCE
+    ) -> Forecaster:
+        """This forecaster with its intervals calibrated on the model's errors on the
+        ``windows`` latest windows of ``history`` (a frame from :meth:`read_history`)
+        whose forecast lies inside it, as the training run calibrates on the validation
+        windows (with the checkpoint's levels, the default ones without): intervals that
+        follow the model's recent errors. This forecaster is unchanged.
+
+        Raises :class:`~stanhop.data.DataError` for a history too short to hold them."""
+        if windows < 1:
+            raise ForecastError(f"recalibrate on at least 1 window, got {windows}")
+        needed = self.in_len + self.out_len + windows - 1
+        if len(history) < needed:
+            raise DataError(
+                f"{source}: {len(history)} rows of history, but recalibrating on {windows} "
+                f"windows needs in_len + out_len + {windows} - 1 = {needed}; give a longer "
+                "history or recalibrate on fewer windows"
+            )
+        values, known = self.inputs(history)
+        last = len(history) - self.out_len  # the first forecast row of the latest window
+        errors, scales = self.window_errors(values, known, np.arange(last - windows + 1, last + 1))
+        per_window = revin_of(self.model) is not None
+        calibration = calibrate(
+            errors,
+            self.intervals.levels if self.intervals else DEFAULT_LEVELS,
+            scales if per_window else None,
+            self.intervals.floors() if self.intervals else SCALE_FLOOR,
+        )
+        recalibrated = copy.copy(self)
+        recalibrated.intervals = calibration
+        return recalibrated
+
+    def inputs(self, history: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What the model reads of each row of ``history`` (a frame from
+        :meth:`read_history`): its values standardised (t, c) and, for a model with
+        calendar features or future covariates, what it knows of the row in advance (t,
+        f), else None."""
+        values = torch.as_tensor(
+            self.scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32
+        )
+        if not self.calendar and not self.future:
+            return values, None
+        future_columns = [self.series_names.index(c) for c in self.future]
+        known = np.concatenate(
+            [
+                calendar_features(history.index, self.calendar),
+                values[:, future_columns].double().numpy(),
+            ],
+            axis=1,
+        )
+        return values, torch.as_tensor(known, dtype=torch.float32)
+
+    def run_windows(
+        self, values: torch.Tensor, known: torch.Tensor | None, origins: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The windows of ``values`` (t, c) whose first forecast rows are ``origins`` (b,):
+        their inputs (b, in_len, c), targets (b, out_len, k) and the model's forecasts (b,
+        out_len, k), standardised, in fp32 as validation runs (``known``: see
+        :meth:`inputs`)."""
+        device = next(self.model.parameters()).device
+        x = cut_windows(values, origins - self.in_len, self.in_len)
+        y = select(cut_windows(values, origins, self.out_len), self.target_indices)
+        with torch.inference_mode(), torch.autocast(device.type, enabled=False):
+            extra = [] if known is None else [cut_windows(known, origins, self.out_len).to(device)]
+            return x, y, self.model(x.to(device), *extra).float().cpu()
+
+    def window_errors(
+        self,
+        values: torch.Tensor,
+        known: torch.Tensor | None,
+        origins: np.ndarray,
+        batch_size: int = 256,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's absolute errors (n, out_len, k) on the windows whose first forecast
+        rows are ``origins`` (n,), standardised, and each window's RevIN scale (n, k)."""
+        errors, scales = [], []
+        for chunk in np.array_split(origins, max(1, -(-len(origins) // batch_size))):
+            x, y, pred = self.run_windows(values, known, chunk)
+            errors.append((pred - y).abs().double().numpy())
+            scales.append(window_scale(self.model, x)[:, 0].double().numpy())
+        return np.concatenate(errors), np.concatenate(scales)
 
     def read_future(
         self,
