@@ -18,7 +18,7 @@ from stanhop.forecast import Forecaster
 from stanhop.forecast.backtest import backtest
 from stanhop.measures.conformal import Calibration
 
-FLOOR = 0.1  # of each series' training standard deviation
+FLOOR = 0.02  # of each series' training standard deviation
 
 
 def revin_std(x: np.ndarray) -> np.ndarray:
@@ -34,7 +34,7 @@ def last_zero_run_end(frame) -> int:
 
 def test_the_stored_calibration_floors_flat_windows_and_calibrates_them_apart(flat_run) -> None:
     """Recomputed by hand from every validation window: each error divided by the
-    window's RevIN std floored at 0.1 of the series' training std, the conformal quantile
+    window's RevIN std floored at 0.02 of the series' training std, the conformal quantile
     taken over the flat windows (std below the floor) and the others apart."""
     forecaster = Forecaster.load(flat_run.ckpt)
     stored = Calibration.from_dict(load_checkpoint(flat_run.ckpt)[INTERVALS_KEY])
@@ -68,7 +68,7 @@ def conformal_by_hand(scores: np.ndarray, level: float) -> np.ndarray:
 
 def test_a_flat_history_gets_the_band_of_flat_windows(flat_run) -> None:
     """A history ending in a run of zeros: its band is the flat windows' radius times the
-    floor (0.1 of the training std), not times the window's std of 0.003 (a 99 % band of
+    floor (0.02 of the training std), not times the window's std of 0.003 (a 99 % band of
     ±0.05 on a series stepping between 0 and 15)."""
     forecaster = Forecaster.load(flat_run.ckpt)
     history = flat_run.frame.iloc[: last_zero_run_end(flat_run.frame)]
@@ -93,7 +93,7 @@ def test_a_flat_history_warns_in_one_line(flat_run) -> None:
     with pytest.warns(DataWarning) as caught:
         forecaster.predict(history)
     assert [str(w.message) for w in caught] == [
-        "DataFrame: series 'stuck', 'onoff' flat over the last 48 rows (a spread under 0.1 of "
+        "DataFrame: series 'stuck', 'onoff' flat over the last 48 rows (a spread under 0.02 of "
         "the training spread): the model forecasts each window on its own scale, so a flat "
         "window gets a flat forecast that foresees no step out of it"
     ]
@@ -127,7 +127,7 @@ def test_a_backtest_counts_its_flat_windows_in_one_warning(flat_run) -> None:
     flat = revin_std(x.transpose(0, 2, 1)) < FLOOR  # (windows, c)
     assert messages == [
         f"history: series 'stuck' in {flat[:, 1].sum()}, 'onoff' in {flat[:, 2].sum()} of the "
-        f"{windows} backtest windows flat (a spread under 0.1 of the training spread): the "
+        f"{windows} backtest windows flat (a spread under 0.02 of the training spread): the "
         "model forecasts each window on its own scale, so a flat window gets a flat forecast "
         "that foresees no step out of it"
     ]

@@ -88,14 +88,14 @@ def test_flat_windows_are_floored_and_calibrated_apart_by_hand() -> None:
     )
 
 
-def test_a_calibration_from_before_the_floor_floors_at_a_tenth() -> None:
+def test_a_calibration_from_before_the_floor_gets_the_default_floor() -> None:
     calibration = calibrate(np.ones((10, 1, 2)), [80], np.full((10, 2), 0.5))
     state = calibration.to_dict()
     del state["floor"], state["flat_radius"]
     old = Calibration.from_dict(state)
     scale = torch.tensor([[[0.003, 0.5]]])
-    # radius 1/0.5 = 2; the flat window gets 2 · 0.1, not 2 · 0.003
-    np.testing.assert_allclose(old.scaled(80, scale)[0, 0].numpy(), [0.2, 1.0], rtol=1e-6)
+    # radius 1/0.5 = 2; the flat window gets 2 · 0.02, not 2 · 0.003
+    np.testing.assert_allclose(old.scaled(80, scale)[0, 0].numpy(), [0.04, 1.0], rtol=1e-6)
 
 
 class ZeroForecast(torch.nn.Module):
