@@ -82,10 +82,10 @@ def make_flat_stretches(
     """Hourly series with the flat stretches of real sensors and loads (index ``date``):
 
     - ``wave``: 5 + a daily sine of amplitude 2 + AR(1) noise of scale 0.3, never flat;
-    - ``stuck``: 10 + a daily sine of amplitude 3 + the same noise, but a sensor that
-      holds its last reading for stretches of 2 to 14 days, about half the time;
     - ``onoff``: a load that is 0 for runs of 2 to 14 days, then steps to a level of 5 to
-      15 (noise of scale 0.5) for runs as long.
+      15 (noise of scale 0.5) for runs as long;
+    - ``stuck``: 10 + a daily sine of amplitude 3 + the same noise, read by a sensor that
+      holds its last reading while the load is off (after the first run).
 
     With RevIN, a window inside a flat stretch has a spread of almost 0, and one that
     ends before a step is followed by a jump of many training standard deviations.
