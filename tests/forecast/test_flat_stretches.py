@@ -27,7 +27,7 @@ def revin_std(x: np.ndarray) -> np.ndarray:
 
 
 def last_zero_run_end(frame) -> int:
-    """The row count of the history ending inside the last long run of zeros of ``onoff``."""
+    """The row count of the history ending with the last run of zeros of ``onoff``."""
     zero = frame["onoff"].to_numpy() == 0
     return int(np.flatnonzero(zero)[-1]) + 1
 
@@ -68,8 +68,8 @@ def conformal_by_hand(scores: np.ndarray, level: float) -> np.ndarray:
 
 def test_a_flat_history_gets_the_band_of_flat_windows(flat_run) -> None:
     """A history ending in a run of zeros: its band is the flat windows' radius times the
-    floor (0.02 of the training std), not times the window's std of 0.003 (a 99 % band of
-    ±0.05 on a series stepping between 0 and 15)."""
+    floor (0.02 of the training std), not times the window's std of 0.003, which left
+    almost no band on a series stepping between 0 and 15."""
     forecaster = Forecaster.load(flat_run.ckpt)
     history = flat_run.frame.iloc[: last_zero_run_end(flat_run.frame)]
     with warnings.catch_warnings():
