@@ -24,10 +24,10 @@ A window of a stuck sensor or a run of zeros has a spread of almost nothing: div
 it would score its errors about 0 (flat in, flat out) or in the hundreds (flat in, a step
 out), and shrink the band of a forecast from such a window to nothing. So the scale is
 floored at :data:`SCALE_FLOOR` of the series' training standard deviation, and the
-windows below that floor — *flat* — are calibrated apart from the others (a Mondrian
-split, Vovk et al. 2005, ch. 4.5): each group's intervals then hold their level within
-the group, whatever share of the calibration windows was flat. A group with too few
-windows for a level takes the quantile of all windows.
+windows below that floor — *flat* — are calibrated apart from the others (Mondrian
+conformal prediction, Vovk et al. 2005): each group's intervals then hold their level
+within the group, whatever share of the calibration windows was flat. A group with too
+few windows for a level takes the quantile of all windows.
 """
 
 from __future__ import annotations
