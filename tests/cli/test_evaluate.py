@@ -16,7 +16,7 @@ from stanhop.cli.evaluate import main
 from stanhop.cli.forecast import main as forecast_main
 from stanhop.data import DataError
 from stanhop.files.checkpoint import INTERVALS_KEY, make_plain
-from stanhop.forecast import Forecaster
+from stanhop.forecast import Forecaster, ForecastError
 from stanhop.measures.baselines import season_length, seasonal_naive
 from stanhop.measures.conformal import Calibration
 from stanhop.training.lit import LitForecaster
@@ -178,6 +178,10 @@ def test_a_forecast_recalibrates_on_the_latest_windows_of_its_history(tmp_path) 
     np.testing.assert_allclose(api.to_numpy(), frame.to_numpy())
     with pytest.raises(DataError, match="recalibrating on 17 windows needs in_len \\+ out_len"):
         Forecaster.load(ckpt).predict(data, intervals=[80], recalibrate=17)
+    # 3 windows bound no 80 % interval (k = ceil(4 · 0.8) = 4 > 3)
+    with pytest.raises(ForecastError, match="needs at least 4 calibration windows, there were 3; "
+                       "ask for a lower level, or calibrate on more windows"):  # fmt: skip
+        Forecaster.load(ckpt).predict(data, intervals=[80], recalibrate=3)
     # the stored calibration (RADIUS_80) without the option
     assert forecast_main([*argv, "--force"]) == 0
     np.testing.assert_allclose(
