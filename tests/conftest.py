@@ -24,7 +24,7 @@ import torch
 from hypothesis import settings
 from omegaconf import DictConfig
 
-from stanhop.data import make_synthetic
+from stanhop.data import make_flat_stretches, make_synthetic
 from stanhop.model import STanHopConfig
 from stanhop.training.compose import compose_config
 from stanhop.training.train import train
@@ -134,6 +134,17 @@ def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("synthetic")
     frame = make_synthetic(n_series=3, n_steps=24 * 30, seed=1)
     csv = root / "series.csv"
+    frame.to_csv(csv)
+    return Run(train_on(csv, root / "run"), csv, frame)
+
+
+@pytest.fixture(scope="session")
+def flat_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """Hourly series with long flat stretches: a stuck sensor, and a load alternating
+    between runs of zeros and steps up (26 weeks, written as a wide CSV)."""
+    root = tmp_path_factory.mktemp("flat")
+    frame = make_flat_stretches()
+    csv = root / "flat.csv"
     frame.to_csv(csv)
     return Run(train_on(csv, root / "run"), csv, frame)
 

@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         "frequency, e.g. 24 for hourly data)",
     )
     parser.add_argument(
+        "--recalibrate",
+        type=int,
+        metavar="N",
+        help="draw each window's intervals from the model's errors on the N latest windows "
+        "before it, instead of the calibration stored in the checkpoint",
+    )
+    parser.add_argument(
         "--out",
         metavar="FILE",
         help="CSV of per-window errors (default: DATA's name with .backtest.csv, in the "
@@ -109,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--stride must be at least 1, got {args.stride}")
     if args.season is not None and args.season < 1:
         parser.error(f"--season must be at least 1, got {args.season}")
+    if args.recalibrate is not None and args.recalibrate < 1:
+        parser.error(f"--recalibrate must be at least 1 window, got {args.recalibrate}")
     return run_reporting(run, args, USER_ERRORS, strict=args.strict)
 
 
@@ -154,8 +163,9 @@ def run(args: argparse.Namespace) -> None:
         args.season,
         data,
         keep_forecasts=forecasts is not None,
+        recalibrate=args.recalibrate,
     )
-    print(report(result, forecaster, checkpoint, data, args.stride))
+    print(report(result, forecaster, checkpoint, data, args.stride, args.recalibrate))
     with writing(out), atomic_open(out, "w", newline="") as f:
         result.windows.to_csv(f)
     print(f"wrote {out}: the errors of each of the {len(result.windows)} windows")
@@ -193,7 +203,12 @@ def _quantized(forecaster: Forecaster, history: pd.DataFrame, bits: str) -> Fore
 
 
 def report(
-    result: Backtest, forecaster: Forecaster, checkpoint: Path, data: Path, stride: int
+    result: Backtest,
+    forecaster: Forecaster,
+    checkpoint: Path,
+    data: Path,
+    stride: int,
+    recalibrate: int | None = None,
 ) -> str:
     """The printed summary of a backtest."""
     windows = result.windows
@@ -220,7 +235,8 @@ def report(
             f"{level_name(lv)}% -> {cov:.3f} (mean width {width:.3g})"
             for lv, (cov, width) in result.coverage.items()
         ]
-        lines.append("interval coverage: " + ", ".join(parts))
+        how = f" (recalibrated on the {recalibrate} windows before each)" if recalibrate else ""
+        lines.append(f"interval coverage{how}: " + ", ".join(parts))
     else:
         lines.append("interval coverage: none, the checkpoint has no prediction intervals")
     return "\n".join(lines)

@@ -33,7 +33,13 @@ from stanhop.forecast.files import (
     default_output,
     writing,
 )
-from stanhop.forecast.forecaster import INT8, PRECISIONS, Forecaster, ForecastError
+from stanhop.forecast.forecaster import (
+    CALIBRATION_WINDOWS,
+    INT8,
+    PRECISIONS,
+    Forecaster,
+    ForecastError,
+)
 from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
 from stanhop.forecast.memory import attach_memory
 
@@ -91,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write prediction intervals of these levels in percent, e.g. 80,95: "
         "columns SERIES_lo_80, SERIES_hi_80, … (long format: lo_80, hi_80, …), calibrated "
         "on the validation split when the model was trained",
+    )
+    parser.add_argument(
+        "--recalibrate",
+        type=int,
+        metavar="N",
+        help="calibrate the intervals on the model's errors on the N latest windows of INPUT "
+        "instead of the validation split (INPUT then needs in_len + out_len + N - 1 rows)",
     )
     parser.add_argument(
         "--plot",
@@ -168,8 +181,11 @@ def run(args: argparse.Namespace) -> None:
             "integer model saved beside the checkpoint; use --quantize w8a8 with --memory"
         )
     forecaster = Forecaster.load(checkpoint, precision=args.precision)
+    windows = CALIBRATION_WINDOWS
+    if args.recalibrate is not None:
+        windows = max(windows, args.recalibrate + forecaster.out_len)
     history = forecaster.read_history(
-        input_path, args.date_column, args.nan_policy, args.format, args.sep, args.decimal
+        input_path, args.date_column, args.nan_policy, args.format, args.sep, args.decimal, windows
     )
     known = forecaster.read_future(
         input_path, args.future, args.date_column, args.sep, args.decimal, args.format
@@ -180,7 +196,10 @@ def run(args: argparse.Namespace) -> None:
         forecaster = _int8(forecaster, input_path, args)
     elif args.quantize:
         forecaster = forecaster.quantized(history, args.quantize)
-    if args.intervals and args.memory:
+    if args.recalibrate is not None:
+        # after --quantize and --memory: the intervals are then those of the model that forecasts
+        forecaster = forecaster.recalibrated(history, args.recalibrate, input_path)
+    elif args.intervals and args.memory:
         _warn(
             "the intervals were calibrated on the model without --memory, so they may not "
             "hold their level"

@@ -21,7 +21,7 @@ from stanhop.data.sources import (
     SyntheticSource,
 )
 from stanhop.data.splits import Split, check_lengths
-from stanhop.data.synthetic import make_synthetic
+from stanhop.data.synthetic import make_flat_stretches, make_synthetic
 from stanhop.data.validate import NAN_POLICIES
 from stanhop.data.windows import WindowDataset
 
@@ -47,6 +47,7 @@ __all__ = [
     "from_csv",
     "get_benchmark",
     "infer_freq",
+    "make_flat_stretches",
     "make_synthetic",
     "parse_long_frame",
     "parse_wide_frame",

@@ -76,6 +76,41 @@ def make_synthetic(
     return pd.DataFrame(x, index=index, columns=[f"s{i}" for i in k])
 
 
+def make_flat_stretches(
+    n_steps: int = 24 * 7 * 26, seed: int = 0, start: str = "2024-01-01"
+) -> pd.DataFrame:
+    """Hourly series with the flat stretches of real sensors and loads (index ``date``):
+
+    - ``wave``: 5 + a daily sine of amplitude 2 + AR(1) noise of scale 0.3, never flat;
+    - ``onoff``: a load that is 0 for runs of 2 to 14 days, then steps to a level of 5 to
+      15 (noise of scale 0.5) for runs as long;
+    - ``stuck``: 10 + a daily sine of amplitude 3 + the same noise, read by a sensor that
+      holds its last reading while the load is off (after the first run).
+
+    With RevIN, a window inside a flat stretch has a spread of almost 0, and one that
+    ends before a step is followed by a jump of many training standard deviations.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_steps)
+    noise = 0.3 * _ar1(rng, phi=0.7, n_steps=n_steps, n_series=2)
+    wave = 5 + 2 * np.sin(2 * np.pi * t / _DAY) + noise[:, 0]
+    stuck = 10 + 3 * np.sin(2 * np.pi * t / _DAY + 1) + noise[:, 1]
+    onoff = np.zeros(n_steps)
+    row, on = 0, False
+    while row < n_steps:
+        length = int(rng.integers(2 * _DAY, 14 * _DAY))
+        if on:
+            onoff[row : row + length] = rng.uniform(5, 15) + 0.5 * rng.standard_normal(
+                len(onoff[row : row + length])
+            )
+        elif row > 0:
+            # the sensor freezes at its reading when the stretch begins
+            stuck[row : row + length] = stuck[row - 1]
+        row, on = row + length, not on
+    index = pd.date_range(start, periods=n_steps, freq="h", name="date")
+    return pd.DataFrame({"wave": wave, "stuck": stuck, "onoff": onoff}, index=index)
+
+
 def recurring_event_rows(
     n_series: int = 7,
     n_steps: int = 24 * 7 * 26,

@@ -11,11 +11,18 @@ import pandas as pd
 import torch
 
 from stanhop.data import DataError, infer_freq
-from stanhop.data.calendar import calendar_features
-from stanhop.data.windows import cut_windows
 from stanhop.forecast.forecaster import Forecaster
+from stanhop.forecast.shift import warn_if_flat
 from stanhop.measures.baselines import persistence, season_length, seasonal_naive
-from stanhop.measures.conformal import level_name, window_scale
+from stanhop.measures.conformal import (
+    DEFAULT_LEVELS,
+    SCALE_FLOOR,
+    calibrate,
+    conformal_rank,
+    level_name,
+    revin_of,
+    window_scale,
+)
 from stanhop.model.targets import select
 
 MODEL, SEASONAL_NAIVE, PERSISTENCE = "model", "seasonal_naive", "persistence"
@@ -89,6 +96,7 @@ def backtest(
     source: str | Path = "history",
     batch_size: int = 256,
     keep_forecasts: bool = False,
+    recalibrate: int | None = None,
 ) -> Backtest:
     """Score ``forecaster`` on the windows of ``history`` (a frame of
     :meth:`Forecaster.read_history`, every row of the data) whose forecast lies within
@@ -102,8 +110,16 @@ def backtest(
 
     ``keep_forecasts`` also returns every window's forecast (:attr:`Backtest.forecasts`).
 
-    Raises :class:`~stanhop.data.DataError` for an irregular time index and for a range
-    that holds no full window.
+    ``recalibrate`` (a number of windows ``n``) draws each window's intervals from the
+    model's errors on the ``n`` latest windows of ``history`` whose every forecast step
+    lies before that window's first (as darts' conformal models do), instead of from the
+    checkpoint's calibration: intervals that follow the model's recent errors, for a
+    history later than the validation split. The levels are the checkpoint's (the default
+    ones without); those ``n`` windows are too few to bound are left out.
+
+    Raises :class:`~stanhop.data.DataError` for an irregular time index, for a range
+    that holds no full window and for one whose first window has fewer than
+    ``recalibrate`` windows before it.
     """
     in_len, out_len = forecaster.in_len, forecaster.out_len
     _check_regular(history.index, source)
@@ -114,39 +130,48 @@ def backtest(
     if season is not None and season > in_len:
         season = None
 
-    scaler, targets = forecaster.scaler, forecaster.target_indices
-    values = torch.as_tensor(scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32)
+    targets = forecaster.target_indices
+    values, known = forecaster.inputs(history, source)
     model = forecaster.model
-    device = next(model.parameters()).device
     std = torch.as_tensor(forecaster.target_scaler.std, dtype=torch.float64)
     calibration = forecaster.intervals
     levels = calibration.bounded_levels() if calibration else []
-    # What the model knows of each row in advance (calendar, future covariates): (t, f).
-    known = None
-    if forecaster.calendar or forecaster.future:
-        future_columns = [forecaster.series_names.index(c) for c in forecaster.future]
-        known = torch.as_tensor(
-            np.concatenate(
-                [
-                    calendar_features(
-                        forecaster.calendar_index(history.index, source), forecaster.calendar
-                    ),
-                    values[:, future_columns].double().numpy(),
-                ],
-                axis=1,
-            ),
-            dtype=torch.float32,
-        )
+    if recalibrate is not None:
+        first = int(rows[0]) - out_len - recalibrate + 1  # the first calibration origin
+        if first < in_len:
+            raise DataError(_too_few_before(history.index, in_len, out_len, recalibrate, source))
+        levels = [
+            lv
+            for lv in (calibration.levels if calibration else DEFAULT_LEVELS)
+            if conformal_rank(recalibrate, lv) <= recalibrate
+        ]
+        past = np.arange(first, int(rows[-1]) - out_len + 1)  # every calibration origin
+        past_errors, past_scales = forecaster.window_errors(values, known, past, batch_size)
+        per_window = revin_of(model) is not None
+        floor = calibration.floors() if calibration else SCALE_FLOOR
+
+    def half_widths(chunk: np.ndarray, scale: torch.Tensor) -> dict[float, torch.Tensor]:
+        """The half-widths (b, out_len, k) of each level of the windows ``chunk``."""
+        if recalibrate is None:
+            return {level: calibration.scaled(level, scale) for level in levels}
+        parts: dict[float, list[torch.Tensor]] = {level: [] for level in levels}
+        for i, row in enumerate(chunk):
+            last = int(row) - out_len - first  # the latest window before row, in past
+            window = slice(last - recalibrate + 1, last + 1)
+            scales = past_scales[window] if per_window else None
+            recent = calibrate(past_errors[window], levels, scales, floor)
+            for level in levels:
+                parts[level].append(recent.scaled(level, scale[i : i + 1]))
+        return {level: torch.cat(part) for level, part in parts.items()}
+
     columns: dict[str, list[np.ndarray]] = {}
     step_sums: dict[str, torch.Tensor] = {}  # summed squared error per horizon step
     kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
     radii: dict[float, list[torch.Tensor]] = {lv: [] for lv in levels}  # and their half-widths
+    flat: list[torch.Tensor] = []  # which target series of each window are flat
     for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
-        x = cut_windows(values, chunk - in_len, in_len)  # (b, in_len, c)
-        y = select(cut_windows(values, chunk, out_len), targets)  # (b, out_len, k)
-        with torch.inference_mode(), torch.autocast(device.type, enabled=False):
-            extra = [] if known is None else [cut_windows(known, chunk, out_len).to(device)]
-            pred = model(x.to(device), *extra).float().cpu()  # (b, out_len, k)
+        # inputs (b, in_len, c), targets and forecasts (b, out_len, k)
+        x, y, pred = forecaster.run_windows(values, known, chunk)
         # The baselines forecast the targets from their own history.
         x_targets = select(x, targets)  # (b, in_len, k)
         forecasts = {MODEL: pred, PERSISTENCE: persistence(x_targets, out_len)}
@@ -160,9 +185,9 @@ def backtest(
                 columns.setdefault(f"{name}_{metric}", []).append(value)
         if keep_forecasts:
             kept.append(pred)
-        scale = window_scale(model, x) if levels else None  # (b, 1, k)
-        for level in levels:
-            r = calibration.scaled(calibration.half_width(level), scale)  # (b, out_len, k)
+        scale = window_scale(model, x)  # (b, 1, k)
+        flat.append(forecaster.flat_windows(scale))
+        for level, r in half_widths(chunk, scale).items():  # r: (b, out_len, k)
             if keep_forecasts:
                 radii[level].append(r)
             inside = ((pred - y).abs() <= r).double().mean(dim=(1, 2))
@@ -171,6 +196,7 @@ def backtest(
                 2 * r.double().mean(dim=(1, 2)).numpy()
             )
 
+    warn_if_flat(torch.cat(flat).numpy(), forecaster.targets, source)
     windows = pd.DataFrame(
         {name: np.concatenate(parts) for name, parts in columns.items()},
         index=pd.Index(history.index[rows], name="origin"),
@@ -255,6 +281,23 @@ def _check_regular(index: pd.DatetimeIndex, source: str | Path) -> None:
         f"{source}: the timestamps are irregular: {before} is followed by {odd}, while most "
         f"steps are {usual}; windows would span the gap, so resample the data to one "
         "regular step first (e.g. pandas' DataFrame.resample(...).interpolate())"
+    )
+
+
+def _too_few_before(
+    index: pd.DatetimeIndex, in_len: int, out_len: int, windows: int, source: str | Path
+) -> str:
+    earliest = in_len + out_len + windows - 1  # the first row a window can start from
+    if earliest + out_len > len(index):
+        return (
+            f"{source}: recalibrating on {windows} windows needs in_len + out_len + {windows} "
+            f"- 1 + out_len = {earliest + out_len} rows, the data has {len(index)}; "
+            "recalibrate on fewer windows or give a longer history"
+        )
+    return (
+        f"{source}: recalibrating on the {windows} windows before each one scored needs "
+        f"the first scored forecast at {index[earliest]} or later; pass --start "
+        f"'{index[earliest]}', or recalibrate on fewer windows"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
@@ -46,10 +47,18 @@ from stanhop.forecast.intervals import (
     half_widths,
     to_nixtla,
 )
-from stanhop.forecast.shift import warn_if_far
+from stanhop.forecast.shift import warn_if_far, warn_if_flat
 from stanhop.forecast.timestamps import future_index
-from stanhop.measures.conformal import Calibration, revin_of, window_scale
+from stanhop.measures.conformal import (
+    DEFAULT_LEVELS,
+    SCALE_FLOOR,
+    Calibration,
+    calibrate,
+    revin_of,
+    window_scale,
+)
 from stanhop.model import build_model
+from stanhop.model.targets import select
 from stanhop.runtime.precision import BF16_MIXED, SHORT_NAMES, resolve_precision
 
 History = str | Path | pd.DataFrame
@@ -284,6 +293,7 @@ class Forecaster:
         sep: str = ",",
         decimal: str = ".",
         whole: bool = False,
+        windows: int = CALIBRATION_WINDOWS,
     ) -> pd.DataFrame:
         """The history in ``data``, checked: a frame indexed by its timestamps with one
         float64 column per series of the model, in training order, and at least
@@ -291,9 +301,10 @@ class Forecaster:
 
         A large wide CSV file is read only from its end (see
         :func:`~stanhop.data.read_wide_csv`), in memory that does not grow with the file:
-        the last ``in_len + CALIBRATION_WINDOWS - 1`` rows, all that :meth:`predict`,
-        :meth:`quantized` (simulated) and a plot use. Only those rows are validated then.
-        ``whole=True`` reads every row (the int8 calibration reads the training split).
+        the last ``in_len + windows - 1`` rows (``windows`` input windows; by default
+        :data:`CALIBRATION_WINDOWS`, all that :meth:`predict`, :meth:`quantized`
+        (simulated) and a plot use). Only those rows are validated then. ``whole=True``
+        reads every row (the int8 calibration reads the training split).
 
         Cells filled by ``nan_policy`` in the last ``in_len`` rows are counted per series
         in a :class:`~stanhop.data.DataNote`; a series filled over more than half of them
@@ -303,7 +314,7 @@ class Forecaster:
             raise ForecastError(
                 f"unknown input format {format!r}; use one of {', '.join(INPUT_FORMATS)}"
             )
-        last = None if whole else self.in_len + CALIBRATION_WINDOWS - 1
+        last = None if whole else self.in_len + windows - 1
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         if self.future and format == "wide":
             # The rows after the last target value may hold future covariates only.
@@ -336,6 +347,7 @@ class Forecaster:
         sep: str = ",",
         decimal: str = ".",
         future: History | None = None,
+        recalibrate: int | None = None,
     ) -> pd.DataFrame:
         """Forecast the ``horizon`` steps (default: all ``out_len`` the model was trained
         for) after the end of ``data``. A horizon beyond ``out_len`` is forecast
@@ -361,9 +373,11 @@ class Forecaster:
         adds, after each series, its prediction interval of each level as columns
         ``SERIES_lo_80``,
         ``SERIES_hi_80``, … (split-conformal, calibrated when the model was trained, see
-        :mod:`stanhop.measures.conformal`). A long history gets a long forecast, as
-        Nixtla's libraries give one: ``unique_id, ds``, a column named after the model
-        class (``STanHopNet``) and ``STanHopNet-lo-80``, ``STanHopNet-hi-80``, ….
+        :mod:`stanhop.measures.conformal`); with ``recalibrate`` (a number of windows),
+        calibrated instead on the model's errors on that many latest windows of ``data``
+        (see :meth:`recalibrated`). A long history gets a long forecast, as Nixtla's
+        libraries give one: ``unique_id, ds``, a column named after the model class
+        (``STanHopNet``) and ``STanHopNet-lo-80``, ``STanHopNet-hi-80``, ….
 
         A model trained with future covariates (``data.future``) needs their values over
         the ``out_len`` steps after the history: from the table ``future``, or from rows
@@ -375,15 +389,108 @@ class Forecaster:
         cannot give.
         """
         horizon = self._check_horizon(horizon)
-        self._interval_widths(intervals)  # before reading: a wrong level fails at once
+        forecaster, windows = self, CALIBRATION_WINDOWS
+        if recalibrate is None:
+            self._interval_widths(intervals)  # before reading: a wrong level fails at once
+        else:
+            windows = max(windows, recalibrate + self.out_len)
         format = layout_of(data, format, date_column, sep)
-        history = self.read_history(data, date_column, nan_policy, format, sep, decimal)
+        history = self.read_history(
+            data, date_column, nan_policy, format, sep, decimal, windows=windows
+        )
         source = FRAME_SOURCE if isinstance(data, pd.DataFrame) else data
         known = self.read_future(data, future, date_column, sep, decimal, format)
-        forecast = self.predict_history(history, horizon, source, intervals, known)
+        if recalibrate is not None:
+            forecaster = self.recalibrated(history, recalibrate, source)
+        forecast = forecaster.predict_history(history, horizon, source, intervals, known)
         if format == "long":
             return to_nixtla(forecast, self.targets, type(self.model).__name__)
         return forecast
+
+    def recalibrated(
+        self, history: pd.DataFrame, windows: int, source: str | Path = FRAME_SOURCE
+    ) -> Forecaster:
+        """This forecaster with its intervals calibrated on the model's errors on the
+        ``windows`` latest windows of ``history`` (a frame from :meth:`read_history`)
+        whose forecast lies inside it, as the training run calibrates on the validation
+        windows (with the checkpoint's levels, the default ones without): intervals that
+        follow the model's recent errors. This forecaster is unchanged.
+
+        Raises :class:`~stanhop.data.DataError` for a history too short to hold them."""
+        if windows < 1:
+            raise ForecastError(f"recalibrate on at least 1 window, got {windows}")
+        needed = self.in_len + self.out_len + windows - 1
+        if len(history) < needed:
+            raise DataError(
+                f"{source}: {len(history)} rows of history, but recalibrating on {windows} "
+                f"windows needs in_len + out_len + {windows} - 1 = {needed}; give a longer "
+                "history or recalibrate on fewer windows"
+            )
+        values, known = self.inputs(history, source)
+        last = len(history) - self.out_len  # the first forecast row of the latest window
+        errors, scales = self.window_errors(values, known, np.arange(last - windows + 1, last + 1))
+        per_window = revin_of(self.model) is not None
+        calibration = calibrate(
+            errors,
+            self.intervals.levels if self.intervals else DEFAULT_LEVELS,
+            scales if per_window else None,
+            self.intervals.floors() if self.intervals else SCALE_FLOOR,
+        )
+        recalibrated = copy.copy(self)
+        recalibrated.intervals = calibration
+        return recalibrated
+
+    def inputs(
+        self, history: pd.DataFrame, source: str | Path = FRAME_SOURCE
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What the model reads of each row of ``history`` (a frame from
+        :meth:`read_history`): its values standardised (t, c) and, for a model with
+        calendar features or future covariates, what it knows of the row in advance (t,
+        f; calendar features in the training data's time zone), else None."""
+        values = torch.as_tensor(
+            self.scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32
+        )
+        if not self.calendar and not self.future:
+            return values, None
+        future_columns = [self.series_names.index(c) for c in self.future]
+        known = np.concatenate(
+            [
+                calendar_features(self.calendar_index(history.index, source), self.calendar),
+                values[:, future_columns].double().numpy(),
+            ],
+            axis=1,
+        )
+        return values, torch.as_tensor(known, dtype=torch.float32)
+
+    def run_windows(
+        self, values: torch.Tensor, known: torch.Tensor | None, origins: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The windows of ``values`` (t, c) whose first forecast rows are ``origins`` (b,):
+        their inputs (b, in_len, c), targets (b, out_len, k) and the model's forecasts (b,
+        out_len, k), standardised, in fp32 as validation runs (``known``: see
+        :meth:`inputs`)."""
+        device = next(self.model.parameters()).device
+        x = cut_windows(values, origins - self.in_len, self.in_len)
+        y = select(cut_windows(values, origins, self.out_len), self.target_indices)
+        with torch.inference_mode(), torch.autocast(device.type, enabled=False):
+            extra = [] if known is None else [cut_windows(known, origins, self.out_len).to(device)]
+            return x, y, self.model(x.to(device), *extra).float().cpu()
+
+    def window_errors(
+        self,
+        values: torch.Tensor,
+        known: torch.Tensor | None,
+        origins: np.ndarray,
+        batch_size: int = 256,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's absolute errors (n, out_len, k) on the windows whose first forecast
+        rows are ``origins`` (n,), standardised, and each window's RevIN scale (n, k)."""
+        errors, scales = [], []
+        for chunk in np.array_split(origins, max(1, -(-len(origins) // batch_size))):
+            x, y, pred = self.run_windows(values, known, chunk)
+            errors.append((pred - y).abs().double().numpy())
+            scales.append(window_scale(self.model, x)[:, 0].double().numpy())
+        return np.concatenate(errors), np.concatenate(scales)
 
     def read_future(
         self,
@@ -453,13 +560,15 @@ class Forecaster:
             raise DataError(self._not_finite(window, source))
         # After the overflow check, whose error already says what is wrong with the data.
         warn_if_far(window, self.scaler, self.series_names, source)
+        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32)[None]
+        scale = window_scale(self.model, x)  # (1, 1, k)
+        flat = self.flat_windows(scale).numpy()
+        warn_if_flat(flat, self.targets, source, self.in_len)
         forecast = pd.DataFrame(values, index=index, columns=self.targets)
         if not widths:
             return forecast
         if self.intervals.note:
             warnings.warn(f"{source}: {self.intervals.note}", DataWarning, stacklevel=2)
-        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32)[None]
-        scale = window_scale(self.model, x)  # (1, 1, k)
         if not self.intervals.per_window and revin_of(self.model) is not None:
             warnings.warn(
                 f"{self.name}: its intervals were calibrated in training units, so they do "
@@ -468,14 +577,24 @@ class Forecaster:
                 DataWarning,
                 stacklevel=2,
             )
-        widths = {
-            lv: self.intervals.scaled(r, scale)[0].double().numpy() for lv, r in widths.items()
-        }
+        widths = {lv: self.intervals.scaled(lv, scale)[0].double().numpy() for lv in widths}
         if horizon > self.out_len:
             # Calibrated for the first out_len steps only: later steps get no interval.
             beyond = np.full((horizon - self.out_len, len(self.targets)), np.nan)
             widths = {lv: np.concatenate([r, beyond]) for lv, r in widths.items()}
         return add_interval_columns(forecast, widths, self.target_scaler.std)
+
+    def flat_windows(self, scale: torch.Tensor) -> torch.Tensor:
+        """Which target series of the windows of RevIN scale ``scale`` (b, 1, k, see
+        :func:`~stanhop.measures.conformal.window_scale`) are flat, a spread under the
+        floor of their intervals (:data:`~stanhop.measures.conformal.SCALE_FLOOR` of
+        the training spread): (b, k) bool, all False for a model without RevIN, which
+        forecasts every window on the training scale."""
+        if revin_of(self.model) is None:
+            return torch.zeros(scale.shape[0], scale.shape[2], dtype=torch.bool)
+        floor = SCALE_FLOOR if self.intervals is None else self.intervals.floors()
+        floor = torch.as_tensor(floor, dtype=scale.dtype, device=scale.device)
+        return (scale < floor).cpu()[:, 0]
 
     def _roll(
         self, window: np.ndarray, index: pd.DatetimeIndex, horizon: int, source: str | Path
@@ -660,25 +779,14 @@ class Forecaster:
         """The model's inputs on the last ``max_windows`` windows of ``history``, in
         batches of 32: ``x`` (b, in_len, c), with ``future`` (b, out_len, f) for a model
         with future features (then only windows whose horizon lies in ``history``)."""
-        values = self.scaler.transform(history.to_numpy(dtype=np.float64))
-        series = torch.as_tensor(values, dtype=torch.float32)
-        horizon = self.out_len if self.calendar or self.future else 0
+        series, known = self.inputs(history, "history")
+        horizon = 0 if known is None else self.out_len
         starts = window_starts(len(series), self.in_len + horizon)[-max_windows:]
         device = next(self.model.parameters()).device
         windows = cut_windows(series, starts, self.in_len).split(32)  # (b, in_len, c) each
-        if not horizon:
+        if known is None:
             return [x.to(device) for x in windows]
-        columns = [self.series_names.index(c) for c in self.future]
-        known = np.concatenate(
-            [
-                calendar_features(self.calendar_index(history.index, "history"), self.calendar),
-                values[:, columns],
-            ],
-            axis=1,
-        )
-        ahead = cut_windows(
-            torch.as_tensor(known, dtype=torch.float32), starts + self.in_len, self.out_len
-        )
+        ahead = cut_windows(known, starts + self.in_len, self.out_len)
         return [(x.to(device), f.to(device)) for x, f in zip(windows, ahead.split(32), strict=True)]
 
     def _known(

@@ -61,11 +61,15 @@ def half_widths(
     for level in levels:
         try:
             widths[check_level(level)] = calibration.half_width(level)
-        except (KeyError, ValueError) as err:
-            message = err.args[0]
+        except KeyError as err:
             raise ValueError(
-                f"{source}: {message}; ask for a calibrated level, or train with "
+                f"{source}: {err.args[0]}; ask for a calibrated level, or train with "
                 f"callbacks.intervals.levels=[...] listing {level_name(level)}"
+            ) from None
+        except ValueError as err:
+            raise ValueError(
+                f"{source}: {err.args[0]}; ask for a lower level, or calibrate on more "
+                "windows (a longer validation split, or more with --recalibrate)"
             ) from None
     return widths
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from stanhop.data import DataWarning, Scaler
+from stanhop.data.messages import listing
+from stanhop.measures.conformal import SCALE_FLOOR
 
 # A window whose mean lies more than this many training standard deviations from the
 # training mean, or whose spread is more than this many times the training spread, is
@@ -61,3 +63,29 @@ def warn_if_far(
             DataWarning,
             stacklevel=3,
         )
+
+
+def warn_if_flat(
+    flat: np.ndarray, names: Sequence[str], source: str | Path, in_len: int | None = None
+) -> None:
+    """One :class:`~stanhop.data.DataWarning` naming the series flat in some of the input
+    windows ``flat`` (n, k) bool (a spread under
+    :data:`~stanhop.measures.conformal.SCALE_FLOOR` of the training spread, see
+    :meth:`~stanhop.forecast.Forecaster.flat_windows`): those of a forecast's window of
+    the last ``in_len`` rows, or, without ``in_len``, of a backtest's windows."""
+    counts = flat.sum(axis=0)
+    if not counts.any():
+        return
+    if in_len is not None:
+        which = f"series {listing([names[c] for c in np.flatnonzero(counts)])} flat over the "
+        which += f"last {in_len} rows"
+    else:
+        parts = [f"{names[c]!r} in {counts[c]}" for c in np.flatnonzero(counts)]
+        which = f"series {', '.join(parts)} of the {len(flat)} backtest windows flat"
+    warnings.warn(
+        f"{source}: {which} (a spread under {SCALE_FLOOR:g} of the training spread): the "
+        "model forecasts each window on its own scale, so a flat window gets a flat "
+        "forecast that foresees no step out of it",
+        DataWarning,
+        stacklevel=3,
+    )

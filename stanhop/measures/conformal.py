@@ -19,6 +19,15 @@ own scale, so its errors grow and shrink with the window's spread: its calibrati
 (``per_window``) divides each error by the standard deviation RevIN divided the input
 window by, and a forecast multiplies the half-widths back by its own window's — so the
 intervals follow a history given at another scale, as the point forecast does.
+
+A window of a stuck sensor or a run of zeros has a spread of almost nothing: dividing by
+it would score its errors about 0 (flat in, flat out) or in the hundreds (flat in, a step
+out), and shrink the band of a forecast from such a window to nothing. So the scale is
+floored at :data:`SCALE_FLOOR` of the series' training standard deviation, and the
+windows below that floor — *flat* — are calibrated apart from the others (Mondrian
+conformal prediction, Vovk et al. 2005): each group's intervals then hold their level
+within the group, whatever share of the calibration windows was flat. A group with too
+few windows for a level takes the quantile of all windows.
 """
 
 from __future__ import annotations
@@ -36,6 +45,13 @@ from stanhop.model.targets import select
 
 # Levels (in percent) a training run calibrates by default: forecasts can ask for these.
 DEFAULT_LEVELS = (50.0, 80.0, 90.0, 95.0, 99.0)
+# The least scale of a window, as a share of its series' training standard deviation;
+# below it a window is flat. Flat windows are calibrated apart, where the floor cancels
+# out, so it only decides which windows count as flat: low enough that windows of slow
+# series do not (over 48 hours ETTh1's oil temperature often stays within a tenth of its
+# training spread), and that a history at a fifth of the training scale keeps intervals
+# at a fifth (bench/RESULTS.md).
+SCALE_FLOOR = 0.02
 
 
 def check_level(level: float) -> float:
@@ -90,6 +106,10 @@ class Calibration:
     note: str | None = field(default=None, compare=False)
     # radius in units of each input window's RevIN standard deviation (see the module)
     per_window: bool = False
+    # the least such scale per series (c,), standardised, or one for all series
+    floor: np.ndarray | float = SCALE_FLOOR
+    # the radius (levels, out_len, c) of flat windows (scale below the floor); None: radius
+    flat_radius: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.radius.ndim != 3 or self.radius.shape[0] != len(self.levels):
@@ -106,7 +126,8 @@ class Calibration:
             have = ", ".join(level_name(lv) for lv in self.levels)
             raise KeyError(f"level {level_name(level)} is not calibrated (the levels are {have})")
         radius = self.radius[self.levels.index(level)]
-        if not np.isfinite(radius).all():
+        flat = radius if self.flat_radius is None else self.flat_radius[self.levels.index(level)]
+        if not (np.isfinite(radius).all() and np.isfinite(flat).all()):
             raise ValueError(
                 f"level {level_name(level)} needs at least "
                 f"{math.ceil(100 / (100 - level)) - 1} calibration windows, there were "
@@ -116,56 +137,129 @@ class Calibration:
 
     def bounded_levels(self) -> list[float]:
         """The levels whose intervals are finite (enough calibration windows)."""
-        return [lv for lv, r in zip(self.levels, self.radius, strict=True) if np.isfinite(r).all()]
+        flat = self.radius if self.flat_radius is None else self.flat_radius
+        return [
+            lv
+            for lv, r, f in zip(self.levels, self.radius, flat, strict=True)
+            if np.isfinite(r).all() and np.isfinite(f).all()
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values and a tensor, for a checkpoint read with ``weights_only=True``."""
+        """Plain values and tensors, for a checkpoint read with ``weights_only=True``."""
+        flat = self.radius if self.flat_radius is None else self.flat_radius
         return {
             "levels": list(self.levels),
-            "radius": torch.from_numpy(np.ascontiguousarray(self.radius, dtype=np.float32)),
+            "radius": _tensor(self.radius),
             "n_windows": int(self.n_windows),
             "per_window": bool(self.per_window),
+            "floor": _tensor(self.floors()),
+            "flat_radius": _tensor(flat),
         }
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> Calibration:
         """Inverse of :meth:`to_dict`."""
-        radius = state["radius"]
-        radius = radius.numpy() if isinstance(radius, torch.Tensor) else np.asarray(radius)
         return cls(
             tuple(float(lv) for lv in state["levels"]),
-            radius.astype(np.float64),
+            _array(state["radius"]),
             int(state["n_windows"]),
             # absent from checkpoints calibrated before the per-window scale existed
             per_window=bool(state.get("per_window", False)),
+            # Absent from checkpoints calibrated before the floor: their scaler was fitted
+            # on their training rows, where each series' standard deviation is 1, and their
+            # flat windows were calibrated with the others.
+            floor=_array(state["floor"]) if "floor" in state else SCALE_FLOOR,
+            flat_radius=_array(state["flat_radius"]) if "flat_radius" in state else None,
         )
 
-    def scaled(self, radius: np.ndarray | torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        """Half-widths ``radius`` (out_len, c) of this calibration for windows whose RevIN
-        standard deviations are ``scale`` (b, 1, c, see :func:`window_scale`): (b, out_len,
-        c) standardised, ``radius`` itself for each window unless ``per_window``."""
-        radius = torch.as_tensor(radius, dtype=scale.dtype, device=scale.device)
-        return radius * scale if self.per_window else radius.expand(len(scale), *radius.shape)
+    def floors(self) -> np.ndarray:
+        """The least window scale of each series, (c,) standardised."""
+        floor = np.asarray(self.floor, dtype=np.float64)
+        return np.broadcast_to(floor, self.radius.shape[2:]).copy()
+
+    def scaled(self, level: float, scale: torch.Tensor) -> torch.Tensor:
+        """The half-widths of ``level`` for windows whose RevIN standard deviations are
+        ``scale`` (b, 1, c, see :func:`window_scale`): (b, out_len, c) standardised; the
+        stored radius itself for each window unless ``per_window``, else the radius of
+        its group (flat or not) times its scale floored."""
+        like = {"dtype": scale.dtype, "device": scale.device}
+        radius = torch.as_tensor(self.half_width(level), **like)
+        if not self.per_window:
+            return radius.expand(len(scale), *radius.shape)
+        flat = radius
+        if self.flat_radius is not None:
+            flat = torch.as_tensor(self.flat_radius[self.levels.index(level)], **like)
+        floor = torch.as_tensor(self.floors(), **like)
+        return torch.where(scale < floor, flat, radius) * torch.maximum(scale, floor)
+
+
+def _tensor(values: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+
+
+def _array(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    values = values.numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    return values.astype(np.float64)
+
+
+def scale_floor(train_values: np.ndarray) -> np.ndarray:
+    """The floor of each series' window scale: :data:`SCALE_FLOOR` times its standard
+    deviation over ``train_values`` (t, c), the standardised training rows; a series
+    constant there has the scaler's own unit, 1. Returns (c,)."""
+    spread = np.asarray(train_values, dtype=np.float64).std(axis=0)
+    return SCALE_FLOOR * np.where(spread > 0, spread, 1.0)
 
 
 def calibrate(
-    abs_errors: np.ndarray, levels: Iterable[float] = DEFAULT_LEVELS, per_window: bool = False
+    abs_errors: np.ndarray,
+    levels: Iterable[float] = DEFAULT_LEVELS,
+    scales: np.ndarray | None = None,
+    floor: np.ndarray | float = SCALE_FLOOR,
 ) -> Calibration:
     """The calibration of a model from its absolute errors on calibration windows.
 
-    ``abs_errors``: (n, out_len, c), ``|y - forecast|`` in standardised units (divided by
-    each window's RevIN standard deviation when ``per_window``), one entry per window,
-    horizon step and series; each (step, series) gets its own :func:`conformal_quantile`.
+    ``abs_errors``: (n, out_len, c), ``|y - forecast|`` in standardised units, one entry
+    per window, horizon step and series; each (step, series) gets its own
+    :func:`conformal_quantile`. With ``scales`` (n, c), each window's RevIN standard
+    deviations (see :func:`model_errors`), the calibration is ``per_window``: the errors
+    are divided by the scales floored at ``floor`` ((c,) or one for all series), and the
+    windows below the floor are calibrated apart from the others (see the module).
     """
     levels = tuple(sorted({check_level(lv) for lv in levels}))
     if not levels:
         raise ValueError("give at least one interval level, e.g. [80, 95]")
     if abs_errors.ndim != 3 or abs_errors.shape[0] == 0:
         raise ValueError(f"abs_errors must be (n >= 1, out_len, c), got {abs_errors.shape}")
-    radius = np.stack([conformal_quantile(abs_errors, lv) for lv in levels])
-    return Calibration(
-        levels, radius.astype(np.float64), abs_errors.shape[0], per_window=per_window
+    n = abs_errors.shape[0]
+    if scales is None:
+        radius = np.stack([conformal_quantile(abs_errors, lv) for lv in levels])
+        return Calibration(levels, radius.astype(np.float64), n)
+    floors = np.broadcast_to(np.asarray(floor, dtype=np.float64), abs_errors.shape[2:])
+    scores = abs_errors / np.maximum(scales, floors)[:, None, :]
+    flat = scales < floors  # (n, c)
+    pooled = np.stack([conformal_quantile(scores, lv) for lv in levels])
+    radius, flat_radius = (
+        np.where(np.isfinite(own), own, pooled)  # too few windows in the group: all of them
+        for own in (_group_quantiles(scores, group, levels) for group in (~flat, flat))
     )
+    return Calibration(
+        levels, radius, n, per_window=True, floor=floors.copy(), flat_radius=flat_radius
+    )
+
+
+def _group_quantiles(scores: np.ndarray, group: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """The conformal quantiles (levels, out_len, c) of each series' ``scores`` (n,
+    out_len, c) over the windows of its ``group`` (n, c); ``inf`` where they are too few."""
+    # One sort for every level: the windows outside the group sort last, as inf.
+    ordered = np.sort(np.where(group[:, None, :], scores, np.inf), axis=0)
+    counts = group.sum(axis=0)  # (c,)
+    quantiles = []
+    for level in levels:
+        k = np.array([conformal_rank(int(m), level) for m in counts])  # (c,)
+        rows = np.broadcast_to(np.clip(k - 1, 0, len(scores) - 1), ordered.shape[1:])
+        quantile = np.take_along_axis(ordered, rows[None], axis=0)[0]  # (out_len, c)
+        quantiles.append(np.where(k <= counts, quantile, np.inf))
+    return np.stack(quantiles)
 
 
 def revin_of(model: torch.nn.Module) -> RevIN | None:
@@ -191,23 +285,23 @@ def window_scale(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return select(scale, targets_of(model))
 
 
-def model_abs_errors(
+def model_errors(
     model: torch.nn.Module, batches: Iterable[Sequence[torch.Tensor]], device: torch.device
-) -> np.ndarray:
-    """``|y - model(x)|`` for every window of ``batches`` of ``(x, y[, future])``
-    (standardised, x (b, in_len, c), y (b, out_len, k)), divided by :func:`window_scale`
-    (the errors a ``per_window`` calibration takes), without autocast in the weights' own
-    dtype (fp32 under any mixed precision), as validation runs: (n, out_len, k) float32."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """``|y - model(x)|`` (n, out_len, k) for every window of ``batches`` of ``(x, y[,
+    future])`` (standardised, x (b, in_len, c), y (b, out_len, k)) and the
+    :func:`window_scale` of each (n, k), without autocast in the weights' own dtype (fp32
+    under any mixed precision), as validation runs; both float32."""
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
-    errors = []
+    errors, scales = [], []
     with torch.inference_mode(), torch.autocast(device.type, enabled=False):
         for x, y, *future in batches:
             x = x.to(device, dtype)
             known = (f.to(device, dtype) for f in future)  # future features, when any
             pred = model(x, *known)  # (b, out_len, k)
-            error = (pred - y.to(device)).abs() / window_scale(model, x)
-            errors.append(error.float().cpu().numpy())
-    return np.concatenate(errors)
+            errors.append((pred - y.to(device)).abs().float().cpu().numpy())
+            scales.append(window_scale(model, x)[:, 0].float().cpu().numpy())
+    return np.concatenate(errors), np.concatenate(scales)
 
 
 def coverage_counts(y: torch.Tensor, pred: torch.Tensor, radius: torch.Tensor) -> tuple[int, int]:

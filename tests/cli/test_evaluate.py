@@ -13,7 +13,10 @@ import pytest
 import torch
 
 from stanhop.cli.evaluate import main
+from stanhop.cli.forecast import main as forecast_main
+from stanhop.data import DataError
 from stanhop.files.checkpoint import INTERVALS_KEY, make_plain
+from stanhop.forecast import Forecaster, ForecastError
 from stanhop.measures.baselines import season_length, seasonal_naive
 from stanhop.measures.conformal import Calibration
 from stanhop.training.lit import LitForecaster
@@ -105,6 +108,85 @@ def test_per_window_errors_match_a_hand_computation(tmp_path, capsys) -> None:
     naive_mae = np.mean([row[1] for row in expected["seasonal_naive"]])
     assert re.search(rf"^seasonal naive \(2 steps\)\s+\S+\s+{naive_mae:.4f}\s", printed, re.M)
     assert f"80% -> {np.mean(covered):.3f} (mean width {2 * RADIUS_80.mean():.3g})" in printed
+
+
+def test_recalibrated_intervals_match_a_hand_computation(tmp_path, capsys) -> None:
+    """With --recalibrate 4, the 80 % half-width of each window and (step, series) is the
+    conformal quantile of the model's errors on the 4 latest windows whose forecast ends
+    before the window's first step: k = ceil(5 · 0.8) = 4, their largest."""
+    data = tiny_csv(tmp_path / "tiny.csv", rows=20)
+    ckpt = linear_checkpoint(tmp_path / "m.ckpt")
+    out = tmp_path / "bt.csv"
+    # The first window with 4 full windows before it: origins 3 … 6 end by row 7, so 8.
+    argv = [str(ckpt), str(tmp_path / "tiny.csv"), "--recalibrate", "4", "--out", str(out)]
+    assert main([*argv, "--start", str(data.index[8])]) == 0
+    windows = pd.read_csv(out, index_col="origin", parse_dates=["origin"])
+
+    z = (data.to_numpy() - MEAN) / STD
+
+    def error(o: int) -> np.ndarray:  # |forecast - actual| of the window forecasting row o on
+        x, y = z[o - IN_LEN : o], z[o : o + OUT_LEN]
+        return np.abs([[W[h] @ x[:, c] + B[h] - y[h, c] for c in range(2)] for h in range(2)])
+
+    origins = list(range(8, 20 - OUT_LEN + 1))
+    assert list(windows.index) == list(data.index[origins])
+    covered, widths = [], []
+    for o in origins:
+        radius = np.max([error(p) for p in range(o - OUT_LEN - 3, o - OUT_LEN + 1)], axis=0)
+        covered.append((error(o) <= radius).mean())
+        widths.append(2 * radius.mean())
+    np.testing.assert_allclose(windows["coverage_80"], covered)
+    printed = capsys.readouterr().out
+    assert (
+        f"interval coverage (recalibrated on the 4 windows before each): 80% -> "
+        f"{np.mean(covered):.3f} (mean width {np.mean(widths):.3g})"
+    ) in printed
+
+
+def test_recalibrating_from_too_early_a_start_names_the_first_that_works(tmp_path, capsys) -> None:
+    data = tiny_csv(tmp_path / "tiny.csv", rows=20)
+    ckpt = linear_checkpoint(tmp_path / "m.ckpt")
+    argv = [str(ckpt), str(tmp_path / "tiny.csv"), "--recalibrate", "4"]
+    assert main([*argv, "--start", str(data.index[7]), "--out", str(tmp_path / "o.csv")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'tiny.csv'}: recalibrating on the 4 windows before each one "
+        f"scored needs the first scored forecast at {data.index[8]} or later; pass --start "
+        f"'{data.index[8]}', or recalibrate on fewer windows\n"
+    )
+
+
+def test_a_forecast_recalibrates_on_the_latest_windows_of_its_history(tmp_path) -> None:
+    """forecast.py --recalibrate 4: the 80 % half-width of each (step, series) is the
+    largest of the model's errors on the 4 latest windows of the input whose forecast
+    lies inside it (first forecast rows 15 … 18 of 20), times the series' std."""
+    data = tiny_csv(tmp_path / "tiny.csv", rows=20)
+    ckpt = linear_checkpoint(tmp_path / "m.ckpt")
+    out = tmp_path / "f.csv"
+    argv = [str(ckpt), str(tmp_path / "tiny.csv"), "-o", str(out), "--intervals", "80"]
+    assert forecast_main([*argv, "--recalibrate", "4"]) == 0
+    frame = pd.read_csv(out, index_col=0)
+    z = (data.to_numpy() - MEAN) / STD
+
+    def error(o: int) -> np.ndarray:
+        x, y = z[o - IN_LEN : o], z[o : o + OUT_LEN]
+        return np.abs([[W[h] @ x[:, c] + B[h] - y[h, c] for c in range(2)] for h in range(2)])
+
+    radius = np.max([error(o) for o in range(15, 19)], axis=0)  # (out_len, series)
+    for c, name in enumerate(["a", "b"]):
+        np.testing.assert_allclose(frame[f"{name}_hi_80"] - frame[name], radius[:, c] * STD[c])
+    api = Forecaster.load(ckpt).predict(tmp_path / "tiny.csv", intervals=[80], recalibrate=4)
+    np.testing.assert_allclose(api.to_numpy(), frame.to_numpy())
+    with pytest.raises(DataError, match="recalibrating on 17 windows needs in_len \\+ out_len"):
+        Forecaster.load(ckpt).predict(data, intervals=[80], recalibrate=17)
+    # 3 windows bound no 80 % interval (k = ceil(4 · 0.8) = 4 > 3)
+    with pytest.raises(ForecastError, match="needs at least 4 calibration windows, there were 3; "
+                       "ask for a lower level, or calibrate on more windows"):  # fmt: skip
+        Forecaster.load(ckpt).predict(data, intervals=[80], recalibrate=3)
+    # the stored calibration (RADIUS_80) without the option
+    assert forecast_main([*argv, "--force"]) == 0
+    np.testing.assert_allclose(
+        pd.read_csv(out)["a_hi_80"] - pd.read_csv(out)["a"], RADIUS_80[:, 0] * STD[0]
+    )
 
 
 def test_without_range_every_window_is_scored(tmp_path, capsys, monkeypatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stanhop.data import infer_freq, make_synthetic
+from stanhop.data import infer_freq, make_flat_stretches, make_synthetic
 
 
 def autocorrelation(x: np.ndarray, lag: int) -> float:
@@ -45,3 +45,20 @@ def test_daily_cycle() -> None:
 def test_sudden_events_stand_out_of_the_hourly_changes() -> None:
     steps = np.abs(np.diff(make_synthetic(seed=0).to_numpy(), axis=0))
     assert (steps.max(axis=0) > 3 * np.median(steps, axis=0)).all()
+
+
+def test_flat_stretches_hold_runs_of_zeros_and_a_stuck_sensor() -> None:
+    frame = make_flat_stretches(seed=2)
+    pd.testing.assert_frame_equal(frame, make_flat_stretches(seed=2))
+    off = frame["onoff"].to_numpy() == 0
+    # runs of 2 to 14 days: where the load switches, from one run to the next
+    switches = np.flatnonzero(np.diff(off.astype(int))) + 1
+    runs = np.diff(np.concatenate([[0], switches, [len(off)]]))
+    assert off[0] and runs[:-1].min() >= 48 and runs.max() < 14 * 24
+    on = frame["onoff"].to_numpy()[~off]
+    assert on.min() > 4 and on.max() < 17  # levels of 5 to 15, noise of 0.5
+    # the sensor holds its reading over every run of zeros after the first
+    stuck = frame["stuck"].to_numpy()
+    assert (np.diff(stuck)[off[1:] & (np.arange(1, len(off)) >= runs[0])] == 0).all()
+    assert (np.diff(stuck)[~off[1:]] != 0).all()
+    assert np.diff(frame["wave"].to_numpy()).all()

@@ -19,7 +19,7 @@ from stanhop.measures.conformal import (
     conformal_quantile,
     conformal_rank,
     coverage_counts,
-    model_abs_errors,
+    model_errors,
 )
 
 
@@ -68,6 +68,36 @@ def test_calibration_survives_a_checkpoint_round_trip(tmp_path) -> None:
     np.testing.assert_allclose(back.radius, calibration.radius, rtol=1e-7)
 
 
+def test_flat_windows_are_floored_and_calibrated_apart_by_hand() -> None:
+    # 4 windows, 1 step, 2 series; floor 0.1. Series 0: windows 0 and 1 flat (scale 0.003).
+    errors = np.array([[[0.0, 1.0]], [[0.5, 2.0]], [[0.2, 3.0]], [[0.4, 4.0]]])
+    scales = np.array([[0.003, 0.5], [0.003, 0.5], [0.4, 0.5], [0.2, 0.5]])
+    calibration = calibrate(errors, [50, 60], scales, floor=0.1)
+    # series 0, flat: 0/0.1, 0.5/0.1 = 0, 5; n = 2, 50 %: k = ceil(1.5) = 2 → 5
+    # series 0, not flat: 0.2/0.4, 0.4/0.2 = 0.5, 2; 50 % → the 2nd, 2
+    # series 1, not flat: 2, 4, 6, 8; 50 %: k = ceil(2.5) = 3 → 6; its flat group is
+    # empty, so it takes all four windows: 6 too
+    np.testing.assert_allclose(calibration.flat_radius[0, 0], [5.0, 6.0])
+    np.testing.assert_allclose(calibration.radius[0, 0], [2.0, 6.0])
+    # 60 % of 2 windows: k = ceil(1.8) = 2 → series 0 as at 50 %; series 1: k = ceil(3) = 3
+    np.testing.assert_allclose(calibration.radius[1, 0], [2.0, 6.0])
+    # A flat window's band is the flat radius times the floor, the others' their scale's.
+    scale = torch.tensor([[[0.001, 0.002]], [[0.3, 0.5]]], dtype=torch.float64)
+    np.testing.assert_allclose(
+        calibration.scaled(50, scale)[:, 0].numpy(), [[5.0 * 0.1, 6.0 * 0.1], [2.0 * 0.3, 3.0]]
+    )
+
+
+def test_a_calibration_from_before_the_floor_gets_the_default_floor() -> None:
+    calibration = calibrate(np.ones((10, 1, 2)), [80], np.full((10, 2), 0.5))
+    state = calibration.to_dict()
+    del state["floor"], state["flat_radius"]
+    old = Calibration.from_dict(state)
+    scale = torch.tensor([[[0.003, 0.5]]])
+    # radius 1/0.5 = 2; the flat window gets 2 · 0.02, not 2 · 0.003
+    np.testing.assert_allclose(old.scaled(80, scale)[0, 0].numpy(), [0.04, 1.0], rtol=1e-6)
+
+
 class ZeroForecast(torch.nn.Module):
     """The best forecast of zero-mean noise: 0 for every step and series."""
 
@@ -96,7 +126,7 @@ def test_coverage_on_gaussian_noise_is_the_nominal_level(level) -> None:
         x, y = torch.from_numpy(noise[:, :in_len]), torch.from_numpy(noise[:, in_len:])
         return list(zip(x.split(500), y.split(500), strict=True))
 
-    errors = model_abs_errors(model, windows(2000), torch.device("cpu"))
+    errors, _ = model_errors(model, windows(2000), torch.device("cpu"))
     radius = torch.from_numpy(calibrate(errors, [level]).half_width(level)).float()
     inside = total = 0
     for x, y in windows(20000):

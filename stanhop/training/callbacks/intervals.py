@@ -16,8 +16,9 @@ from stanhop.measures.conformal import (
     calibrate,
     coverage_counts,
     level_name,
-    model_abs_errors,
+    model_errors,
     revin_of,
+    scale_floor,
     window_scale,
 )
 
@@ -44,17 +45,20 @@ class ConformalIntervals(L.Callback):
     def calibrate(self, pl_module: L.LightningModule, datamodule: Any) -> Calibration:
         """Calibrate the intervals from ``pl_module``'s errors on every validation window
         of ``datamodule`` (whatever ``trainer.limit_val_batches``: the more windows, the
-        higher the levels the calibration can bound), in eval mode; keeps and returns
-        them. ``train`` calls it on the best weights and writes the result into the best
+        higher the levels the calibration can bound), in eval mode, each window's scale
+        floored by its series' spread over the training rows; keeps and returns them.
+        ``train`` calls it on the best weights and writes the result into the best
         checkpoint."""
+        datamodule.setup("fit")
+        floor = scale_floor(datamodule.datasets["train"].targets.numpy())
         was_training = pl_module.training
         pl_module.eval()
         try:
-            errors = model_abs_errors(pl_module, datamodule.val_dataloader(), pl_module.device)
+            errors, scales = model_errors(pl_module, datamodule.val_dataloader(), pl_module.device)
         finally:
             pl_module.train(was_training)
         per_window = revin_of(pl_module) is not None
-        self.calibration = calibrate(errors, self.levels, per_window=per_window)
+        self.calibration = calibrate(errors, self.levels, scales if per_window else None, floor)
         unbounded = [lv for lv in self.calibration.levels if lv not in self._bounded()]
         if unbounded:
             rank_zero_warn(
@@ -90,7 +94,7 @@ class ConformalIntervals(L.Callback):
         pred, (x, y) = outputs["pred"], batch[:2]
         scale = window_scale(pl_module, x.to(pred.device, pred.dtype))  # (b, 1, c)
         for level, counts in self._counts.items():
-            radius = self.calibration.scaled(self.calibration.half_width(level), scale)
+            radius = self.calibration.scaled(level, scale)
             inside, total = coverage_counts(y, pred, radius)
             counts[0] += inside
             counts[1] += total
