@@ -292,8 +292,9 @@ class Forecaster:
         format: str = "wide",
         sep: str = ",",
         decimal: str = ".",
-        whole: bool = False,
         windows: int = CALIBRATION_WINDOWS,
+        *,
+        whole: bool = False,
     ) -> pd.DataFrame:
         """The history in ``data``, checked: a frame indexed by its timestamps with one
         float64 column per series of the model, in training order, and at least
