@@ -89,6 +89,21 @@ def shared_csv() -> Callable[[str], Path]:
     return _get
 
 
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below ``folder`` with its bytes and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def folder_state() -> Callable[[Path], dict[str, tuple[bytes, int]]]:
+    """:func:`snapshot`: what a run folder holds, to show a command left it untouched."""
+    return snapshot
+
+
 def compose_train(out_dir: Path, data_dir: Path, *overrides: str) -> DictConfig:
     """``conf/train.yaml`` with ``overrides``, writing outputs to ``out_dir`` and caching
     downloaded data in ``data_dir``."""

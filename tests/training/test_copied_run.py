@@ -5,7 +5,6 @@ neither reads nor rewrites the folder it was copied from."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import torch
 
@@ -14,15 +13,6 @@ from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.train import train
 
 TINY = ("debug=fast", "threads=1", "callbacks.outliers=null", "callbacks.quantization=null")
-
-
-def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file below ``folder`` with its bytes and modification time."""
-    return {
-        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def strings(value: object) -> list[str]:
@@ -36,11 +26,13 @@ def strings(value: object) -> list[str]:
     return []
 
 
-def test_a_copied_run_resumed_uses_and_writes_only_its_own_folder(composer, tmp_path) -> None:
+def test_a_copied_run_resumed_uses_and_writes_only_its_own_folder(
+    folder_state, composer, tmp_path
+) -> None:
     original, copy, data = tmp_path / "original", tmp_path / "copy", tmp_path / "data"
     first = train(composer(original, data, *TINY))
     shutil.copytree(original, copy)
-    before = snapshot(original)
+    before = folder_state(original)
     # The copy's best model made unlike the original's, and stripped of its intervals: its
     # metrics then tell whose model they measure, and its intervals where they were written.
     best = copy / "checkpoints" / "best.ckpt"
@@ -53,7 +45,7 @@ def test_a_copied_run_resumed_uses_and_writes_only_its_own_folder(composer, tmp_
 
     resumed = train(composer(copy, data, *TINY, "ckpt_path=last"))
 
-    assert snapshot(original) == before
+    assert folder_state(original) == before
     assert resumed["val/mse"] != first["val/mse"]
     assert INTERVALS_KEY in torch.load(best, weights_only=True)
     for path in copy.rglob("*"):

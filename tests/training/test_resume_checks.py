@@ -21,14 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ("debug=fast", "threads=1", "callbacks.outliers=null", "callbacks.quantization=null")
 
 
-def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {
-        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
 def saved_run(composer, folder: Path, *overrides: str, **record: object) -> dict:
     """A run folder whose config.yaml is ``overrides`` resolved, as train() writes it, with
     ``record`` added; its settings as train() would see them."""
@@ -40,14 +32,16 @@ def saved_run(composer, folder: Path, *overrides: str, **record: object) -> dict
 
 
 @pytest.mark.slow  # a run and a command end to end: seconds each
-def test_a_resume_on_another_file_is_one_line_exit_2_and_writes_nothing(composer, tmp_path):
+def test_a_resume_on_another_file_is_one_line_exit_2_and_writes_nothing(
+    folder_state, composer, tmp_path
+):
     first, other = tmp_path / "first.csv", tmp_path / "other.csv"
     make_synthetic(n_series=3, n_steps=24 * 30, seed=1).to_csv(first)
     make_synthetic(n_series=3, n_steps=24 * 30, seed=2).to_csv(other)
     run = tmp_path / "run"
     data = ("data=csv", f"data.path={first}")
     train(composer(run, tmp_path / "cache", *TINY, *data))
-    before = snapshot(run)
+    before = folder_state(run)
     resume = [f"hydra.run.dir={run}", "ckpt_path=last", "trainer.max_epochs=2"]
     result = subprocess.run(
         [sys.executable, "train.py", *TINY, *data, *resume, f"data.path={other}"],
@@ -64,18 +58,18 @@ def test_a_resume_on_another_file_is_one_line_exit_2_and_writes_nothing(composer
     ), last
     assert "max_epochs" not in last and "Traceback" not in result.stderr
     # Hydra's own record of the command (.hydra/, train.log) is the only thing written.
-    after = {k: v for k, v in snapshot(run).items() if k not in before}
+    after = {k: v for k, v in folder_state(run).items() if k not in before}
     assert all(k.startswith(".hydra/") or k == "train.log" for k in after)
-    assert {k: v for k, v in snapshot(run).items() if k in before} == before
+    assert {k: v for k, v in folder_state(run).items() if k in before} == before
 
 
 def test_a_fine_tune_resumed_without_its_init_scaler_is_refused(
-    composer, synthetic_run, tmp_path
+    folder_state, composer, synthetic_run, tmp_path
 ) -> None:
     data = ("data=csv", f"data.path={synthetic_run.csv}", f"init_from={synthetic_run.ckpt}")
     run = tmp_path / "run"
     saved_run(composer, run, *TINY, *data, "init_scaler=keep")
-    before = snapshot(run)
+    before = folder_state(run)
     with pytest.raises(ValueError) as err:
         train(composer(run, run / "data", *TINY, *data, "ckpt_path=last"))
     assert str(err.value) == (
@@ -83,21 +77,21 @@ def test_a_fine_tune_resumed_without_its_init_scaler_is_refused(
         "(the run's: keep); resume with the run's settings (its config.yaml), or start a new "
         "run in another folder"
     )
-    assert snapshot(run) == before
+    assert folder_state(run) == before
 
 
-def test_a_resume_with_another_dataframe_is_refused(composer, tmp_path) -> None:
+def test_a_resume_with_another_dataframe_is_refused(folder_state, composer, tmp_path) -> None:
     frame = make_synthetic(n_series=3, n_steps=24 * 30, seed=1)
     other = frame.copy()
     other.iloc[5, 1] += 1.0  # one value differs
     run = tmp_path / "run"
     frame_run = ("data=csv", "data.path=DataFrame")
     saved_run(composer, run, *TINY, *frame_run, data_hash=content_hash(frame))
-    before = snapshot(run)
+    before = folder_state(run)
     datamodule = from_csv(other, in_len=48, out_len=12, batch_size=8)
     with pytest.raises(ValueError, match=r"^ckpt_path=last: the data differs from what the run"):
         train(composer(run, run / "data", *TINY, *frame_run, "ckpt_path=last"), datamodule)
-    assert snapshot(run) == before
+    assert folder_state(run) == before
 
 
 def test_what_a_resume_may_change_is_not_refused(composer, tmp_path) -> None:
