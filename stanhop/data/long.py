@@ -73,7 +73,13 @@ def parse_long_frame(
     where = where or row_of
     raw = raw.set_axis([str(c) for c in raw.columns], axis=1)
     _check_columns(list(raw.columns), source)
-    shared = _shared_covariates(raw, covariates, source)
+    named = _named_covariates(list(raw.columns), covariates, source)
+    # over every row, other series' too: a covariate is one value per timestamp
+    shared = (
+        _shared_values(raw[named], to_timestamps(raw[TIME], source, TIME, where), source, where)
+        if named
+        else None
+    )
     raw = raw[list(LONG_COLUMNS)].dropna(how="all")
     if raw.empty:
         raise DataError(f"{source}: no data rows, only a header; add the data rows")
@@ -82,7 +88,7 @@ def parse_long_frame(
         label = ids.index[ids.isna().argmax()]
         raise DataError(f"{source}: empty {ID} at {where(label)}; name the series of every row")
     ids = ids.astype(str)
-    wanted = None if series is None else [s for s in series if shared is None or s not in shared]
+    wanted = None if series is None else [s for s in series if s not in named]
     if wanted is not None:
         names = list(dict.fromkeys(ids))
         select_series(names, TIME, wanted, source)
@@ -112,16 +118,15 @@ def parse_long_frame(
         _warn_late_starts(frame, source)
     frame = fill_nans(frame, source, nan_policy)
     # which columns came from covariate columns, not from series (see COVARIATE_COLUMNS)
-    frame.attrs[COVARIATE_COLUMNS] = [] if shared is None else list(shared.columns)
+    frame.attrs[COVARIATE_COLUMNS] = named
     return frame
 
 
-def _shared_covariates(
-    raw: pd.DataFrame, covariates: Sequence[str], source: str | Path
-) -> pd.DataFrame | None:
-    """The named extra columns as a frame indexed by timestamp (None without any); a
-    warning names the extra columns left out."""
-    extra = [c for c in raw.columns if c not in LONG_COLUMNS]
+def _named_covariates(
+    columns: Sequence[str], covariates: Sequence[str], source: str | Path
+) -> list[str]:
+    """The extra columns named in ``covariates``; a warning names those left out."""
+    extra = [c for c in columns if c not in LONG_COLUMNS]
     unused = [c for c in extra if c not in covariates]
     if unused:
         warnings.warn(
@@ -131,11 +136,17 @@ def _shared_covariates(
             DataWarning,
             stacklevel=3,
         )
-    named = [c for c in covariates if c in extra]
-    if not named:
-        return None
-    stamps = to_timestamps(raw[TIME], source, TIME, row_of)
-    values = pd.DataFrame(parse_numbers(raw[named], source, row_of), columns=named)
+    return [c for c in covariates if c in extra]
+
+
+def _shared_values(
+    raw: pd.DataFrame, stamps: pd.Series, source: str | Path, where: Locator
+) -> pd.DataFrame:
+    """The covariate columns ``raw`` of rows stamped ``stamps``, one value per
+    timestamp (a frame indexed by timestamp); a :class:`DataError` for a covariate whose
+    value differs between series at one timestamp."""
+    named = list(raw.columns)
+    values = pd.DataFrame(parse_numbers(raw, source, where), columns=named)
     values[TIME] = stamps.to_numpy()
     spread = values.groupby(TIME)[named].agg(lambda v: v.max() - v.min())
     varies = [c for c in named if (spread[c].fillna(0) > 0).any()]
