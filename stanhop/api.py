@@ -101,11 +101,13 @@ def fit_overrides(
 
 
 def _default_output_dir() -> Path:
-    """A new folder under ``outputs/fit``, named by the time to the microsecond and made
-    here, so two fits started at once never share one."""
+    """A new folder under ``outputs/fit``, ``DATE_TIME/NANOSECONDS`` of one reading of the
+    clock, made here (an exclusive ``mkdir``), so two fits started at once never share one."""
     root = Path("outputs") / "fit"
     while True:
-        folder = root / time.strftime("%Y-%m-%d_%H-%M-%S") / f"{time.time_ns() % 10**9:09d}"
+        seconds, nanoseconds = divmod(time.time_ns(), 10**9)
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S", time.localtime(seconds))
+        folder = root / stamp / f"{nanoseconds:09d}"
         try:
             folder.mkdir(parents=True)
         except FileExistsError:

@@ -24,7 +24,7 @@ from stanhop.training.lit import LR_KEY
 # run it takes its epoch count from.
 SAME_MODEL = ("model", "series_names", "targets", "covariates", "calendar", "future", "freq")
 # The callbacks that need a validation or test split, which a refit does not have.
-NEEDS_HELD_OUT = ("early_stopping", "outliers", "quantization", "intervals", "baselines")
+NEEDS_HELD_OUT = ("early_stopping", "outliers", "quantization", "intervals", "seasonal_naive")
 
 
 class ReplayedLR:
