@@ -24,7 +24,6 @@ from stanhop.data import (
     read_long_csv,
     read_wide_csv,
 )
-from stanhop.data.calendar import calendar_features
 from stanhop.data.header import check_dialect
 from stanhop.data.reading import read_header
 from stanhop.data.sources import table_layout
@@ -448,18 +447,18 @@ class Forecaster:
         :meth:`read_history`): its values standardised (t, c) and, for a model with
         calendar features or future covariates, what it knows of the row in advance (t,
         f; calendar features in the training data's time zone), else None."""
-        values = torch.as_tensor(
-            self.scaler.transform(history.to_numpy(np.float64)), dtype=torch.float32
-        )
+        raw = history.to_numpy(np.float64)
+        values = torch.as_tensor(self.scaler.transform(raw), dtype=torch.float32)
         if not self.calendar and not self.future:
             return values, None
-        future_columns = [self.series_names.index(c) for c in self.future]
-        known = np.concatenate(
-            [
-                calendar_features(self.calendar_index(history.index, source), self.calendar),
-                values[:, future_columns].double().numpy(),
-            ],
-            axis=1,
+        columns = [self.series_names.index(c) for c in self.future]
+        known = known_features(
+            self.calendar_index(history.index, source),
+            self.calendar,
+            self.future,
+            raw[:, columns],
+            self.scaler,
+            self.series_names,
         )
         return values, torch.as_tensor(known, dtype=torch.float32)
 
