@@ -50,7 +50,7 @@ def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> N
     args, _ = get_args_parser().parse_known_args(list(argv))
     if args.config_name or args.config_path or args.shell_completion:
         return
-    config_dir = config_dir or given_config_dir(argv)
+    config_dir = config_dir or args.config_dir
     if config_dir is not None and not Path(config_dir).is_dir():
         raise UsageError(
             f"--config-dir {config_dir}: no such folder; give a folder of config groups "
