@@ -118,9 +118,7 @@ def storage(study_dir: Path) -> optuna.storages.RDBStorage:
             heartbeat_interval=HEARTBEAT_SECONDS,
             grace_period=GRACE_SECONDS,
             # Once: a trial that crashes its process twice is a failure of its own.
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                max_retry=1
-            ),
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
         )
 
 
