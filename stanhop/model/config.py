@@ -14,6 +14,7 @@ from torch import nn
 
 from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.model.hopfield import HopfieldConfig
+from stanhop.model.linear_path import LINEAR_PATHS
 from stanhop.model.targets import check_targets, n_targets
 
 # name -> memory module class; filled by @register_memory in stanhop.model.memory, which
@@ -62,6 +63,9 @@ class STanHopConfig:
     targets: list[int] | None = None
     # Features known over the horizon (calendar, future covariates), given to the decoder.
     n_future: int = 0
+    # A linear base forecast the network corrects: "none" or "dlinear"
+    # (stanhop.model.linear_path).
+    linear_path: str = "none"
     hopfield: HopfieldConfig = field(default_factory=HopfieldConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
 
@@ -79,6 +83,11 @@ class STanHopConfig:
             raise ValueError(
                 f"unknown model.cross_series {self.cross_series!r}; choose one of "
                 f"{sorted(CROSS_SERIES)}"
+            )
+        if self.linear_path not in LINEAR_PATHS:
+            raise ValueError(
+                f"unknown model.linear_path {self.linear_path!r}; choose one of "
+                f"{sorted(LINEAR_PATHS)}"
             )
         if self.d_model % self.n_heads:
             raise ValueError(

@@ -25,6 +25,7 @@ from torch import nn
 
 from stanhop.model.blocks import DecoderLayer, EncoderScale, SegmentMerging, STanHopBlock
 from stanhop.model.config import STanHopConfig
+from stanhop.model.linear_path import LINEAR_PATHS
 from stanhop.model.memory import build_memory
 from stanhop.model.revin import build_revin
 from stanhop.model.shapes import check_input
@@ -63,6 +64,8 @@ class STanHopNet(nn.Module):
         # the initial values it always had.
         if cfg.n_future:
             self.future_embed = nn.Linear(cfg.seg_len * cfg.n_future, d)
+        # Last, so a seed gives the network the same initial weights with or without it.
+        self.linear_path = LINEAR_PATHS[cfg.linear_path](cfg.in_len, cfg.out_len, cfg.targets)
 
     def embed_future(self, future: torch.Tensor) -> torch.Tensor:
         """``future``: (b, out_len, f) → its addition to the decoder positions (b, 1, s_out, d),
@@ -112,7 +115,8 @@ class STanHopNet(nn.Module):
                 torch.promote_types(prediction.dtype, torch.float32)
             )
         out = rearrange(forecast, "b c s l -> b (s l) c")
-        return select(self.revin.denormalize(out[:, : self.cfg.out_len], stats), self.cfg.targets)
+        out = self.linear_path(x, out[:, : self.cfg.out_len])  # (b, out_len, c)
+        return select(self.revin.denormalize(out, stats), self.cfg.targets)
 
     def embed_memory(self, windows: torch.Tensor) -> torch.Tensor:
         """Memory windows (m, in_len, c) → embedded segments (m, c, s, d), each window
