@@ -26,6 +26,7 @@ from stanhop.data.memory_windows import windows_from_csv
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
 from stanhop.files.run_dir import best_checkpoint
+from stanhop.forecast.errors import ForecastError
 from stanhop.forecast.files import (
     STDOUT,
     check_folder_writable,
@@ -33,15 +34,11 @@ from stanhop.forecast.files import (
     default_output,
     writing,
 )
-from stanhop.forecast.forecaster import (
-    CALIBRATION_WINDOWS,
-    INT8,
-    PRECISIONS,
-    Forecaster,
-    ForecastError,
-)
+from stanhop.forecast.forecaster import Forecaster
 from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
 from stanhop.forecast.memory import attach_memory
+from stanhop.forecast.precision import PRECISIONS
+from stanhop.forecast.quantize import CALIBRATION_WINDOWS, INT8
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
 # written, and under --strict the warnings about the data); anything else is a bug and
