@@ -109,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
         "into this image (.png, .pdf, .svg)",
     )
     add_history_options(parser, "INPUT")
+    _add_model_options(parser)
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing output files (never INPUT)"
+    )
+    return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The options of what the model reads and how it runs: future values, quantisation,
+    precision and memory."""
     parser.add_argument(
         "--future",
         metavar="FILE",
@@ -137,10 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="Plug-and-Play memory: windows of this history CSV (same series as INPUT) that "
         "the model retrieves from, with no retraining",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="overwrite existing output files (never INPUT)"
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

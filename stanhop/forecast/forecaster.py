@@ -50,7 +50,12 @@ from stanhop.forecast.quantize import (
 from stanhop.forecast.rollout import check_horizon, roll, warn_recursive
 from stanhop.forecast.shift import flat_windows, not_finite, warn_if_far, warn_if_flat
 from stanhop.forecast.timestamps import future_index
-from stanhop.forecast.windows import input_batches, latest_origins, window_errors
+from stanhop.forecast.windows import (
+    forecast_window,
+    input_batches,
+    latest_origins,
+    window_errors,
+)
 from stanhop.measures.conformal import Calibration, window_scale
 
 
@@ -291,9 +296,8 @@ class Forecaster:
         self, history: pd.DataFrame, source: str | Path = FRAME_SOURCE
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """What the model reads of each row of ``history`` (a frame from
-        :meth:`read_history`): its values standardised (t, c) and, for a model with
-        calendar features or future covariates, what it knows of the row in advance (t,
-        f; calendar features in the training data's time zone), else None."""
+        :meth:`read_history`), see :meth:`ModelInputs.of_history
+        <stanhop.forecast.inputs.ModelInputs.of_history>`."""
         return self.model_inputs.of_history(history, source)
 
     def read_future(
@@ -368,10 +372,9 @@ class Forecaster:
             index[-max(self.in_len, 3) :], rounds * self.out_len, self.freq, source
         )
         warn_recursive(horizon, self.out_len, source, self.intervals is not None)
-        inputs = self.model_inputs
 
         def step(current: np.ndarray, span: pd.DatetimeIndex) -> np.ndarray:
-            return self._forecast(current, inputs.of_horizon(span, None, source))
+            return self._forecast(current, self.model_inputs.of_horizon(span, None, source))
 
         order = self.target_indices or list(range(len(self.series_names)))
         return roll(step, window, stamps, self.out_len, order), stamps
@@ -436,16 +439,5 @@ class Forecaster:
     def _forecast(self, window: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
         """``window`` (in_len, c) in original units [and the future input ``known``
         (out_len, f)] → forecast (out_len, k) of the targets, float64."""
-        device = next(self.model.parameters()).device
-        x = torch.as_tensor(self.scaler.transform(window), dtype=torch.float32, device=device)
-        extra = (
-            []
-            if known is None
-            else [torch.as_tensor(known, dtype=torch.float32, device=device)[None]]
-        )
-        with (
-            torch.inference_mode(),
-            torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._bf16),
-        ):
-            y = self.model(x[None], *extra)[0]  # (1, in_len, c) → (out_len, k)
-        return self.target_scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
+        scalers = self.scaler, self.target_scaler
+        return forecast_window(self.model, *scalers, window, known, bf16=self._bf16)

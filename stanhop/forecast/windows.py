@@ -1,5 +1,6 @@
-"""The windows a forecaster is scored and calibrated on: where their forecasts start, and
-the model run on them in batches. Backtests, recalibration and quantisation all cut
+"""The windows a forecaster reads: the last one of a history, forecast in original
+units, and those it is scored and calibrated on (where their forecasts start, the model
+run on them in batches). Forecasts, backtests, recalibration and quantisation all cut
 their windows here."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from stanhop.data import DataError
+from stanhop.data import DataError, Scaler
 from stanhop.data.windows import cut_windows, window_starts
 from stanhop.forecast.errors import ForecastError
 from stanhop.measures.conformal import window_scale
@@ -63,6 +64,32 @@ def latest_origins(
 def batches(rows: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
     """``rows`` in consecutive chunks of at most ``batch_size``, as even as they split."""
     yield from np.array_split(rows, max(1, -(-len(rows) // batch_size)))
+
+
+def forecast_window(
+    model: nn.Module,
+    scaler: Scaler,
+    target_scaler: Scaler,
+    window: np.ndarray,
+    known: np.ndarray | None = None,
+    *,
+    bf16: bool = False,
+) -> np.ndarray:
+    """One window ``window`` (in_len, c) in original units [and its known-future input
+    ``known`` (out_len, f)] → the forecast (out_len, k) of the targets in original units,
+    float64; ``scaler`` standardises the inputs and ``target_scaler`` the targets, and
+    ``bf16`` runs the matrix products under bf16 autocast."""
+    device = next(model.parameters()).device
+    x = torch.as_tensor(scaler.transform(window), dtype=torch.float32, device=device)
+    extra = (
+        [] if known is None else [torch.as_tensor(known, dtype=torch.float32, device=device)[None]]
+    )
+    with (
+        torch.inference_mode(),
+        torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16),
+    ):
+        y = model(x[None], *extra)[0]  # (1, in_len, c) → (out_len, k)
+    return target_scaler.inverse_transform(y.to("cpu", torch.float64).numpy())
 
 
 def run_windows(
