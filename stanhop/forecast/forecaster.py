@@ -18,6 +18,7 @@ from torch import nn
 from stanhop.data import DataError, Scaler, parse_wide_frame
 from stanhop.data.validate import FILLED
 from stanhop.forecast.checkpoint import load_forecaster
+from stanhop.forecast.errors import ForecastError
 from stanhop.forecast.filled import report_filled
 from stanhop.forecast.formats import (
     FRAME_SOURCE,
@@ -57,6 +58,9 @@ from stanhop.forecast.windows import (
     window_errors,
 )
 from stanhop.measures.conformal import Calibration, window_scale
+
+# ForecastError too: what a forecast raises, importable beside the Forecaster.
+__all__ = ["CALIBRATION_WINDOWS", "ForecastError", "Forecaster"]
 
 
 class Forecaster:
