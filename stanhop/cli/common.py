@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from stanhop.data import NAN_POLICIES, DataWarning
-from stanhop.forecast.forecaster import INPUT_FORMATS
+from stanhop.forecast.formats import INPUT_FORMATS
 from stanhop.runtime.quiet import silence_noise
 
 DEBUG_ENV = "STANHOP_DEBUG"

@@ -27,9 +27,12 @@ from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
 from stanhop.files.run_dir import best_checkpoint
 from stanhop.forecast.backtest import MODEL, PERSISTENCE, SEASONAL_NAIVE, Backtest, backtest
+from stanhop.forecast.errors import ForecastError
 from stanhop.forecast.files import check_output, writing
-from stanhop.forecast.forecaster import INPUT_FORMATS, INT8, Forecaster, ForecastError
+from stanhop.forecast.forecaster import Forecaster
+from stanhop.forecast.formats import INPUT_FORMATS
 from stanhop.forecast.plot import plot_error_by_step, plot_format, save_figure
+from stanhop.forecast.quantize import INT8
 from stanhop.measures.conformal import level_name
 
 # DataWarning: the data's warnings, errors under --strict

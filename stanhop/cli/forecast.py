@@ -26,6 +26,7 @@ from stanhop.data.memory_windows import windows_from_csv
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import CheckpointError
 from stanhop.files.run_dir import best_checkpoint
+from stanhop.forecast.errors import ForecastError
 from stanhop.forecast.files import (
     STDOUT,
     check_folder_writable,
@@ -33,15 +34,11 @@ from stanhop.forecast.files import (
     default_output,
     writing,
 )
-from stanhop.forecast.forecaster import (
-    CALIBRATION_WINDOWS,
-    INT8,
-    PRECISIONS,
-    Forecaster,
-    ForecastError,
-)
+from stanhop.forecast.forecaster import Forecaster
 from stanhop.forecast.intervals import parse_levels, to_long_with_intervals
 from stanhop.forecast.memory import attach_memory
+from stanhop.forecast.precision import PRECISIONS
+from stanhop.forecast.quantize import CALIBRATION_WINDOWS, INT8
 
 # Failures a user causes (bad input, checkpoint, options, or files that cannot be
 # written, and under --strict the warnings about the data); anything else is a bug and
@@ -112,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
         "into this image (.png, .pdf, .svg)",
     )
     add_history_options(parser, "INPUT")
+    _add_model_options(parser)
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing output files (never INPUT)"
+    )
+    return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The options of what the model reads and how it runs: future values, quantisation,
+    precision and memory."""
     parser.add_argument(
         "--future",
         metavar="FILE",
@@ -140,10 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="Plug-and-Play memory: windows of this history CSV (same series as INPUT) that "
         "the model retrieves from, with no retraining",
     )
-    parser.add_argument(
-        "--force", action="store_true", help="overwrite existing output files (never INPUT)"
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -53,3 +53,11 @@ def calendar_features(index: pd.DatetimeIndex, names: Sequence[str]) -> np.ndarr
         angle = 2 * np.pi * np.asarray(position(index), dtype=np.float64) / period
         columns += [np.sin(angle), np.cos(angle)]
     return np.stack(columns, axis=1) if columns else np.zeros((len(index), 0))
+
+
+def known_inputs(index: pd.DatetimeIndex, names: Sequence[str], future: np.ndarray) -> np.ndarray:
+    """What a model knows of the rows ``index`` in advance, its known-future input
+    ``(t, f)``: the calendar features ``names`` of ``index``, then the future covariates'
+    values ``future`` ``(t, v)``, standardised as in training. Training and forecasting
+    both build it here, so the model reads the same columns in the same order."""
+    return np.concatenate([calendar_features(index, names), future], axis=1)

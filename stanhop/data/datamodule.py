@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import DataLoader
 
-from stanhop.data.calendar import calendar_features, check_calendar
+from stanhop.data.calendar import check_calendar, known_inputs
 from stanhop.data.errors import DataError
 from stanhop.data.freq import infer_freq
 from stanhop.data.loader import ResumableLoader, own_generator
@@ -159,10 +159,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
             )
         self._scaled = self.scaler.transform(values).astype(np.float32)
         # Known in advance: the calendar of every row, then the future columns.
-        self._known = np.concatenate(
-            [calendar_features(frame.index, self.calendar), self._scaled[:, future_columns]],
-            axis=1,
-        )
+        self._known = known_inputs(frame.index, self.calendar, self._scaled[:, future_columns])
         self.n_future = self._known.shape[1]
         self.bounds = bounds
         self.n_series = frame.shape[1]

@@ -4,7 +4,9 @@ output files and plots (:mod:`stanhop.forecast.plot`, which imports matplotlib).
 commands on top are in :mod:`stanhop.cli`."""
 
 from stanhop.files.checkpoint import CheckpointError
-from stanhop.forecast.forecaster import INPUT_FORMATS, Forecaster, ForecastError
+from stanhop.forecast.errors import ForecastError
+from stanhop.forecast.forecaster import Forecaster
+from stanhop.forecast.formats import INPUT_FORMATS
 from stanhop.forecast.timestamps import future_index
 
 __all__ = ["INPUT_FORMATS", "CheckpointError", "ForecastError", "Forecaster", "future_index"]

@@ -12,17 +12,11 @@ import torch
 
 from stanhop.data import DataError, infer_freq
 from stanhop.forecast.forecaster import Forecaster
-from stanhop.forecast.shift import warn_if_flat
+from stanhop.forecast.intervals import RecentCalibration
+from stanhop.forecast.shift import flat_windows, warn_if_flat
+from stanhop.forecast.windows import batches, origins, run_windows, window_errors
 from stanhop.measures.baselines import persistence, season_length, seasonal_naive
-from stanhop.measures.conformal import (
-    DEFAULT_LEVELS,
-    SCALE_FLOOR,
-    calibrate,
-    conformal_rank,
-    level_name,
-    revin_of,
-    window_scale,
-)
+from stanhop.measures.conformal import level_name, window_scale
 from stanhop.model.targets import select
 
 MODEL, SEASONAL_NAIVE, PERSISTENCE = "model", "seasonal_naive", "persistence"
@@ -62,28 +56,6 @@ class Backtest:
     season: int | None
     by_step: pd.DataFrame
     forecasts: pd.DataFrame | None = None
-
-
-def origins(
-    index: pd.DatetimeIndex,
-    in_len: int,
-    out_len: int,
-    start: pd.Timestamp | None = None,
-    end: pd.Timestamp | None = None,
-    stride: int = 1,
-) -> np.ndarray:
-    """The rows ``o`` where a window's forecast starts: ``in_len`` rows before it, the
-    ``out_len`` forecast rows ``o … o + out_len - 1`` inside the data and inside
-    ``[start, end]``, every ``stride``-th from the first."""
-    if stride < 1:
-        raise ValueError(f"the stride must be a whole number of steps >= 1, got {stride}")
-    first = in_len
-    if start is not None:
-        first = max(first, int(index.searchsorted(start, side="left")))
-    stop = len(index) - out_len  # the last origin whose forecast fits in the data
-    if end is not None:
-        stop = min(stop, int(index.searchsorted(end, side="right")) - out_len)
-    return np.arange(first, stop + 1, stride)
 
 
 def backtest(
@@ -129,103 +101,142 @@ def backtest(
     season = season or season_length(forecaster.freq or infer_freq(history.index))
     if season is not None and season > in_len:
         season = None
-
-    targets = forecaster.target_indices
     values, known = forecaster.inputs(history, source)
-    model = forecaster.model
-    std = torch.as_tensor(forecaster.target_scaler.std, dtype=torch.float64)
-    calibration = forecaster.intervals
-    levels = calibration.bounded_levels() if calibration else []
-    if recalibrate is not None:
-        first = int(rows[0]) - out_len - recalibrate + 1  # the first calibration origin
-        if first < in_len:
-            raise DataError(_too_few_before(history.index, in_len, out_len, recalibrate, source))
-        levels = [
-            lv
-            for lv in (calibration.levels if calibration else DEFAULT_LEVELS)
-            if conformal_rank(recalibrate, lv) <= recalibrate
-        ]
-        past = np.arange(first, int(rows[-1]) - out_len + 1)  # every calibration origin
-        past_errors, past_scales = forecaster.window_errors(values, known, past, batch_size)
-        per_window = revin_of(model) is not None
-        floor = calibration.floors() if calibration else SCALE_FLOOR
-
-    def half_widths(chunk: np.ndarray, scale: torch.Tensor) -> dict[float, torch.Tensor]:
-        """The half-widths (b, out_len, k) of each level of the windows ``chunk``."""
-        if recalibrate is None:
-            return {level: calibration.scaled(level, scale) for level in levels}
-        parts: dict[float, list[torch.Tensor]] = {level: [] for level in levels}
-        for i, row in enumerate(chunk):
-            last = int(row) - out_len - first  # the latest window before row, in past
-            window = slice(last - recalibrate + 1, last + 1)
-            scales = past_scales[window] if per_window else None
-            recent = calibrate(past_errors[window], levels, scales, floor)
-            for level in levels:
-                parts[level].append(recent.scaled(level, scale[i : i + 1]))
-        return {level: torch.cat(part) for level, part in parts.items()}
-
-    columns: dict[str, list[np.ndarray]] = {}
-    step_sums: dict[str, torch.Tensor] = {}  # summed squared error per horizon step
-    kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
-    radii: dict[float, list[torch.Tensor]] = {lv: [] for lv in levels}  # and their half-widths
-    flat: list[torch.Tensor] = []  # which target series of each window are flat
-    for chunk in np.array_split(rows, max(1, -(-len(rows) // batch_size))):
+    if recalibrate is not None and int(rows[0]) - out_len - recalibrate + 1 < in_len:
+        raise DataError(_too_few_before(history.index, in_len, out_len, recalibrate, source))
+    intervals = _Intervals(forecaster, values, known, rows, recalibrate, batch_size)
+    tally = _Tally(forecaster, season, keep_forecasts)
+    for chunk in batches(rows, batch_size):
         # inputs (b, in_len, c), targets and forecasts (b, out_len, k)
-        x, y, pred = forecaster.run_windows(values, known, chunk)
+        x, y, pred = run_windows(
+            forecaster.model, values, known, chunk, in_len, out_len, forecaster.target_indices
+        )
+        tally.add(chunk, x, y, pred, intervals)
+    warn_if_flat(torch.cat(tally.flat).numpy(), forecaster.targets, source)
+    return tally.result(history, rows, intervals.levels)
+
+
+class _Intervals:
+    """The half-widths of a backtest's intervals: from the checkpoint's calibration, or
+    with ``recalibrate`` (a number of windows) from the model's errors on that many
+    windows before each one scored (see
+    :class:`~stanhop.forecast.intervals.RecentCalibration`)."""
+
+    def __init__(
+        self,
+        forecaster: Forecaster,
+        values: torch.Tensor,
+        known: torch.Tensor | None,
+        rows: np.ndarray,
+        recalibrate: int | None,
+        batch_size: int,
+    ) -> None:
+        self.calibration = calibration = forecaster.intervals
+        self.levels = calibration.bounded_levels() if calibration else []
+        self.recent: RecentCalibration | None = None
+        if recalibrate is None:
+            return
+        in_len, out_len = forecaster.in_len, forecaster.out_len
+        first = int(rows[0]) - out_len - recalibrate + 1  # the first calibration origin
+        past = np.arange(first, int(rows[-1]) - out_len + 1)  # every calibration origin
+        model, targets = forecaster.model, forecaster.target_indices
+        errors, scales = window_errors(
+            model, values, known, past, in_len, out_len, targets, batch_size
+        )
+        self.recent = RecentCalibration(errors, scales, first, recalibrate, model, calibration)
+        self.levels = self.recent.levels
+
+    def half_widths(self, rows: np.ndarray, scale: torch.Tensor) -> dict[float, torch.Tensor]:
+        """The half-widths (b, out_len, k) of each level of the windows ``rows`` (b,), of
+        RevIN scales ``scale`` (b, 1, k)."""
+        if self.recent is None:
+            return {level: self.calibration.scaled(level, scale) for level in self.levels}
+        return self.recent.half_widths(rows, scale)
+
+
+class _Tally:
+    """What a backtest gathers chunk by chunk: each window's errors of every forecast,
+    its interval coverage and width, the squared errors at each horizon step, which of
+    its series are flat, and (``keep``) the forecasts and half-widths themselves."""
+
+    def __init__(self, forecaster: Forecaster, season: int | None, keep: bool) -> None:
+        self.forecaster, self.season, self.keep = forecaster, season, keep
+        self.std = torch.as_tensor(forecaster.target_scaler.std, dtype=torch.float64)
+        self.columns: dict[str, list[np.ndarray]] = {}
+        self.step_sums: dict[str, torch.Tensor] = {}  # summed squared error per horizon step
+        self.kept: list[torch.Tensor] = []  # the standardised forecasts of each chunk
+        self.radii: dict[float, list[torch.Tensor]] = {}  # and their half-widths
+        self.flat: list[torch.Tensor] = []  # which target series of each window are flat
+        self.k = 0  # the number of target series
+
+    def add(
+        self,
+        rows: np.ndarray,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        pred: torch.Tensor,
+        intervals: _Intervals,
+    ) -> None:
+        """Score the windows whose forecasts start at ``rows`` (b,): inputs ``x`` (b,
+        in_len, c), targets ``y`` and the model's forecasts ``pred`` (b, out_len, k)."""
+        out_len, self.k = y.shape[1], y.shape[-1]
         # The baselines forecast the targets from their own history.
-        x_targets = select(x, targets)  # (b, in_len, k)
+        x_targets = select(x, self.forecaster.target_indices)  # (b, in_len, k)
         forecasts = {MODEL: pred, PERSISTENCE: persistence(x_targets, out_len)}
-        if season is not None:
-            forecasts[SEASONAL_NAIVE] = seasonal_naive(x_targets, out_len, season)
+        if self.season is not None:
+            forecasts[SEASONAL_NAIVE] = seasonal_naive(x_targets, out_len, self.season)
         for name, forecast in forecasts.items():
             err = (forecast - y).double()  # (b, out_len, c)
             squared = (err**2).sum(dim=(0, 2))  # (out_len,)
-            step_sums[name] = step_sums[name] + squared if name in step_sums else squared
-            for metric, value in _window_errors(err, std).items():
-                columns.setdefault(f"{name}_{metric}", []).append(value)
-        if keep_forecasts:
-            kept.append(pred)
-        scale = window_scale(model, x)  # (b, 1, k)
-        flat.append(forecaster.flat_windows(scale))
-        for level, r in half_widths(chunk, scale).items():  # r: (b, out_len, k)
-            if keep_forecasts:
-                radii[level].append(r)
+            sums = self.step_sums
+            sums[name] = sums[name] + squared if name in sums else squared
+            for metric, value in _window_errors(err, self.std).items():
+                self.columns.setdefault(f"{name}_{metric}", []).append(value)
+        if self.keep:
+            self.kept.append(pred)
+        scale = window_scale(self.forecaster.model, x)  # (b, 1, k)
+        self.flat.append(flat_windows(self.forecaster.model, self.forecaster.intervals, scale))
+        for level, r in intervals.half_widths(rows, scale).items():  # r: (b, out_len, k)
+            if self.keep:
+                self.radii.setdefault(level, []).append(r)
             inside = ((pred - y).abs() <= r).double().mean(dim=(1, 2))
-            columns.setdefault(f"coverage_{level_name(level)}", []).append(inside.numpy())
-            columns.setdefault(f"width_{level_name(level)}", []).append(
+            self.columns.setdefault(f"coverage_{level_name(level)}", []).append(inside.numpy())
+            self.columns.setdefault(f"width_{level_name(level)}", []).append(
                 2 * r.double().mean(dim=(1, 2)).numpy()
             )
 
-    warn_if_flat(torch.cat(flat).numpy(), forecaster.targets, source)
-    windows = pd.DataFrame(
-        {name: np.concatenate(parts) for name, parts in columns.items()},
-        index=pd.Index(history.index[rows], name="origin"),
-    )
-    windows.insert(0, "end", history.index[rows + out_len - 1])
-    names = [n for n in (MODEL, SEASONAL_NAIVE, PERSISTENCE) if f"{n}_mse" in windows]
-    summary = pd.DataFrame(
-        [[windows[f"{n}_{m}"].mean() for m in METRICS] for n in names],
-        index=pd.Index(names, name="forecast"),
-        columns=list(METRICS),
-    )
-    coverage = {
-        lv: (
-            float(windows[f"coverage_{level_name(lv)}"].mean()),
-            float(windows.pop(f"width_{level_name(lv)}").mean()),
+    def result(self, history: pd.DataFrame, rows: np.ndarray, levels: list[float]) -> Backtest:
+        """The :class:`Backtest` of the windows starting at ``rows`` of ``history``."""
+        out_len = self.forecaster.out_len
+        windows = pd.DataFrame(
+            {name: np.concatenate(parts) for name, parts in self.columns.items()},
+            index=pd.Index(history.index[rows], name="origin"),
         )
-        for lv in levels
-    }
-    forecasts = None
-    if keep_forecasts:
-        pred = torch.cat(kept).double().numpy()
-        radius = {lv: torch.cat(parts).double().numpy() for lv, parts in radii.items()}
-        forecasts = _long_forecasts(forecaster, history, rows, pred, radius)
-    n_values = len(rows) * y.shape[-1]  # windows × target series, at every step
-    by_step = pd.DataFrame(
-        {name: (step_sums[name] / n_values).numpy() for name in names},
-        index=pd.RangeIndex(1, out_len + 1, name="step"),
-    )
-    return Backtest(windows, summary, coverage, season, by_step, forecasts)
+        windows.insert(0, "end", history.index[rows + out_len - 1])
+        names = [n for n in (MODEL, SEASONAL_NAIVE, PERSISTENCE) if f"{n}_mse" in windows]
+        summary = pd.DataFrame(
+            [[windows[f"{n}_{m}"].mean() for m in METRICS] for n in names],
+            index=pd.Index(names, name="forecast"),
+            columns=list(METRICS),
+        )
+        coverage = {
+            lv: (
+                float(windows[f"coverage_{level_name(lv)}"].mean()),
+                float(windows.pop(f"width_{level_name(lv)}").mean()),
+            )
+            for lv in levels
+        }
+        forecasts = None
+        if self.keep:
+            pred = torch.cat(self.kept).double().numpy()
+            radius = {lv: torch.cat(self.radii[lv]).double().numpy() for lv in levels}
+            forecasts = _long_forecasts(self.forecaster, history, rows, pred, radius)
+        n_values = len(rows) * self.k  # windows × target series, at every step
+        by_step = pd.DataFrame(
+            {name: (self.step_sums[name] / n_values).numpy() for name in names},
+            index=pd.RangeIndex(1, out_len + 1, name="step"),
+        )
+        return Backtest(windows, summary, coverage, self.season, by_step, forecasts)
 
 
 def _long_forecasts(

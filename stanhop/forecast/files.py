@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stanhop.forecast.forecaster import ForecastError
+from stanhop.forecast.errors import ForecastError
 
 STDOUT = "-"
 

@@ -1,6 +1,5 @@
-"""What a forecast knows about the horizon: the calendar features of its timestamps and
-the values of the model's future covariates, taken from a separate table or from the
-rows of the history beyond its last target value."""
+"""The values a forecast knows of the model's future covariates over the horizon, taken
+from a separate table or from the rows of the history beyond its last target value."""
 
 from __future__ import annotations
 
@@ -10,42 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stanhop.data import DataError, Scaler, parse_wide_frame
-from stanhop.data.calendar import calendar_features
-from stanhop.data.header import check_dialect
-from stanhop.data.messages import line_of, listing, quoted, row_of
-from stanhop.data.reading import read_header, read_table
-
-# The name of a table given as a DataFrame, in messages.
-FRAME_SOURCE = "DataFrame"
-
-
-def raw_table(
-    data: str | Path | pd.DataFrame, sep: str = ",", decimal: str = "."
-) -> tuple[pd.DataFrame, str | Path, object]:
-    """A wide table as read, before validation: (raw cells, its name in messages, the
-    locator of its rows)."""
-    if isinstance(data, pd.DataFrame):
-        if isinstance(data.index, pd.DatetimeIndex):
-            data = data.reset_index(names=data.index.name or "date")
-        return data.reset_index(drop=True), FRAME_SOURCE, row_of
-    path = Path(data)
-    sep = check_dialect(sep, decimal, path)
-    columns = read_header(path, sep)
-    # Timestamps stay text until parsed (pandas would read "2020" as an integer).
-    raw = read_table(path, dtype={columns[0]: str}, sep=sep, decimal=decimal)
-    return raw, path, line_of
-
-
-def split_trailing(raw: pd.DataFrame, targets: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows up to the last one with a target value, the rows after it): a history file
-    may end with rows that hold only the future covariates' known values."""
-    present = [t for t in targets if t in raw.columns]
-    if not present:
-        return raw, raw.iloc[:0]
-    has_target = raw[present].notna().any(axis=1).to_numpy()
-    last = int(np.flatnonzero(has_target)[-1]) + 1 if has_target.any() else len(raw)
-    return raw.iloc[:last], raw.iloc[last:]
+from stanhop.data import DataError, parse_wide_frame
+from stanhop.data.messages import listing, quoted
+from stanhop.forecast.errors import ForecastError
+from stanhop.forecast.formats import History, raw_table, source_of, split_trailing
 
 
 def future_values(
@@ -133,16 +100,38 @@ def future_date_column(
     return others[0]
 
 
-def known_features(
-    stamps: pd.DatetimeIndex,
-    calendar: Sequence[str],
-    future: Sequence[str],
-    values: np.ndarray,
-    scaler: Scaler,
-    series_names: Sequence[str],
-) -> np.ndarray:
-    """The model's future input (out_len, f): calendar features of ``stamps``, then the
-    future covariates' ``values`` (out_len, v) standardised as in training."""
-    columns = [list(series_names).index(c) for c in future]
-    scaled = (values - scaler.mean[columns]) / scaler.std[columns]
-    return np.concatenate([calendar_features(stamps, calendar), scaled], axis=1)
+def read_future(
+    data: History,
+    table: History | None,
+    columns: Sequence[str],
+    targets: Sequence[str],
+    date_column: str | None = None,
+    sep: str = ",",
+    decimal: str = ".",
+    format: str = "wide",
+) -> pd.DataFrame | None:
+    """The known future values of a model's future covariates ``columns`` (None for a
+    model without): the ``table`` (a CSV file or DataFrame with a timestamp column and
+    those columns) when given, else the rows of the wide history ``data`` after its last
+    value of the ``targets``."""
+    if not columns:
+        if table is not None:
+            raise ForecastError(
+                f"{source_of(table)}: the model takes no future covariate values (it was "
+                "trained without data.future); leave out future= (--future)"
+            )
+        return None
+    if table is not None:
+        return read_future_table(table, columns, date_column, sep, decimal)
+    if format != "wide":
+        raise ForecastError(
+            f"the model needs the future values of {', '.join(columns)}; give them "
+            "as a wide table with --future FILE (future=...)"
+        )
+    raw, source, where = raw_table(data, sep, decimal)
+    trailing = split_trailing(raw, targets)[1]
+    date = date_column or str(raw.columns[0])
+    keep = [date, *[c for c in columns if c in raw.columns]]
+    if trailing.empty:
+        return pd.DataFrame(columns=list(columns), index=pd.DatetimeIndex([]), dtype=float)
+    return parse_wide_frame(trailing[keep], source, date, "error", where=where)

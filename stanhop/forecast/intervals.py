@@ -1,16 +1,31 @@
-"""Prediction intervals in forecast tables: which levels a user asks for, and the columns
-they add (``SERIES_lo_80``, ``SERIES_hi_80`` in the wide layout; ``lo_80``, ``hi_80`` in
-the long one)."""
+"""Prediction intervals in forecasts and backtests: which levels a user asks for, their
+half-widths (from the checkpoint's calibration, or recalibrated on the model's recent
+errors), and the columns they add to a forecast table (``SERIES_lo_80``,
+``SERIES_hi_80`` in the wide layout; ``lo_80``, ``hi_80`` in the long one)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from torch import nn
 
-from stanhop.data import to_long
-from stanhop.measures.conformal import Calibration, check_level, level_name
+from stanhop.data import DataWarning, to_long
+from stanhop.forecast.errors import ForecastError
+from stanhop.measures.conformal import (
+    DEFAULT_LEVELS,
+    SCALE_FLOOR,
+    Calibration,
+    calibrate,
+    check_level,
+    conformal_rank,
+    level_name,
+    revin_of,
+)
 
 # Interval levels as a caller may give them: (80, 95), 80, or "80,95".
 Levels = Sequence[float] | float | str
@@ -72,6 +87,107 @@ def half_widths(
                 "windows (a longer validation split, or more with --recalibrate)"
             ) from None
     return widths
+
+
+def requested_widths(
+    calibration: Calibration | None, levels: Levels | None, name: str
+) -> dict[float, np.ndarray]:
+    """The standardised half-widths (out_len, k) of each level of ``levels`` asked for
+    (none for None or no levels), from ``calibration`` of the checkpoint ``name``; a
+    one-line :class:`ForecastError` for levels it cannot give."""
+    if levels is None or (isinstance(levels, Sequence) and not levels):
+        return {}
+    try:
+        return half_widths(calibration, as_levels(levels), name)
+    except ValueError as err:
+        raise ForecastError(str(err)) from None
+
+
+def forecast_widths(
+    calibration: Calibration,
+    levels: Iterable[float],
+    scale: torch.Tensor,
+    horizon: int,
+    model: nn.Module,
+    name: str,
+    source: str | Path,
+) -> dict[float, np.ndarray]:
+    """The standardised half-widths (horizon, k) of each of ``levels`` for the forecast
+    of a window of RevIN scale ``scale`` (1, 1, k); steps beyond the calibrated
+    ``out_len`` get none (NaN). Warns when ``calibration`` carries a note, or was made in
+    training units for a ``model`` that forecasts at each window's scale."""
+    if calibration.note:
+        warnings.warn(f"{source}: {calibration.note}", DataWarning, stacklevel=3)
+    if not calibration.per_window and revin_of(model) is not None:
+        warnings.warn(
+            f"{name}: its intervals were calibrated in training units, so they do "
+            "not follow a history at another scale as the forecast does; recalibrate "
+            "them by training the model again",
+            DataWarning,
+            stacklevel=3,
+        )
+    widths = {lv: calibration.scaled(lv, scale)[0].double().numpy() for lv in levels}
+    out_len, k = next(iter(widths.values())).shape
+    if horizon > out_len:
+        # Calibrated for the first out_len steps only: later steps get no interval.
+        beyond = np.full((horizon - out_len, k), np.nan)
+        widths = {lv: np.concatenate([r, beyond]) for lv, r in widths.items()}
+    return widths
+
+
+def recalibration(
+    errors: np.ndarray, scales: np.ndarray, model: nn.Module, calibration: Calibration | None
+) -> Calibration:
+    """The calibration of ``model``'s absolute errors ``errors`` (n, out_len, k) on n
+    windows of RevIN scales ``scales`` (n, k), with the levels and floors of the
+    checkpoint's ``calibration`` (the default ones without)."""
+    per_window = revin_of(model) is not None
+    return calibrate(
+        errors,
+        calibration.levels if calibration else DEFAULT_LEVELS,
+        scales if per_window else None,
+        calibration.floors() if calibration else SCALE_FLOOR,
+    )
+
+
+class RecentCalibration:
+    """Each window's intervals drawn from the model's errors on the ``windows`` latest
+    windows whose every forecast step lies before its first, as darts' conformal models
+    do: ``errors`` (n, out_len, k) and ``scales`` (n, k) are those of the windows whose
+    forecasts start at rows ``first``, ``first + 1``, … of the history."""
+
+    def __init__(
+        self,
+        errors: np.ndarray,
+        scales: np.ndarray,
+        first: int,
+        windows: int,
+        model: nn.Module,
+        calibration: Calibration | None,
+    ) -> None:
+        self.errors, self.scales, self.first, self.windows = errors, scales, first, windows
+        self.out_len = errors.shape[1]
+        self.per_window = revin_of(model) is not None
+        self.floor = calibration.floors() if calibration else SCALE_FLOOR
+        # The checkpoint's levels (the default ones without) that so few windows bound.
+        self.levels = [
+            lv
+            for lv in (calibration.levels if calibration else DEFAULT_LEVELS)
+            if conformal_rank(windows, lv) <= windows
+        ]
+
+    def half_widths(self, rows: np.ndarray, scale: torch.Tensor) -> dict[float, torch.Tensor]:
+        """The half-widths (b, out_len, k) of each level for the windows whose forecasts
+        start at ``rows`` (b,), of RevIN scales ``scale`` (b, 1, k)."""
+        parts: dict[float, list[torch.Tensor]] = {level: [] for level in self.levels}
+        for i, row in enumerate(rows):
+            last = int(row) - self.out_len - self.first  # the latest window before row
+            window = slice(last - self.windows + 1, last + 1)
+            scales = self.scales[window] if self.per_window else None
+            recent = calibrate(self.errors[window], self.levels, scales, self.floor)
+            for level in self.levels:
+                parts[level].append(recent.scaled(level, scale[i : i + 1]))
+        return {level: torch.cat(part) for level, part in parts.items()}
 
 
 def add_interval_columns(

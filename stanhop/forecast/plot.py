@@ -15,8 +15,8 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from stanhop.files.atomic import atomic_open
+from stanhop.forecast.errors import ForecastError
 from stanhop.forecast.files import writing
-from stanhop.forecast.forecaster import ForecastError
 from stanhop.forecast.intervals import interval_levels
 
 # More panels than this are too small to read; the CSV output holds every series.

@@ -10,10 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch import nn
 
 from stanhop.data import DataWarning, Scaler
 from stanhop.data.messages import listing
-from stanhop.measures.conformal import SCALE_FLOOR
+from stanhop.measures.conformal import SCALE_FLOOR, Calibration, revin_of
 
 # A window whose mean lies more than this many training standard deviations from the
 # training mean, or whose spread is more than this many times the training spread, is
@@ -50,6 +52,19 @@ def far_series(window: np.ndarray, scaler: Scaler, names: Sequence[str]) -> list
     ]
 
 
+def not_finite(window: np.ndarray, scaler: Scaler, names: Sequence[str], source: str | Path) -> str:
+    """Why the forecast from ``window`` (in_len, c) overflowed: its most extreme value,
+    in standard deviations of the training data."""
+    deviations = np.abs(scaler.transform(window))
+    row, col = np.unravel_index(np.nanargmax(deviations), deviations.shape)
+    return (
+        f"{source}: the forecast is not finite (it overflowed): series "
+        f"{names[col]!r} holds {window[row, col]:g} in the last "
+        f"in_len={len(window)} rows, {deviations[row, col]:.3g} standard deviations from "
+        "the training data's mean; check the data's units, or remove the outlier"
+    )
+
+
 def warn_if_far(
     window: np.ndarray, scaler: Scaler, names: Sequence[str], source: str | Path
 ) -> None:
@@ -65,13 +80,28 @@ def warn_if_far(
         )
 
 
+def flat_windows(
+    model: nn.Module, calibration: Calibration | None, scale: torch.Tensor
+) -> torch.Tensor:
+    """Which target series of the windows of RevIN scale ``scale`` (b, 1, k, see
+    :func:`~stanhop.measures.conformal.window_scale`) are flat, a spread under the
+    floor of their intervals (:data:`~stanhop.measures.conformal.SCALE_FLOOR` of
+    the training spread, or the floors of ``calibration``): (b, k) bool, all False for a
+    ``model`` without RevIN, which forecasts every window on the training scale."""
+    if revin_of(model) is None:
+        return torch.zeros(scale.shape[0], scale.shape[2], dtype=torch.bool)
+    floor = SCALE_FLOOR if calibration is None else calibration.floors()
+    floor = torch.as_tensor(floor, dtype=scale.dtype, device=scale.device)
+    return (scale < floor).cpu()[:, 0]
+
+
 def warn_if_flat(
     flat: np.ndarray, names: Sequence[str], source: str | Path, in_len: int | None = None
 ) -> None:
     """One :class:`~stanhop.data.DataWarning` naming the series flat in some of the input
     windows ``flat`` (n, k) bool (a spread under
     :data:`~stanhop.measures.conformal.SCALE_FLOOR` of the training spread, see
-    :meth:`~stanhop.forecast.Forecaster.flat_windows`): those of a forecast's window of
+    :func:`flat_windows`): those of a forecast's window of
     the last ``in_len`` rows, or, without ``in_len``, of a backtest's windows."""
     counts = flat.sum(axis=0)
     if not counts.any():

@@ -17,6 +17,7 @@ import torch
 from omegaconf import OmegaConf
 
 from stanhop import Forecaster
+from stanhop.data import read_wide_csv
 from stanhop.files.checkpoint import (
     FORMAT,
     FORMAT_KEY,
@@ -263,3 +264,14 @@ def test_a_stanhop_net_of_the_earlier_block_layout_is_refused_in_one_line(
 ) -> None:
     with pytest.raises(CheckpointError, match="no longer builds; retrain"):
         Forecaster.load(edited(synthetic_run, tmp_path, older))
+
+
+def test_weights_only_loading_is_what_reads_the_checkpoint(synthetic_run) -> None:
+    checkpoint = torch.load(synthetic_run.ckpt, weights_only=True)
+    hparams = checkpoint["hyper_parameters"]
+    assert hparams["series_names"] == ["s0", "s1", "s2"]
+    assert hparams["freq"] == "h"
+    assert (
+        read_wide_csv(synthetic_run.csv).index[int(24 * 30 * 0.7) - 1].isoformat()
+        == (hparams["last_train_timestamp"])
+    )

@@ -12,23 +12,11 @@ import pytest
 import torch
 
 from stanhop import Forecaster
-from stanhop.data import DataError, DataWarning, read_wide_csv, to_long
+from stanhop.data import DataError
 from stanhop.forecast import ForecastError
-from stanhop.forecast.intervals import to_nixtla
 
 # The debug=fast config the checkpoints of conftest.py were trained with.
 IN_LEN, OUT_LEN = 48, 12
-
-
-@pytest.fixture(scope="module")
-def synthetic(synthetic_run) -> Forecaster:
-    return Forecaster.load(synthetic_run.ckpt)
-
-
-@pytest.fixture(scope="module")
-def reference(synthetic: Forecaster, synthetic_run) -> pd.DataFrame:
-    """The forecast of the unchanged synthetic CSV, to compare variants against."""
-    return synthetic.predict(synthetic_run.csv)
 
 
 def write(path: Path, frame: pd.DataFrame) -> Path:
@@ -82,43 +70,6 @@ def test_the_loaded_model_is_the_trained_one(etth1_run) -> None:
 
 
 # --- input handling ------------------------------------------------------------------
-
-
-def test_columns_in_another_order_give_the_same_forecast(
-    synthetic, synthetic_run, reference, tmp_path
-):
-    shuffled = synthetic_run.frame[list(reversed(synthetic_run.frame.columns))]
-    forecast = synthetic.predict(write(tmp_path / "reordered.csv", shuffled))
-    assert list(forecast.columns) == list(synthetic_run.frame.columns)  # training order
-    pd.testing.assert_frame_equal(forecast, reference)
-
-
-def test_extra_columns_are_ignored_with_a_one_line_warning(
-    synthetic, synthetic_run, reference, tmp_path
-) -> None:
-    frame = synthetic_run.frame.assign(note="text", extra=1.0)
-    with pytest.warns(DataWarning, match=r"ignoring 2 column\(s\).*'note', 'extra'") as caught:
-        forecast = synthetic.predict(write(tmp_path / "extra.csv", frame))
-    assert all("\n" not in str(w.message) for w in caught)
-    pd.testing.assert_frame_equal(forecast, reference)
-
-
-def test_long_format_gives_the_same_forecast(synthetic, synthetic_run, reference, tmp_path):
-    long = to_long(synthetic_run.frame).sample(frac=1.0, random_state=0)  # any row order
-    path = tmp_path / "long.csv"
-    long.to_csv(path, index=False)
-    # long in, long out: the wide reference as Nixtla's long table
-    expected = to_nixtla(reference, list(reference.columns), type(synthetic.model).__name__)
-    pd.testing.assert_frame_equal(synthetic.predict(path, format="long"), expected)
-    pd.testing.assert_frame_equal(synthetic.predict(long), expected)  # told apart by columns
-
-
-def test_dataframes_are_accepted_as_read_or_with_a_datetime_index(
-    synthetic, synthetic_run, reference
-) -> None:
-    raw = pd.read_csv(synthetic_run.csv)
-    pd.testing.assert_frame_equal(synthetic.predict(raw), reference)
-    pd.testing.assert_frame_equal(synthetic.predict(synthetic_run.frame), reference)
 
 
 def test_only_the_last_in_len_rows_matter(synthetic, synthetic_run, reference, tmp_path):
@@ -219,38 +170,3 @@ def test_dataframe_errors_name_the_row(synthetic, synthetic_run) -> None:
     raw.loc[7, "s0"] = "oops"
     message = error_of(synthetic, raw)
     assert "DataFrame" in message and "row 7" in message
-
-
-def test_weights_only_loading_is_what_reads_the_checkpoint(synthetic_run) -> None:
-    checkpoint = torch.load(synthetic_run.ckpt, weights_only=True)
-    hparams = checkpoint["hyper_parameters"]
-    assert hparams["series_names"] == ["s0", "s1", "s2"]
-    assert hparams["freq"] == "h"
-    assert (
-        read_wide_csv(synthetic_run.csv).index[int(24 * 30 * 0.7) - 1].isoformat()
-        == (hparams["last_train_timestamp"])
-    )
-
-
-# --- precision -----------------------------------------------------------------------
-
-
-def test_bf16_forecast_is_close_to_fp32_and_auto_follows_the_hardware(
-    synthetic_run, reference, monkeypatch
-) -> None:
-    bf16 = Forecaster.load(synthetic_run.ckpt, precision="bf16").predict(synthetic_run.csv)
-    scale = reference.abs().to_numpy().max()
-    difference = (bf16 - reference).abs().to_numpy().max()
-    # bf16 keeps 8 significant bits: differences of a few parts in a thousand of the data's
-    # scale, never zero.
-    assert 0 < difference < 0.02 * scale
-    for native, expected in ((True, bf16), (False, reference)):
-        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda n=native: n)
-        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda n=native: n)
-        auto = Forecaster.load(synthetic_run.ckpt, precision="auto")
-        pd.testing.assert_frame_equal(auto.predict(synthetic_run.csv), expected)
-
-
-def test_unknown_precision_is_a_forecast_error(synthetic_run) -> None:
-    with pytest.raises(ForecastError, match="precision 'fp8' is not one of 32, bf16, auto"):
-        Forecaster.load(synthetic_run.ckpt, precision="fp8")

@@ -16,6 +16,7 @@ import torch
 from stanhop import Forecaster
 from stanhop.data import DataWarning, Scaler
 from stanhop.forecast.forecaster import ForecastError
+from stanhop.forecast.rollout import check_horizon, roll
 from stanhop.measures.conformal import Calibration
 from stanhop.model import build_model
 
@@ -118,3 +119,37 @@ def test_the_command_forecasts_beyond_out_len_with_one_warning(synthetic_run, tm
     assert warning.startswith(f"warning: {history}: steps 13 to 30 lie beyond the model's")
     assert wrote.startswith(f"wrote {out}: 30 steps of 3 series")
     assert len(pd.read_csv(out)) == 30
+
+
+def test_each_round_reads_the_window_shifted_by_the_rounds_before() -> None:
+    """roll() on a step that forecasts one more than the window's last row, tagged by
+    the round: every round reads the last in_len rows of the window and the rounds
+    before, in the targets' input columns."""
+    window = np.arange(12.0).reshape(6, 2)  # (in_len, c): 2 series
+    stamps = pd.date_range("2024-01-01", periods=3 * 2, freq="h")
+    seen = []
+
+    def step(current: np.ndarray, span: pd.DatetimeIndex) -> np.ndarray:
+        seen.append((current.copy(), span))
+        return np.repeat(current[-1:, ::-1] + 1, 2, axis=0)  # (out_len=2, k=2), reversed
+
+    values = roll(step, window, stamps, 2, [1, 0])
+    assert values.shape == (6, 2)
+    assert [len(current) for current, _ in seen] == [6, 6, 6]
+    assert [span[0] for _, span in seen] == list(stamps[::2])
+    # the forecast's columns go back to the inputs [1, 0], so the reversal cancels out
+    np.testing.assert_array_equal(seen[1][0][-2:], [[11.0, 12.0], [11.0, 12.0]])
+    np.testing.assert_array_equal(values[::2], [[12.0, 11.0], [13.0, 12.0], [14.0, 13.0]])
+
+
+@pytest.mark.parametrize("horizon", [0, -3, 2.5, True])
+def test_check_horizon_refuses_what_is_not_a_whole_number_of_steps(horizon) -> None:
+    with pytest.raises(ForecastError, match="horizon must be a whole number of steps >= 1"):
+        check_horizon(horizon, 4, [])
+
+
+def test_check_horizon_defaults_to_out_len_and_keeps_covariate_models_within_it() -> None:
+    assert check_horizon(None, 4, ["c"]) == 4
+    assert check_horizon(np.int64(9), 4, []) == 9
+    with pytest.raises(ForecastError, match="does not forecast its covariates c"):
+        check_horizon(5, 4, ["c"])
