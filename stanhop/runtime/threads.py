@@ -6,11 +6,12 @@ arithmetic per operator) and on the machine at the moment: on a quiet 2-core mac
 default run's step took 0.77× its one-thread time with two, but when another process
 holds one of the cores every barrier waits for the descheduled thread, and the same step
 took 6× its one-thread time (``bench/threads.py``, docs/speed.md). No rule fixed before
-the run is right on both, so ``auto`` measures: :class:`ThreadTuner` times the first
-training steps with one thread and with every idle core, keeps the faster, and compares
-again when steps slow down (another process took a core) and now and then (it left).
-The cost of a forward is the caller's to count (it needs the model): this module reads
-it as a :class:`ForwardCost`.
+the run is right on both, so ``auto`` measures: the tuner
+(:class:`~stanhop.runtime.thread_tuner.ThreadTuner`) times the first training steps with
+one thread and with every idle core, keeps the faster, and compares again when steps slow
+down (another process took a core) and now and then (it left). The cost of a forward is
+the caller's to count (it needs the model): this module reads it as a
+:class:`ForwardCost`.
 
 Operators too small for any second thread to pay (:data:`TINY_FLOP_PER_OPERATOR`) run
 on one thread without measuring; so does a run on one core. A deterministic or
@@ -83,9 +84,9 @@ def choose_threads(
     requested: int | str, cost_of_forward: Callable[[], ForwardCost], measure: bool = True
 ) -> ThreadChoice:
     """The intra-op threads for ``requested`` (``auto`` or a number), given
-    ``cost_of_forward``, which counts the run's training forward (called only where the choice depends on
-    it). ``measure=False`` (a deterministic or distributed run) keeps one count for the
-    whole run."""
+    ``cost_of_forward``, which counts the run's training forward (called only where the
+    choice depends on it). ``measure=False`` (a deterministic or distributed run) keeps
+    one count for the whole run."""
     cores = usable_cores()
     check_threads(requested)
     if str(requested) != "auto":
