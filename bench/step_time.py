@@ -19,7 +19,7 @@ The defaults are the published ETTh1 horizon-24 settings (conf/experiment/etth1_
 run one configuration per process (bench/scale.py does). Every comparison takes turns step
 by step and reports the median of the step-by-step ratios, except --busy's: a busy process
 cannot start and stop between steps, so it reports busy / quiet medians measured back to
-back, --busy-repeats times. Operators per step are counted by stanhop.training.operators.
+back, --busy-repeats times. Operators per step are counted by stanhop.runtime.operators.
 """
 
 from __future__ import annotations

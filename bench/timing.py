@@ -2,7 +2,7 @@
 
 Figures, not tests: :func:`measure` times the same work the trainer does (forward, MSE
 loss, backward, Adam step; an inference batch under ``torch.no_grad``) on random data of
-the model's shape, counts the operators a step dispatches (stanhop.training.operators) and its
+the model's shape, counts the operators a step dispatches (stanhop.runtime.operators) and its
 floating-point operations, and reads the process's peak resident memory.
 """
 
@@ -26,8 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from stanhop.model import build_model, use_reference_path
 from stanhop.model.hopfield import HopfieldLayer
+from stanhop.runtime.operators import count_operators
 from stanhop.runtime.precision import BF16_MIXED, FP32, resolve_precision
-from stanhop.training.operators import count_operators
 
 
 def peak_rss_mib() -> float:

@@ -27,9 +27,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from stanhop.data.messages import listing
+from stanhop.runtime.threads import check_threads
 from stanhop.training.compose import CONF_DIR, compose_config
 from stanhop.training.schema import register_schemas
-from stanhop.training.threads import check_threads
 
 CONFIG_NAME = "train"
 # group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml

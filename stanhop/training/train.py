@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -24,13 +23,8 @@ from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint, to_plain
 from stanhop.files.run_dir import BEST, CHECKPOINTS, keep_earlier_run
 from stanhop.model import model_class, model_spec
 from stanhop.model.cross_series import router_hint
-from stanhop.runtime.precision import AUTO, resolve_precision
-from stanhop.training.callbacks.adaptive_threads import AdaptiveThreads
 from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
-from stanhop.training.compile_cache import enable_compile_caches
-from stanhop.training.compile_choice import decide as decide_compile
-from stanhop.training.compile_choice import remember_compiled
 from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
 from stanhop.training.memory_setup import setup_memory
@@ -42,8 +36,8 @@ from stanhop.training.resume import (
     resolve_ckpt_path,
     saved_config,
 )
+from stanhop.training.run_plan import RunPlan, plan_run
 from stanhop.training.schema import register_schemas
-from stanhop.training.threads import ThreadTuner, choose_threads
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
 
 # Before any composition: every caller of train() composes conf/train.yaml first.
@@ -85,7 +79,8 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     ``cfg.model`` instantiates the model's config (``n_series`` and ``targets`` come from
     the data);
     its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
-    Whether to compile is the run's choice (:func:`compile_for_run`), not the model's.
+    Whether to compile is the run's choice (:mod:`stanhop.training.run_plan`), not the
+    model's.
     """
     try:
         config = instantiate(
@@ -126,25 +121,6 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     return module
 
 
-def _one_process(cfg: DictConfig) -> bool:
-    """Whether the run trains in a single process (not DDP over devices or nodes)."""
-    devices = cfg.trainer.get("devices", 1)
-    return str(devices) in ("1", "[0]") and int(cfg.trainer.get("num_nodes", 1)) == 1
-
-
-def compile_for_run(module: LitForecaster, datamodule: Any) -> None:
-    """Compile ``module``'s model in place for a run over ``datamodule``, one shape per
-    graph: whole training batches only and evaluation batches padded to full size (a
-    batch of another size would compile the model again, as long as the first time).
-    Compiling in place keeps the parameter names, so a checkpoint loads the same with or
-    without it."""
-    rank_zero_info(enable_compile_caches())
-    module.model.compile(dynamic=False)
-    if len(datamodule.datasets["train"]) >= datamodule.batch_size:
-        datamodule.drop_last = True
-    module.eval_pad_to = datamodule.eval_batch_size
-
-
 def train(
     cfg: DictConfig,
     datamodule: Any = None,
@@ -167,55 +143,10 @@ def train(
     alone (the intervals are calibrated; the test windows are never built).
     ``callbacks`` join those of ``cfg.callbacks`` (objects a config cannot describe, such
     as a tuning trial's pruning callback)."""
-    output_dir = Path(cfg.paths.output_dir)
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ValueError(
-            f"paths.output_dir={output_dir}: cannot create it ({err.strerror}); choose a "
-            "writable folder"
-        ) from err
+    output_dir = _make_output_dir(Path(cfg.paths.output_dir))
     L.seed_everything(cfg.seed, workers=True)
-
-    refit = ValidatedRun.read(cfg.refit_from) if cfg.get("refit_from") else None
-    datamodule = datamodule if datamodule is not None else instantiate(cfg.data)
-    given = cfg
-    if refit is not None:
-        datamodule.split = Split(1.0, 0, 0)
-        cfg = refit.configure(cfg)
-        test = False
-    # A resume must go on as the run it resumes (as config.yaml saved it, a refit's
-    # settings included), checked before anything is written.
-    resumed = saved_config(cfg, output_dir)
-    if resumed is not None:
-        check_settings(given, cfg, resumed, output_dir)
-    if cfg.get("init_from"):
-        # Read first, so that with init_scaler=keep the data is standardised by its scaler.
-        datamodule.initial = InitialModel(cfg.init_from, cfg.get("init_scaler", "refit"))
-    datamodule.prepare_data()
-    datamodule.setup(None if test and evaluate else "fit")
-    if resumed is not None:
-        check_data(cfg, resumed, datamodule, output_dir)
-    # After the data checks, so data that cannot be trained on leaves no config behind.
-    # Under DDP every process runs train(); only the first writes the run's files.
-    if rank_zero_only.rank == 0 and not cfg.get("ckpt_path"):
-        aside = keep_earlier_run(output_dir)
-        if aside is not None:
-            rank_zero_info(
-                f"{output_dir} already held a run: moved it to {aside} (to resume that run "
-                "instead, pass ckpt_path=last with the same hydra.run.dir)"
-            )
-    if rank_zero_only.rank == 0:
-        record = OmegaConf.to_container(cfg, resolve=True)
-        # What tells apart the data of runs whose settings cannot (a DataFrame's content).
-        content_hash = getattr(datamodule, "content_hash", None)
-        if content_hash is not None:
-            record[DATA_HASH] = content_hash
-        with atomic_open(output_dir / "config.yaml") as f:
-            OmegaConf.save(OmegaConf.create(record), f)
-    for line in (datamodule.resampled, datamodule.summary(), _held_out_note(datamodule, refit)):
-        if line:
-            rank_zero_info(line)
+    cfg, datamodule, refit = _settings_and_data(cfg, datamodule, output_dir, test and evaluate)
+    test = test and refit is None
     module = build_module(cfg, datamodule)
     if refit is not None:
         refit.check_same_model(to_plain(dict(module.hparams)))
@@ -227,51 +158,107 @@ def train(
     failed = True
     try:
         prepare_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
-        precision, reason = resolve_precision(
-            cfg.trainer.get("precision", AUTO), cfg.trainer.get("accelerator", "auto")
-        )
-        rank_zero_info(reason)
-        threading = choose_threads(
-            cfg.get("threads", "auto"),
-            module.hparams.model,
-            datamodule.batch_size,
-            measure=_one_process(cfg) and not cfg.trainer.get("deterministic"),
-        )
-        torch.set_num_threads(threading.threads)
-        rank_zero_info(threading.reason)
-        if threading.between:
-            low, high = threading.between
-            callbacks = [
-                *callbacks,
-                AdaptiveThreads(ThreadTuner(low, high, current=threading.threads)),
-            ]
-        compiling, compile_key = decide_compile(cfg, module, datamodule, precision)
-        rank_zero_info(compiling.reason)
-        if compiling.enabled:
-            compile_for_run(module, datamodule)
+        plan = plan_run(cfg, module, datamodule)
+        for line in plan.lines:
+            rank_zero_info(line)
+        plan.compile(module, datamodule)
         hint = router_hint(module.hparams.model)
         if hint:
             rank_zero_info(hint)
-        # _convert_: plain lists, as older Lightning releases check for (not ListConfig).
-        trainer = instantiate(
-            cfg.trainer,
-            _convert_="partial",
-            precision=precision,
-            callbacks=[*_instantiate_all(cfg.get("callbacks")), *callbacks],
-            logger=loggers or False,
-            plugins=[AtomicCheckpointIO()],
-        )
+        trainer = _build_trainer(cfg, plan, callbacks, loggers)
         metrics = _fit_and_evaluate(
             trainer, module, datamodule, cfg, output_dir, test, refit, evaluate
         )
-        if compiling.enabled:
-            remember_compiled(compile_key)
+        plan.finished()
         failed = False
     finally:
         finish_runs(loggers, failed)
     if trainer.is_global_zero:
         write_json_atomic(output_dir / "metrics.json", metrics)
     return metrics
+
+
+def _make_output_dir(output_dir: Path) -> Path:
+    """``output_dir``, created if need be; a one-line error where it cannot be."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(
+            f"paths.output_dir={output_dir}: cannot create it ({err.strerror}); choose a "
+            "writable folder"
+        ) from err
+    return output_dir
+
+
+def _settings_and_data(
+    cfg: DictConfig, datamodule: Any, output_dir: Path, all_splits: bool
+) -> tuple[DictConfig, Any, ValidatedRun | None]:
+    """The settings the run trains with (a refit's, a resumed run's checked against its
+    saved ones), its datamodule set up (every split where ``all_splits``, else those of
+    fitting) and checked, and the refit it is, if one; writes ``config.yaml`` and says
+    what data the run trains on."""
+    refit = ValidatedRun.read(cfg.refit_from) if cfg.get("refit_from") else None
+    datamodule = datamodule if datamodule is not None else instantiate(cfg.data)
+    given = cfg
+    if refit is not None:
+        datamodule.split = Split(1.0, 0, 0)
+        cfg = refit.configure(cfg)
+    # A resume must go on as the run it resumes (as config.yaml saved it, a refit's
+    # settings included), checked before anything is written.
+    resumed = saved_config(cfg, output_dir)
+    if resumed is not None:
+        check_settings(given, cfg, resumed, output_dir)
+    if cfg.get("init_from"):
+        # Read first, so that with init_scaler=keep the data is standardised by its scaler.
+        datamodule.initial = InitialModel(cfg.init_from, cfg.get("init_scaler", "refit"))
+    datamodule.prepare_data()
+    datamodule.setup(None if all_splits and refit is None else "fit")
+    if resumed is not None:
+        check_data(cfg, resumed, datamodule, output_dir)
+    # After the data checks, so data that cannot be trained on leaves no config behind.
+    _record_config(cfg, datamodule, output_dir)
+    for line in (datamodule.resampled, datamodule.summary(), _held_out_note(datamodule, refit)):
+        if line:
+            rank_zero_info(line)
+    return cfg, datamodule, refit
+
+
+def _record_config(cfg: DictConfig, datamodule: Any, output_dir: Path) -> None:
+    """Write the run's resolved ``config.yaml``, with the data's content hash, moving an
+    earlier run in ``output_dir`` aside unless this one resumes it. Under DDP every
+    process runs train(); only the first writes the run's files."""
+    if rank_zero_only.rank != 0:
+        return
+    if not cfg.get("ckpt_path"):
+        aside = keep_earlier_run(output_dir)
+        if aside is not None:
+            rank_zero_info(
+                f"{output_dir} already held a run: moved it to {aside} (to resume that run "
+                "instead, pass ckpt_path=last with the same hydra.run.dir)"
+            )
+    record = OmegaConf.to_container(cfg, resolve=True)
+    # What tells apart the data of runs whose settings cannot (a DataFrame's content).
+    content_hash = getattr(datamodule, "content_hash", None)
+    if content_hash is not None:
+        record[DATA_HASH] = content_hash
+    with atomic_open(output_dir / "config.yaml") as f:
+        OmegaConf.save(OmegaConf.create(record), f)
+
+
+def _build_trainer(
+    cfg: DictConfig, plan: RunPlan, callbacks: Sequence[L.Callback], loggers: list[Any]
+) -> L.Trainer:
+    """The run's Trainer: ``cfg.trainer`` at the plan's precision, with the callbacks of
+    ``cfg.callbacks``, then ``callbacks``, then the plan's."""
+    # _convert_: plain lists, as older Lightning releases check for (not ListConfig).
+    return instantiate(
+        cfg.trainer,
+        _convert_="partial",
+        precision=plan.precision,
+        callbacks=[*_instantiate_all(cfg.get("callbacks")), *callbacks, *plan.callbacks()],
+        logger=loggers or False,
+        plugins=[AtomicCheckpointIO()],
+    )
 
 
 def _fit_and_evaluate(

@@ -14,7 +14,8 @@ from torch.testing import assert_close
 
 from stanhop.model import DLinear, build_model
 from stanhop.training.lit import LitForecaster
-from stanhop.training.train import build_module, compile_for_run, train
+from stanhop.training.run_plan import compile_for_run
+from stanhop.training.train import build_module, train
 
 # debug=fast shrinks STanHop-Net's options, which DLinear does not have, so DLinear runs
 # are shrunk here instead.

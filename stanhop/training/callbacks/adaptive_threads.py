@@ -1,5 +1,6 @@
 """Lightning callback: the intra-op thread count of ``threads=auto``, chosen from the
-measured times of the run's own training steps (:class:`stanhop.training.threads.ThreadTuner`)."""
+measured times of the run's own training steps
+(:class:`stanhop.runtime.thread_tuner.ThreadTuner`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from stanhop.training.threads import ThreadTuner
+from stanhop.runtime.thread_tuner import ThreadTuner
 
 
 class AdaptiveThreads(L.Callback):

@@ -7,8 +7,8 @@ import lightning as L
 import torch
 from torch import nn
 
+from stanhop.runtime.thread_tuner import ThreadTuner
 from stanhop.training.callbacks.adaptive_threads import AdaptiveThreads
-from stanhop.training.threads import ThreadTuner
 
 
 class Linear(L.LightningModule):

@@ -2,7 +2,7 @@
 
 import torch
 
-from stanhop.training.operators import count_operators
+from stanhop.runtime.operators import count_operators
 
 
 def test_counts_each_dispatched_operator_by_name() -> None:

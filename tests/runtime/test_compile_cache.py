@@ -1,8 +1,14 @@
-"""compile=true keeps inductor's kernels in a folder under the user's cache."""
+"""compile=true keeps inductor's kernels in a folder under the user's cache, and a ledger
+beside them of the models compiled there."""
 
 import os
 
-from stanhop.training.compile_cache import enable_compile_caches
+from stanhop.runtime.compile_cache import (
+    compiled_before,
+    enable_compile_caches,
+    remember_compiled,
+    shape_key,
+)
 
 VARIABLES = (
     "TORCHINDUCTOR_CACHE_DIR",
@@ -32,3 +38,15 @@ def test_what_the_environment_sets_wins(monkeypatch, tmp_path) -> None:
 
     assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "mine")
     assert os.environ["TORCHINDUCTOR_FX_GRAPH_CACHE"] == "0"
+
+
+def test_the_ledger_remembers_a_model_at_its_shapes_only(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+    spec = {"name": "dlinear", "n_series": 3, "in_len": 24, "out_len": 6}
+    key = shape_key(spec, 32, "bf16-mixed")
+    assert not compiled_before(key)
+    remember_compiled(key)
+    assert compiled_before(key)
+    assert not compiled_before(shape_key(spec, 16, "bf16-mixed"))
+    assert not compiled_before(shape_key(spec, 32, "32-true"))
+    assert not compiled_before(shape_key({**spec, "in_len": 48}, 32, "bf16-mixed"))

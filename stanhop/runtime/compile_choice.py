@@ -15,22 +15,10 @@ validation and test pad their last batch to the full size, so nothing compiles t
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import os
-import statistics
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from filelock import FileLock
-
-from stanhop.runtime.precision import BF16_MIXED
-from stanhop.training.compile_cache import compile_cache_dir
 
 # Measured at d_model 64 with two scales on a 2-core Xeon with AMX, one thread, bf16,
 # fused AdamW (`bench/compile_time.py static small`, bench/RESULTS.md "Compile time"):
@@ -39,7 +27,6 @@ from stanhop.training.compile_cache import compile_cache_dir
 COLD_COMPILE_S = 193.0
 WARM_COMPILE_S = 16.0
 COMPILE_SAVING = 1 - 0.104 / 0.128
-LEDGER = "stanhop-compiled.json"
 
 
 @dataclass(frozen=True)
@@ -48,43 +35,6 @@ class CompileChoice:
 
     enabled: bool
     reason: str
-
-
-def ledger_path() -> Path:
-    """The record of compiled models, beside the kernels it vouches for (emptying the
-    cache folder forgets them)."""
-    folder = os.environ.get("TORCHINDUCTOR_CACHE_DIR") or compile_cache_dir()
-    return Path(folder) / LEDGER
-
-
-def shape_key(spec: dict[str, Any], batch: int, precision: str) -> str:
-    """What the compiled kernels depend on: the model, the batch, the precision and the
-    torch release."""
-    text = json.dumps([spec, batch, precision, torch.__version__], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def compiled_before(key: str) -> bool:
-    path = ledger_path()
-    try:
-        return key in json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-
-
-def remember_compiled(key: str) -> None:
-    """Record that this machine's cache now holds the kernels of ``key``."""
-    path = ledger_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        try:
-            known = json.loads(path.read_text())
-        except (OSError, ValueError):
-            known = {}
-        known[key] = {"torch": torch.__version__, "when": time.strftime("%Y-%m-%d %H:%M")}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(known, indent=1))
-        tmp.replace(path)
 
 
 def max_time_s(value: Any) -> float | None:
@@ -120,30 +70,6 @@ def expected_steps(batches: int, trainer: Any, step_s: float) -> int:
     return steps
 
 
-def time_eager_step(
-    model: torch.nn.Module, batch: int, precision: str, n_future: int = 0, repeats: int = 3
-) -> float:
-    """Median seconds of a training forward and backward of ``model`` on random windows
-    of ``batch``, under the run's precision; the random number streams and gradients
-    are left as they were."""
-    cfg = model.cfg
-    times = []
-    with torch.random.fork_rng(devices=[]):
-        x = torch.randn(batch, cfg.in_len, cfg.n_series)
-        future = (torch.randn(batch, cfg.out_len, n_future),) if n_future else ()
-        was_training = model.training
-        model.train()
-        for _ in range(repeats + 1):
-            start = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == BF16_MIXED):
-                pred = model(x, *future)
-            F.mse_loss(pred.float(), torch.zeros_like(pred, dtype=torch.float32)).backward()
-            times.append(time.perf_counter() - start)
-        model.train(was_training)
-    model.zero_grad(set_to_none=True)
-    return statistics.median(times[1:])
-
-
 def choose_compile(
     setting: Any, device: str, steps: int, eager_step_s: float | None, warm: bool
 ) -> CompileChoice:
@@ -177,18 +103,3 @@ def run_device(accelerator: str) -> str:
     one, else cpu."""
     wants_gpu = accelerator in ("auto", "gpu", "cuda")
     return "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
-
-
-def decide(cfg: Any, module: Any, datamodule: Any, precision: str) -> tuple[CompileChoice, str]:
-    """The compile choice of the run ``cfg`` describes, and its model's ledger key."""
-    setting = cfg.get("compile", False)
-    key = shape_key(module.hparams.model, datamodule.batch_size, precision)
-    device = run_device(cfg.trainer.get("accelerator", "auto"))
-    if setting != "auto" or device != "cpu":
-        return choose_compile(setting, device, 0, None, False), key
-    batches = math.ceil(len(datamodule.datasets["train"]) / datamodule.batch_size)
-    step_s = time_eager_step(
-        module.model, datamodule.batch_size, precision, getattr(datamodule, "n_future", 0)
-    )
-    steps = expected_steps(batches, cfg.trainer, step_s)
-    return choose_compile(setting, device, steps, step_s, compiled_before(key)), key
