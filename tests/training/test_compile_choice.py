@@ -29,7 +29,7 @@ from stanhop.training.train import build_module
 
 # A STanHop-Net small enough to run in milliseconds.
 TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
-TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2}
+TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2, "e_layers": 2, "revin": False}
 
 
 def test_auto_compiles_exactly_where_the_saving_outweighs_the_compile() -> None:
