@@ -9,7 +9,7 @@ Per head, ``n`` state patterns retrieve from ``m`` stored ones; the batch × hea
 keeps the work near that of the published ETTh1 model's layers (28 × 28 temporal
 retrievals over 224 series windows and 4 heads; 7 × 10 and 10 × 7 across series).
 Inference only (``no_grad``, no dropout), medians of ``--steps`` calls taken in turn.
-``CPU_FUSED_MIN_SCORES`` in ``stanhop/model/hopfield.py`` is set from this table.
+``CPU_FUSED_MIN_SCORES`` in ``stanhop/model/retrieval.py`` is set from this table.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import torch
 from timing import median_seconds
 
 from stanhop.model.dropout import Dropout
-from stanhop.model.hopfield import retrieve, retrieve_sdpa
 from stanhop.model.normalizers import NORMALIZERS
+from stanhop.model.retrieval import retrieve, retrieve_sdpa
 
 # (batch × heads, n, m)
 SHAPES = [(896, 28, 28), (3584, 7, 10), (3584, 10, 7), (896, 60, 60), (896, 120, 120)]

@@ -68,6 +68,7 @@ def model_spec(args: argparse.Namespace) -> dict[str, Any]:
         "n_heads": args.heads,
         "e_layers": args.e_layers,
         "dropout": args.dropout,
+        "revin": False,
         "hopfield": hopfield_config(args.hopfield),
     }
 

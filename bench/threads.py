@@ -25,7 +25,7 @@ from timing import busy_core, median_ratio, step_functions  # bench/: on sys.pat
 from stanhop.model import build_model
 from stanhop.runtime.precision import BF16_MIXED, resolve_precision
 
-PUBLISHED = dict(in_len=168, out_len=24, seg_len=6, d_model=256, d_ff=512, e_layers=3)
+PUBLISHED = dict(in_len=168, out_len=24, seg_len=6, d_model=256, d_ff=512, e_layers=3, revin=False)
 
 
 def thread_ratio(

@@ -58,6 +58,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # heads, cross-series pooling and a memory-sized input (4 segments of 6 steps).
 TINY_STANHOP: dict[str, Any] = {"n_series": 3, "in_len": 24, "out_len": 12, "seg_len": 6}
 TINY_STANHOP |= {"d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3}
+TINY_STANHOP |= {"e_layers": 2, "revin": False}
 
 
 @pytest.fixture

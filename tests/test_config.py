@@ -5,7 +5,6 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from stanhop.cli.train_overrides import RENAMED, check_command_line
 from stanhop.model import HopfieldConfig, build_model, model_spec
 from stanhop.training.compose import CONF_DIR
 
@@ -21,7 +20,7 @@ def test_every_hopfield_option_builds_a_model_that_takes_a_training_step(
     # The cheapest check that catches a broken option: config, model, forward and backward.
     cfg = compose_cfg("debug=fast", f"hopfield={option}")
     model = build_model(model_spec(instantiate(cfg.model, n_series=3)))
-    assert model.cfg.hopfield.name == RENAMED["hopfield"].get(option, option)
+    assert model.cfg.hopfield.name == option
     loss = model(torch.randn(2, cfg.data.in_len, 3)).square().mean()
     loss.backward()
     assert torch.isfinite(loss)
@@ -51,27 +50,17 @@ def test_every_experiment_gives_a_model_config(compose_cfg, option: str) -> None
 def test_hopfield_files_state_their_normaliser_and_the_schema_gives_every_key(
     compose_cfg,
 ) -> None:
-    """Every file of conf/hopfield/ says which normaliser it builds (an alias, through the
-    file it names), and under the schema any key of HopfieldConfig can be set on the
-    command line, type-checked."""
+    """Every file of conf/hopfield/ says which normaliser it builds, and under the schema
+    any key of HopfieldConfig can be set on the command line, type-checked."""
     defaults = OmegaConf.structured(HopfieldConfig)
     for path in sorted((CONF_DIR / "hopfield").glob("*.yaml")):
-        new = RENAMED["hopfield"].get(path.stem)
-        chosen = OmegaConf.load(CONF_DIR / "hopfield" / f"{new or path.stem}.yaml")
+        chosen = OmegaConf.load(path)
         assert "normalizer" in chosen, f"{path.name} does not state its normalizer"
         cfg = compose_cfg(f"hopfield={path.stem}", "hopfield.gate=per_token")
-        assert cfg.hopfield.name == (new or path.stem) and cfg.hopfield.gate == "per_token"
+        assert cfg.hopfield.name == path.stem and cfg.hopfield.gate == "per_token"
         assert cfg.hopfield.normalizer == chosen.normalizer
         assert set(cfg.hopfield) == set(defaults)
     with pytest.raises(Exception, match="gatee"):
         compose_cfg("hopfield.gatee=per_token")
     with pytest.raises(Exception, match="gate_init"):
         compose_cfg("hopfield.gate_init=wide")
-
-
-def test_an_old_option_name_composes_as_the_new_one_with_a_one_line_note(compose_cfg) -> None:
-    for group, renames in RENAMED.items():
-        for old, new in renames.items():
-            assert compose_cfg(f"{group}={old}") == compose_cfg(f"{group}={new}")
-            with pytest.warns(FutureWarning, match=rf"^{group}={old} is deprecated, use"):
-                check_command_line([f"{group}={old}"])

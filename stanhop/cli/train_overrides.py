@@ -34,7 +34,7 @@ from stanhop.training.schema import register_schemas
 CONFIG_NAME = "train"
 # group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml
 # takes the new file in its defaults list).
-RENAMED = {"hopfield": {"stanhop": "entmax_learnable"}}
+RENAMED: dict[str, dict[str, str]] = {}
 
 
 class UsageError(ValueError):

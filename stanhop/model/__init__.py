@@ -15,9 +15,8 @@ from torch import nn
 
 from stanhop.model.config import STanHopConfig
 from stanhop.model.dlinear import DLinear, DLinearConfig
+from stanhop.model.gates import GATES
 from stanhop.model.hopfield import (
-    GATES,
-    RETRIEVALS,
     HopfieldConfig,
     HopfieldLayer,
     HopfieldPooling,
@@ -26,6 +25,7 @@ from stanhop.model.hopfield import (
 )
 from stanhop.model.net import STanHopNet
 from stanhop.model.normalizers import NORMALIZERS, Normalizer, build_normalizer
+from stanhop.model.retrieval import RETRIEVALS
 
 # name -> (config dataclass, module class taking that config)
 MODELS: dict[str, tuple[type, type[nn.Module]]] = {

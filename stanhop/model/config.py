@@ -1,7 +1,9 @@
 """The config types of STanHop-Net: :class:`STanHopConfig` and the :class:`MemoryConfig`
-it holds (with :class:`~stanhop.model.hopfield.HopfieldConfig`). In a module of their own,
-so the modules that build the network (blocks, memory, net) all import them from here and
-none imports another that imports it.
+it holds (with :class:`~stanhop.model.hopfield.HopfieldConfig`). They check names against
+the tables of the modules they import (cross-series stages, memories); the modules that
+build the network (blocks, net) import them from here.
+
+The defaults are those of ``conf/model/stanhop.yaml`` (a test holds the two equal).
 """
 
 from __future__ import annotations
@@ -10,16 +12,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from torch import nn
-
 from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.model.hopfield import HopfieldConfig
 from stanhop.model.linear_path import LINEAR_PATHS
+from stanhop.model.memory import MEMORIES
 from stanhop.model.targets import check_targets, n_targets
-
-# name -> memory module class; filled by @register_memory in stanhop.model.memory, which
-# stanhop.model imports, so every name is registered before a config is checked.
-MEMORIES: dict[str, type[nn.Module]] = {}
 
 
 @dataclass
@@ -51,13 +48,16 @@ class STanHopConfig:
     # How series retrieve from each other: "full" (the authors' block, quadratic in the
     # number of series) or "router" (linear; stanhop.model.cross_series).
     cross_series: str = "full"
-    d_model: int = 64
-    d_ff: int = 128
+    # d_model 128 at one scale: chosen on validation MSE over d_model 64 at two scales
+    # (bench/RESULTS.md, "Choosing the defaults: the width").
+    d_model: int = 128
+    d_ff: int = 256
     n_heads: int = 4
-    e_layers: int = 2
+    e_layers: int = 1
     dropout: float = 0.2
-    # Reversible instance normalisation around the network (stanhop.model.revin).
-    revin: bool = False
+    # Reversible instance normalisation around the network (stanhop.model.revin); on, as it
+    # lowered the validation MSE of ETTh1 h24 (bench/RESULTS.md, "Choosing the defaults").
+    revin: bool = True
     revin_affine: bool = False
     # The series forecast (indices of the inputs); null: all. The others are past covariates.
     targets: list[int] | None = None

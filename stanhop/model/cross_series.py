@@ -22,30 +22,21 @@ import torch
 from torch import nn
 
 from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
-from stanhop.model.registrar import registrar
 
 # From this many series on, a run with the full stage says that the router exists: here
 # the router's forward needs fewer floating-point operations than the full stage at the
 # default and the published width alike, and the full stage's scores grow quadratically.
 ROUTER_HINT_SERIES = 100
 
-# name -> constructor(d_model, n_heads, n_patterns, hopfield config, dropout) of a module
-# whose forward(state (n, c, d), stored (n, c, d)) -> (n, c, d) is the stage.
-CROSS_SERIES: dict[str, Callable[..., nn.Module]] = {}
-register_cross_series = registrar(CROSS_SERIES, "cross-series stage")
 
-
-@register_cross_series("full")
 def full_cross_series(
     d_model: int, n_heads: int, n_patterns: int, cfg: HopfieldConfig, dropout: float
 ) -> HopfieldLayer:
     """Every series retrieves from all series of its segment: a plain Hopfield layer
-    (``n_patterns`` unused), so checkpoints and outlier taps see the layer they always
-    saw."""
+    (``n_patterns`` unused), so checkpoints and outlier taps see one Hopfield layer."""
     return HopfieldLayer(d_model, n_heads, cfg, dropout)
 
 
-@register_cross_series("router")
 class RouterCrossSeries(nn.Module):
     """``n_patterns`` learned routers gather from all stored series, then every state
     series retrieves from the routers: linear in the number of series."""
@@ -81,3 +72,11 @@ def router_hint(spec: dict[str, Any]) -> str | None:
         f"model.cross_series=router ({p} routers) holds 2·{p}·{c}, {c / (2 * p):.0f}× fewer, "
         "and grows linearly (not the authors' block; docs/speed.md)"
     )
+
+
+# name -> constructor(d_model, n_heads, n_patterns, hopfield config, dropout) of a module
+# whose forward(state (n, c, d), stored (n, c, d)) -> (n, c, d) is the stage.
+CROSS_SERIES: dict[str, Callable[..., nn.Module]] = {
+    "full": full_cross_series,
+    "router": RouterCrossSeries,
+}

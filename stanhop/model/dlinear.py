@@ -143,7 +143,7 @@ class DLinear(nn.Module):
         self.trend = TimeLinear(cfg.n_series, cfg.in_len, cfg.out_len, cfg.individual)
         self.revin = build_revin(cfg.revin, cfg.n_series, cfg.revin_affine)
         self.covariates = covariate_indices(cfg.targets, cfg.n_series)
-        # Only with covariates, so a model without has the checkpoint entries it always had.
+        # Only with covariates: a model without has no covariate entries in its checkpoint.
         if self.covariates:
             self.covariate_map = CovariateMap(
                 len(self.covariates), cfg.n_targets, cfg.in_len, cfg.out_len

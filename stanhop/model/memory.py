@@ -27,11 +27,7 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from stanhop.model.config import MEMORIES, STanHopConfig
-from stanhop.model.hopfield import HopfieldLayer
-from stanhop.model.registrar import registrar
-
-register_memory = registrar(MEMORIES, "memory")
+from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer
 
 # (k, in_len, c) windows → (k, c, s, d) embedded segments: the network's own embedding.
 Embedding = Callable[[torch.Tensor], torch.Tensor]
@@ -51,11 +47,11 @@ def check_windows(windows: torch.Tensor, in_len: int, n_series: int) -> None:
         raise ValueError("memory windows hold NaN or infinite values; fill or drop them")
 
 
-@register_memory("none")
 class NoMemory(nn.Module):
-    """No memory: the encoder input passes through unchanged."""
+    """No memory: the encoder input passes through unchanged. ``options``, those of every
+    memory (:class:`WindowMemory`), are unused."""
 
-    def __init__(self, cfg: STanHopConfig) -> None:
+    def __init__(self, **options: Any) -> None:
         super().__init__()
 
     def forward(self, enc: torch.Tensor, embed: Embedding) -> torch.Tensor:
@@ -81,16 +77,27 @@ class ZeroGate(nn.Module):
 
 class WindowMemory(nn.Module):
     """Retrieval from memory windows, added to the encoder input through a
-    :class:`ZeroGate`. Subclasses say how the windows (attribute ``windows``, shape
-    ``(K, in_len, c)``) are held."""
+    :class:`ZeroGate`. Subclasses say how the ``size`` windows (attribute ``windows``,
+    shape ``(size, in_len, n_series)``) are held; the retrieval is a Hopfield layer of the
+    model's width, heads, Hopfield config and dropout."""
 
     windows: torch.Tensor
 
-    def __init__(self, cfg: STanHopConfig) -> None:
+    def __init__(
+        self,
+        *,
+        in_len: int,
+        n_series: int,
+        size: int,
+        d_model: int,
+        n_heads: int,
+        hopfield: HopfieldConfig,
+        dropout: float,
+    ) -> None:
         super().__init__()
-        self.in_len, self.n_series = cfg.in_len, cfg.n_series
-        self.retrieval = HopfieldLayer(cfg.d_model, cfg.n_heads, cfg.hopfield, cfg.dropout)
-        self.gate = ZeroGate(cfg.d_model)
+        self.in_len, self.n_series = in_len, n_series
+        self.retrieval = HopfieldLayer(d_model, n_heads, hopfield, dropout)
+        self.gate = ZeroGate(d_model)
 
     def set_windows(self, windows: torch.Tensor) -> None:
         """Store ``windows`` (K, in_len, c), standardised like the model's inputs."""
@@ -115,36 +122,34 @@ class WindowMemory(nn.Module):
         return self.gate(enc, self.retrieve(enc, embed))
 
 
-@register_memory("plug_and_play")
 class PlugAndPlayMemory(WindowMemory):
     """Train-less memory: the windows are a buffer (saved with the model, never
     trained) of any size ``K``; :meth:`set_windows` swaps them at any time."""
 
-    def __init__(self, cfg: STanHopConfig) -> None:
-        super().__init__(cfg)
+    def __init__(self, *, size: int, **options: Any) -> None:
+        super().__init__(size=size, **options)
         # Zeros until set_windows; a checkpoint restores the windows it was saved with.
-        self.register_buffer("windows", torch.zeros(cfg.memory.size, cfg.in_len, cfg.n_series))
+        self.register_buffer("windows", torch.zeros(size, self.in_len, self.n_series))
 
     def set_windows(self, windows: torch.Tensor) -> None:
         check_windows(windows, self.in_len, self.n_series)
         self.windows = windows.detach().to(self.windows).clone()
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        # The buffer takes the saved number of windows, which need not be cfg.size.
+        # The buffer takes the saved number of windows, which need not be ``size``.
         saved = state_dict.get(prefix + "windows")
         if saved is not None:
             self.windows = torch.empty_like(saved, device=self.windows.device)
         super()._load_from_state_dict(state_dict, prefix, *args)
 
 
-@register_memory("tune_and_play")
 class TuneAndPlayMemory(WindowMemory):
-    """Task-aware memory: a learnable bank of exactly ``cfg.size`` windows, initialised
+    """Task-aware memory: a learnable bank of exactly ``size`` windows, initialised
     with :meth:`set_windows` (from training windows) and then trained."""
 
-    def __init__(self, cfg: STanHopConfig) -> None:
-        super().__init__(cfg)
-        self.windows = nn.Parameter(torch.zeros(cfg.memory.size, cfg.in_len, cfg.n_series))
+    def __init__(self, *, size: int, **options: Any) -> None:
+        super().__init__(size=size, **options)
+        self.windows = nn.Parameter(torch.zeros(size, self.in_len, self.n_series))
 
     def set_windows(self, windows: torch.Tensor) -> None:
         check_windows(windows, self.in_len, self.n_series)
@@ -157,6 +162,23 @@ class TuneAndPlayMemory(WindowMemory):
             self.windows.copy_(windows)
 
 
-def build_memory(cfg: STanHopConfig) -> nn.Module:
-    """The memory module ``cfg.memory`` names, sized for the model config ``cfg``."""
-    return MEMORIES[cfg.memory.name](cfg)
+def build_memory(cfg: Any) -> nn.Module:
+    """The memory module ``cfg.memory`` names, sized for the model config ``cfg`` (a
+    :class:`~stanhop.model.config.STanHopConfig`, whose module imports :data:`MEMORIES`
+    from this one to check the name)."""
+    return MEMORIES[cfg.memory.name](
+        in_len=cfg.in_len,
+        n_series=cfg.n_series,
+        size=cfg.memory.size,
+        d_model=cfg.d_model,
+        n_heads=cfg.n_heads,
+        hopfield=cfg.hopfield,
+        dropout=cfg.dropout,
+    )
+
+
+MEMORIES: dict[str, type[nn.Module]] = {
+    "none": NoMemory,
+    "plug_and_play": PlugAndPlayMemory,
+    "tune_and_play": TuneAndPlayMemory,
+}

@@ -60,8 +60,8 @@ class STanHopNet(nn.Module):
         # Built last, so a seed gives the backbone the same initial weights with or without.
         self.memory = build_memory(cfg)
         self.revin = build_revin(cfg.revin, cfg.n_series, cfg.revin_affine)
-        # Only with future features (and last), so a model without has the weights and
-        # the initial values it always had.
+        # Only with future features, and last, so a model without has neither the weights
+        # nor a change in the initial values of the others.
         if cfg.n_future:
             self.future_embed = nn.Linear(cfg.seg_len * cfg.n_future, d)
         # Last, so a seed gives the network the same initial weights with or without it.

@@ -3,57 +3,21 @@
 Every normaliser is a :class:`Normalizer` (an ``nn.Module``) whose ``forward(scores)``
 normalises over the last axis (the stored patterns). Stateless ones hold no parameters;
 ``entmax`` holds its learnable α. They are found by name in :data:`NORMALIZERS`, so adding a
-variant is one registered class and never an edit of a Hopfield layer's ``forward``.
+variant is one class and one entry of that table, never an edit of a Hopfield layer's
+``forward``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from entmax import entmax15, entmax_bisect, sparsemax
 from torch import nn
-
-from stanhop.model.registrar import registrar
-
-
-class Normalizer(nn.Module):
-    """Base of every normaliser.
-
-    ``fused_null_patterns`` declares whether a fused softmax-attention kernel can compute
-    the normaliser: it is the number of all-zero stored patterns (with all-zero pattern
-    projections) that, appended to the stored patterns, turn softmax into this normaliser;
-    ``None`` when no such number exists, and the layer then retrieves on the reference path.
-    """
-
-    fused_null_patterns: ClassVar[int | None] = None
-
-
-NORMALIZERS: dict[str, type[Normalizer]] = {}
-register = registrar(NORMALIZERS, "normaliser")
-
-
-def build_normalizer(name: str, **kwargs: float) -> Normalizer:
-    """Instantiate the normaliser registered as ``name`` with its keyword options."""
-    if name not in NORMALIZERS:
-        raise ValueError(f"unknown normaliser {name!r}; choose one of {sorted(NORMALIZERS)}")
-    return NORMALIZERS[name](**kwargs)
-
-
-def softmax1(scores: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Softmax₁ (OutEffHop, Hu et al. ICML 2024): ``exp(x_i) / (1 + Σ_j exp(x_j))``.
-
-    Equal to softmax over the scores plus one extra zero logit. The shift is the max of
-    the scores *and* that zero logit, so neither the ``exp`` of the scores nor the
-    shifted "1" (``exp(-m)``) can overflow.
-    """
-    shift = scores.amax(dim=dim, keepdim=True).clamp_min(0).detach()
-    exp = torch.exp(scores - shift)
-    return exp / (torch.exp(-shift) + exp.sum(dim=dim, keepdim=True))
-
 
 # torch's CPU softmax walks every row with vectors of 16 fp32 lanes and finishes it in a
 # scalar loop, so rows shorter than one vector (STanHop-Net's segments and series: 7 to 12
@@ -71,11 +35,11 @@ def short_rows(scores: torch.Tensor, null: int) -> bool:
 
 
 class ShortRowSoftmax(torch.autograd.Function):
-    """Softmax over the last axis, or softmax₁ (``one``: an extra zero logit), from
-    whole-tensor operators, with the closed-form backward ``w ⊙ (g − Σ g ⊙ w)`` (the same
-    for both: the zero logit is a constant). The shift is the row's max (and zero, for
-    softmax₁), as in :func:`softmax1`, so nothing overflows. ``scores``: (..., m) →
-    weights (..., m)."""
+    """The kernel of :func:`softmax` and :func:`softmax1` for short rows on a CPU: softmax
+    over the last axis and, with ``one``, an extra zero logit, from whole-tensor operators,
+    with the closed-form backward ``w ⊙ (g − Σ g ⊙ w)`` (the same for both: the zero logit
+    is a constant). The shift is the row's max (and zero, with ``one``), so nothing
+    overflows. ``scores``: (..., m) → weights (..., m)."""
 
     @staticmethod
     def forward(ctx: Any, scores: torch.Tensor, one: bool) -> torch.Tensor:
@@ -97,40 +61,61 @@ class ShortRowSoftmax(torch.autograd.Function):
         return weighted - weights * weighted.sum(dim=-1, keepdim=True), None
 
 
-@register("softmax")
+def softmax(scores: torch.Tensor) -> torch.Tensor:
+    """``exp(x_i) / Σ_j exp(x_j)`` over the last axis. ``scores``: (..., m) → (..., m)."""
+    if short_rows(scores, 0):
+        return ShortRowSoftmax.apply(scores, False)
+    return torch.softmax(scores, dim=-1)
+
+
+def softmax1(scores: torch.Tensor) -> torch.Tensor:
+    """Softmax₁ (OutEffHop, Hu et al. ICML 2024): ``exp(x_i) / (1 + Σ_j exp(x_j))`` over
+    the last axis. ``scores``: (..., m) → (..., m), rows sum to < 1.
+
+    It is softmax over the scores plus one extra zero logit, and is computed so: the shift
+    is the max of the scores *and* that zero logit, so neither the ``exp`` of the scores
+    nor the shifted "1" (``exp(-max)``) can overflow. Short rows on a CPU take
+    :class:`ShortRowSoftmax`.
+    """
+    if short_rows(scores, 1):
+        return ShortRowSoftmax.apply(scores, True)
+    return torch.softmax(F.pad(scores, (0, 1)), dim=-1)[..., :-1]
+
+
+class Normalizer(nn.Module):
+    """Base of every normaliser.
+
+    ``fused_null_patterns`` declares whether a fused softmax-attention kernel can compute
+    the normaliser: it is the number of all-zero stored patterns (with all-zero pattern
+    projections) that, appended to the stored patterns, turn softmax into this normaliser;
+    ``None`` when no such number exists, and the layer then retrieves on the reference path.
+    """
+
+    fused_null_patterns: ClassVar[int | None] = None
+
+
 class Softmax(Normalizer):
-    """Dense modern Hopfield retrieval (Ramsauer et al., 2021)."""
+    """Dense modern Hopfield retrieval (Ramsauer et al., 2021): :func:`softmax`."""
 
     fused_null_patterns = 0
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
         """``scores``: (..., m) → weights (..., m), rows sum to 1."""
-        if short_rows(scores, 0):
-            return ShortRowSoftmax.apply(scores, False)
-        return torch.softmax(scores, dim=-1)
+        return softmax(scores)
 
 
-@register("softmax1")
 class Softmax1(Normalizer):
-    """OutEffHop: softmax₁ lets a head retrieve (almost) nothing instead of an outlier."""
+    """OutEffHop: :func:`softmax1` lets a head retrieve (almost) nothing instead of an
+    outlier."""
 
     # One zero stored pattern adds the zero logit, and its zero projection adds nothing.
     fused_null_patterns = 1
 
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
-        """``scores``: (..., m) → weights (..., m), rows sum to < 1.
-
-        Computed as softmax over the scores and an appended zero logit, which shifts by
-        the same max (of the scores and zero) as :func:`softmax1` does: three operators
-        forward and back (pad, softmax, slice) instead of ten, the same maths. Short rows
-        on a CPU take :class:`ShortRowSoftmax` instead.
-        """
-        if short_rows(scores, 1):
-            return ShortRowSoftmax.apply(scores, True)
-        return torch.softmax(F.pad(scores, (0, 1)), dim=-1)[..., :-1]
+        """``scores``: (..., m) → weights (..., m), rows sum to < 1."""
+        return softmax1(scores)
 
 
-@register("sparsemax")
 class Sparsemax(Normalizer):
     """Sparse Hopfield retrieval (Hu et al., NeurIPS 2023): α-entmax with α = 2."""
 
@@ -139,7 +124,6 @@ class Sparsemax(Normalizer):
         return sparsemax(scores, dim=-1)
 
 
-@register("entmax15")
 class Entmax15(Normalizer):
     """α-entmax with fixed α = 1.5 (Peters et al., 2019), exact sort-based routine."""
 
@@ -148,7 +132,6 @@ class Entmax15(Normalizer):
         return entmax15(scores, dim=-1)
 
 
-@register("entmax")
 class LearnableEntmax(Normalizer):
     """GSH layer of STanHop-Net (Wu et al., ICLR 2024): α-entmax with a learnable α.
 
@@ -185,6 +168,8 @@ class _Clipped(Normalizer):
     attending without pushing its logits (and activations) to extremes.
     """
 
+    base: Callable[[torch.Tensor], torch.Tensor]
+
     def __init__(self, gamma: float = -0.025, zeta: float = 1.0) -> None:
         super().__init__()
         if gamma > 0.0 or zeta < 1.0:
@@ -192,23 +177,37 @@ class _Clipped(Normalizer):
         self.gamma = gamma
         self.zeta = zeta
 
-    base: Callable[..., torch.Tensor]
-
     def forward(self, scores: torch.Tensor) -> torch.Tensor:
         """``scores``: (..., m) → weights (..., m) in [0, 1]."""
-        stretched = (self.zeta - self.gamma) * self.base(scores, dim=-1) + self.gamma
+        stretched = (self.zeta - self.gamma) * self.base(scores) + self.gamma
         return stretched.clamp(0.0, 1.0)
 
 
-@register("clipped_softmax")
 class ClippedSoftmax(_Clipped):
     """Clipped softmax on top of softmax."""
 
-    base = staticmethod(torch.softmax)
+    base = staticmethod(partial(torch.softmax, dim=-1))
 
 
-@register("clipped_softmax1")
 class ClippedSoftmax1(_Clipped):
-    """Clipped softmax on top of softmax₁ (the OutEffHop paper's combined baseline)."""
+    """Clipped softmax on top of :func:`softmax1` (the OutEffHop paper's combined baseline)."""
 
     base = staticmethod(softmax1)
+
+
+def build_normalizer(name: str, **kwargs: float) -> Normalizer:
+    """Instantiate the normaliser ``name`` of :data:`NORMALIZERS` with its keyword options."""
+    if name not in NORMALIZERS:
+        raise ValueError(f"unknown normaliser {name!r}; choose one of {sorted(NORMALIZERS)}")
+    return NORMALIZERS[name](**kwargs)
+
+
+NORMALIZERS: dict[str, type[Normalizer]] = {
+    "softmax": Softmax,
+    "softmax1": Softmax1,
+    "sparsemax": Sparsemax,
+    "entmax15": Entmax15,
+    "entmax": LearnableEntmax,
+    "clipped_softmax": ClippedSoftmax,
+    "clipped_softmax1": ClippedSoftmax1,
+}

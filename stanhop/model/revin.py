@@ -74,5 +74,5 @@ class NoRevIN(nn.Module):
 
 def build_revin(enabled: bool, n_series: int, affine: bool) -> nn.Module:
     """:class:`RevIN` when ``enabled``, else :class:`NoRevIN` (no parameters, so a model
-    without it has the checkpoint entries it always had)."""
+    without it has no RevIN entries in its checkpoint)."""
     return RevIN(n_series, affine) if enabled else NoRevIN()

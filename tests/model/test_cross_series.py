@@ -23,7 +23,7 @@ from stanhop.model.cross_series import (
 
 D, HEADS, ROUTERS = 16, 2, 3
 SMALL = {"n_series": 5, "in_len": 24, "out_len": 12, "seg_len": 6, "factor": ROUTERS}
-SMALL |= {"d_model": D, "d_ff": 32, "n_heads": HEADS, "e_layers": 2}
+SMALL |= {"d_model": D, "d_ff": 32, "n_heads": HEADS, "e_layers": 2, "revin": False}
 
 
 def build(cross_series: str, **overrides) -> STanHopNet:

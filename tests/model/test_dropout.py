@@ -95,7 +95,7 @@ def test_compiled_training_draws_each_mask_once_and_deterministically(monkeypatc
     torch.manual_seed(0)
     spec = {"name": "stanhop", "n_series": 2, "in_len": 12, "out_len": 6, "seg_len": 6,
             "d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2, "e_layers": 1,
-            "dropout": 0.3}  # fmt: skip
+            "dropout": 0.3, "revin": False}  # fmt: skip
     eager = build_model(spec)
     compiled = copy.deepcopy(eager)
     compiled.compile()

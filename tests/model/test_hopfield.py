@@ -4,8 +4,10 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from stanhop.model.hopfield import GATES, HopfieldConfig, HopfieldLayer, HopfieldPooling, retrieve
+from stanhop.model.gates import GATES
+from stanhop.model.hopfield import HopfieldConfig, HopfieldLayer, HopfieldPooling
 from stanhop.model.normalizers import NORMALIZERS, softmax1
+from stanhop.model.retrieval import retrieve
 
 
 def naive_hopfield(
@@ -48,21 +50,6 @@ def test_every_variant_gives_state_shaped_output(normalizer: str, gate: str) -> 
     out = layer(torch.randn(2, 3, 8), torch.randn(2, 6, 8))
     assert out.shape == (2, 3, 8)
     assert torch.isfinite(out).all()
-
-
-def test_per_token_gate_starts_at_pi_init_and_scales_each_head() -> None:
-    gate = GATES["per_token"](d_model=6, n_heads=3, pi_init=0.25)
-    assert_close(torch.sigmoid(gate.bias), torch.full((3,), 0.25))
-    with torch.no_grad():
-        gate.weight.zero_()
-        gate.weight[1, 0] = 1.0
-    x = torch.zeros(1, 2, 6)
-    x[0, 1, 2] = 4.0  # head 1, first feature, second state pattern
-    retrieved = torch.ones(1, 3, 2, 5)
-    out = gate(x, retrieved)
-    expected = torch.full((1, 3, 2, 5), 0.25)
-    expected[0, 1, 1] = torch.sigmoid(torch.logit(torch.tensor(0.25)) + 4.0)
-    assert_close(out, expected)
 
 
 def test_sharp_retrieval_returns_the_matching_stored_pattern() -> None:

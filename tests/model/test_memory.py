@@ -9,8 +9,8 @@ import torch
 from torch.testing import assert_close
 
 from stanhop.model import HopfieldConfig, STanHopConfig, STanHopNet
-from stanhop.model.config import MEMORIES, MemoryConfig
-from stanhop.model.memory import WindowMemory
+from stanhop.model.config import MemoryConfig
+from stanhop.model.memory import MEMORIES, WindowMemory
 
 IN_LEN, N_SERIES = 24, 3
 

@@ -17,7 +17,7 @@ from stanhop.model import STanHopConfig, STanHopNet
 from stanhop.model.hopfield import HopfieldConfig
 
 PUBLISHED = {"n_series": 7, "in_len": 168, "out_len": 24, "seg_len": 6, "factor": 10}
-PUBLISHED |= {"d_model": 256, "d_ff": 512, "n_heads": 4}
+PUBLISHED |= {"d_model": 256, "d_ff": 512, "n_heads": 4, "revin": False}
 
 
 def linear(n_in: int, n_out: int) -> int:
@@ -72,4 +72,5 @@ def test_other_depths_and_merge_windows_match_the_derived_count(e_layers, win_si
 def test_reduced_default_width_matches_the_derived_count() -> None:
     settings = {"n_series": 3, "in_len": 96, "out_len": 24, "seg_len": 12, "factor": 10}
     settings |= {"d_model": 64, "d_ff": 128, "n_heads": 4, "e_layers": 2, "win_size": 2}
+    settings |= {"revin": False}
     assert count(**settings) == derived_count(**settings)

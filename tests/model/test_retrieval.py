@@ -17,7 +17,7 @@ from stanhop.model import (
     use_reference_retrieval,
 )
 from stanhop.model.dropout import Dropout
-from stanhop.model.hopfield import (
+from stanhop.model.retrieval import (
     CPU_FUSED_MIN_SCORES,
     retrieve,
     retrieve_batched,
@@ -128,7 +128,7 @@ def test_fused_model_matches_reference_model_for_every_shape_it_uses(normalizer,
     """Every Hopfield layer of the model (temporal, pooling, cross-series, decoder cross,
     at every scale) runs on both paths; outputs and every parameter's gradient agree."""
     torch.manual_seed(0)
-    spec = {"name": "stanhop", "n_series": 7, "dropout": 0.0, **shape}
+    spec = {"name": "stanhop", "n_series": 7, "dropout": 0.0, "revin": False, **shape}
     fused = build_model({**spec, "hopfield": {"normalizer": normalizer}})
     reference = copy.deepcopy(fused)
     use_reference_retrieval(reference)
@@ -144,7 +144,7 @@ def test_fused_model_matches_reference_model_for_every_shape_it_uses(normalizer,
 def test_reference_path_calls_the_normaliser_module_of_every_layer() -> None:
     model = build_model(
         {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 12, "seg_len": 6,
-         "d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3}
+         "d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3, "e_layers": 2, "revin": False}
     )  # fmt: skip
     seen: list[torch.Tensor] = []
     layer_calls: list[HopfieldLayer] = []
@@ -208,7 +208,7 @@ def test_fast_path_matches_the_plain_path_in_value_and_gradient(hopfield, shape)
     against one product per projection, the reference retrieval and bernoulli_ masks:
     the same outputs and gradients with dropout off (the masks are compared apart)."""
     torch.manual_seed(0)
-    spec = {"name": "stanhop", "n_series": 7, "dropout": 0.2, **shape}
+    spec = {"name": "stanhop", "n_series": 7, "dropout": 0.2, "revin": False, **shape}
     fast = build_model({**spec, "hopfield": {"normalizer": hopfield}}).eval()
     plain = copy.deepcopy(fast)
     use_reference_path(plain)

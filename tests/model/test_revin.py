@@ -68,7 +68,7 @@ def test_a_revin_model_forecasts_a_shifted_and_scaled_window_shifted_and_scaled(
     torch.manual_seed(2)
     spec = {"name": name, "n_series": 3, "in_len": 24, "out_len": 12, "revin": True}
     if name == "stanhop":
-        spec |= {"seg_len": 6, "d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3}
+        spec |= {"seg_len": 6, "d_model": 16, "d_ff": 32, "n_heads": 2, "factor": 3, "e_layers": 2}
     model = build_model(spec).double().eval()
     x = torch.randn(2, 24, 3, dtype=torch.float64)
     a = torch.tensor([2.0, 1e3, 0.5], dtype=torch.float64)

@@ -15,8 +15,9 @@ from stanhop.runtime.threads import (
 from stanhop.training.step_cost import forward_cost
 
 DEFAULT_RUN = {"name": "stanhop", "n_series": 7, "in_len": 96, "out_len": 24, "seg_len": 12}
+DEFAULT_RUN |= {"d_model": 64, "d_ff": 128, "e_layers": 2, "revin": False}
 PUBLISHED = {"name": "stanhop", "n_series": 7, "in_len": 168, "out_len": 24, "seg_len": 6}
-PUBLISHED |= {"d_model": 256, "d_ff": 512, "e_layers": 3}
+PUBLISHED |= {"d_model": 256, "d_ff": 512, "e_layers": 3, "revin": False}
 
 
 def choose(requested, spec, batch, measure=True) -> ThreadChoice:

@@ -22,7 +22,7 @@ from stanhop.training.train import build_module, train
 
 # A STanHop-Net small enough to run in milliseconds.
 TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
-TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2}
+TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2, "e_layers": 2, "revin": False}
 INDUCTOR = (
     "TORCHINDUCTOR_CACHE_DIR",
     "TORCHINDUCTOR_FX_GRAPH_CACHE",

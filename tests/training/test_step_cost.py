@@ -14,8 +14,9 @@ from stanhop.training.step_cost import forward_cost, time_eager_step
 
 # A STanHop-Net small enough to run in milliseconds.
 TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}
-TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2}
+TINY |= {"d_model": 8, "d_ff": 16, "n_heads": 2, "factor": 2, "e_layers": 2, "revin": False}
 DEFAULT_RUN = {"name": "stanhop", "n_series": 7, "in_len": 96, "out_len": 24, "seg_len": 12}
+DEFAULT_RUN |= {"d_model": 64, "d_ff": 128, "e_layers": 2, "revin": False}
 
 
 def test_forward_cost_on_the_meta_device_is_that_of_a_real_forward(tiny_spec) -> None:
