@@ -24,7 +24,7 @@ def forward_cost(spec: dict[str, Any], batch: int) -> ForwardCost:
     ``batch`` windows, counted on the meta device: shapes only, nothing computed.
 
     On the retrieval path a CPU takes in training (with dropout, the batched one where the
-    layer would fuse; see :func:`stanhop.model.hopfield.retrieve_fused`); dropout is
+    layer would fuse; see :func:`stanhop.model.retrieval.retrieve_fused`); dropout is
     torch's on the meta device, which dispatches a different number of operators than
     the CPU's cheaper mask.
     """
