@@ -28,7 +28,7 @@ from stanhop.cli.train_overrides import UsageError, check_command_line, given_co
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.runtime.quiet import silence_noise
 from stanhop.training.callbacks.seasonal_naive import verdict
-from stanhop.training.compose import CONF_DIR, user_configs
+from stanhop.training.compose import CONF_DIR, hydra_configs
 from stanhop.training.train import train
 
 DEBUG_FLAG = "--debug"
@@ -174,5 +174,5 @@ def main() -> None:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    with user_configs(given_config_dir(sys.argv[1:])):
+    with hydra_configs(given_config_dir(sys.argv[1:])):
         _run()

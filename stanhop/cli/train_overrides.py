@@ -28,7 +28,6 @@ from omegaconf.errors import OmegaConfBaseException
 
 from stanhop.data.messages import listing
 from stanhop.training.compose import CONF_DIR, compose_config
-from stanhop.training.schema import register_schemas
 from stanhop.training.threads import check_threads
 
 CONFIG_NAME = "train"
@@ -59,7 +58,6 @@ def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> N
     overrides = read_overrides(args.overrides)
     if not args.multirun:
         _check_no_sweep(overrides)
-    register_schemas()
     groups = searched_groups(config_dir)
     own = [o for o in overrides if not _is_hydra(o) and o.type == OverrideType.CHANGE]
     choices = [o for o in own if o.key_or_group in groups]

@@ -42,12 +42,8 @@ from stanhop.training.resume import (
     resolve_ckpt_path,
     saved_config,
 )
-from stanhop.training.schema import register_schemas
 from stanhop.training.threads import ThreadTuner, choose_threads
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
-
-# Before any composition: every caller of train() composes conf/train.yaml first.
-register_schemas()
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
