@@ -18,7 +18,7 @@ import torch
 import stanhop
 from stanhop import api
 from stanhop.api import fit_overrides
-from stanhop.cli.train_overrides import UsageError
+from stanhop.training.overrides import UsageError
 from stanhop.data import DataError, DataWarning, FrameSource, make_synthetic, to_long
 from stanhop.data.long import parse_long_frame
 from stanhop.files.checkpoint import load_checkpoint

@@ -5,7 +5,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from stanhop.cli.train_overrides import RENAMED, check_command_line
+from stanhop.training.overrides import RENAMED, check_command_line
 from stanhop.model import HopfieldConfig, build_model, model_spec
 from stanhop.training.compose import CONF_DIR
 

@@ -4,7 +4,7 @@ a trained run folder out. The work is done by :func:`stanhop.training.train.trai
 Mistakes in data or settings are one line ``error: …`` with exit status 2 and no
 traceback (``--debug`` or ``STANHOP_DEBUG=1`` shows it; see :mod:`stanhop.cli.common`);
 so are mistyped settings and output folders that cannot be written, found before anything
-starts (:mod:`stanhop.cli.train_overrides`). Warnings are one line each.
+starts (:mod:`stanhop.training.overrides`). Warnings are one line each.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from rich.console import Console
 from rich.table import Table
 
 from stanhop.cli.common import DEBUG_ENV, debugging, show_warning
-from stanhop.cli.train_overrides import UsageError, check_command_line, given_config_dir
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.runtime.quiet import silence_noise
 from stanhop.training.callbacks.seasonal_naive import verdict
-from stanhop.training.compose import CONF_DIR, hydra_configs
+from stanhop.training.compose import CONF_DIR, CONFIG_NAME, hydra_configs
+from stanhop.training.overrides import UsageError, check_command_line, given_config_dir
 from stanhop.training.train import train
 
 DEBUG_FLAG = "--debug"
@@ -121,7 +121,7 @@ def _data_file(cfg: DictConfig) -> Path | None:
     return None
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)
 def _run(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)

@@ -36,7 +36,6 @@ from omegaconf import DictConfig
 
 from stanhop.cli.common import CommandParser, debugging, show_warning
 from stanhop.cli.train import describe, user_error
-from stanhop.cli.train_overrides import UsageError, check_command_line
 from stanhop.cli.tune_results import (
     best_trial,
     check_writable,
@@ -60,6 +59,7 @@ from stanhop.search.study import (
     run_search,
 )
 from stanhop.training.compose import CONF_DIR, compose_config
+from stanhop.training.overrides import UsageError, check_command_line
 
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 

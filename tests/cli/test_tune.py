@@ -17,7 +17,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from stanhop.cli import tune as tune_module
-from stanhop.cli.train_overrides import (
+from stanhop.training.overrides import (
     UsageError,
     check_command_line,
     config_groups,

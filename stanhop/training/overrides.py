@@ -1,5 +1,6 @@
-"""Checks of the training command line before Hydra runs it, so that common mistakes end
-in one line ``error: …`` instead of Hydra's message or traceback:
+"""Checks of the Hydra overrides of a training run (the training and tuning commands'
+command lines, the Python API's ``overrides``) before Hydra composes them, so that common
+mistakes end in one line ``error: …`` instead of Hydra's message or traceback:
 
 - a mistyped group or key (``hopfeld=softmax``, ``data.inlen=48``), for which Hydra
   advises appending with ``+``: the line names the nearest valid name (difflib);
@@ -30,7 +31,6 @@ from stanhop.data.messages import listing
 from stanhop.training.compose import CONF_DIR, compose_config
 from stanhop.training.threads import check_threads
 
-CONFIG_NAME = "train"
 # group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml
 # takes the new file in its defaults list).
 RENAMED = {"hopfield": {"stanhop": "entmax_learnable"}}
