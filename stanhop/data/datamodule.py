@@ -21,7 +21,13 @@ from stanhop.data.regular import check_irregular_policy, regularize
 from stanhop.data.scaler import Scaler, warn_constant_series
 from stanhop.data.sources import CSVSource, FrameSource, Source
 from stanhop.data.splits import Split, check_lengths
-from stanhop.data.targets import covariates_of, future_indices, names_of, target_indices
+from stanhop.data.targets import (
+    check_targets,
+    covariates_of,
+    future_indices,
+    indices_of,
+    names_of,
+)
 from stanhop.data.windows import WindowDataset
 
 SPLITS = ("train", "val", "test")
@@ -97,6 +103,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.initial = None
         self.bounds: dict[str, tuple[int, int]] = {}
 
+    @property
+    def target_indices(self) -> list[int] | None:
+        """The targets' positions among the series (None: every series, in order)."""
+        return indices_of(self.series_names, self.target_names)
+
     def prepare_data(self) -> None:
         """Download the source's file if it needs one (Lightning calls this once)."""
         self.source.prepare()
@@ -125,15 +136,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
         frame, self.resampled = regularize(loaded, self.source.name, self.irregular)
         self.series_names = [str(c) for c in frame.columns]
         shared = frame.attrs.get(COVARIATE_COLUMNS) or []
-        if self.targets is None and shared:
+        targets = self.targets
+        if targets is None and shared:
             # a long table's covariate columns are inputs, its series the targets
-            self.targets = [name for name in self.series_names if name not in shared]
-        self.target_indices = target_indices(self.series_names, self.targets, self.source.name)
-        self.target_names = (
-            self.series_names
-            if self.target_indices is None
-            else [self.series_names[i] for i in self.target_indices]
-        )
+            targets = [name for name in self.series_names if name not in shared]
+        self.target_names = check_targets(self.series_names, targets, self.source.name)
         self.covariate_names = covariates_of(self.series_names, self.target_names)
         future_columns = future_indices(
             self.series_names, self.future, self.target_names, self.source.name

@@ -27,6 +27,7 @@ from stanhop.data import (
 from stanhop.data.header import check_dialect
 from stanhop.data.reading import read_header
 from stanhop.data.sources import table_layout
+from stanhop.data.targets import check_targets, indices_of
 from stanhop.data.validate import FILLED
 from stanhop.data.windows import cut_windows, window_starts
 from stanhop.files.checkpoint import INTERVALS_KEY, CheckpointError, load_checkpoint, model_weights
@@ -196,14 +197,8 @@ class Forecaster:
         self._bf16 = resolve_precision(SHORT_NAMES[precision], device.type)[0] == BF16_MIXED
         self.scaler = scaler
         self.series_names = [str(s) for s in series_names]
-        self.targets = self.series_names if targets is None else [str(t) for t in targets]
-        unknown = [t for t in self.targets if t not in self.series_names]
-        if unknown:
-            raise ValueError(f"targets {unknown} are not among the series names")
+        self.targets = check_targets(self.series_names, targets, "the model")
         self.covariates = [s for s in self.series_names if s not in set(self.targets)]
-        indices = [self.series_names.index(t) for t in self.targets]
-        # The targets' columns of the inputs; None when they are all the inputs, in order.
-        self.target_indices = None if indices == list(range(len(series_names))) else indices
         self.target_scaler = scaler.select(self.target_indices)
         self.calendar, self.future = list(calendar), list(future)
         self.timezone = timezone
@@ -275,6 +270,11 @@ class Forecaster:
                 "come from another version of stanhop"
             ) from err
         return forecaster
+
+    @property
+    def target_indices(self) -> list[int] | None:
+        """The targets' columns of the inputs; None when they are all the inputs, in order."""
+        return indices_of(self.series_names, self.targets)
 
     def __repr__(self) -> str:
         covariates = f", covariates={len(self.covariates)}" if self.covariates else ""
