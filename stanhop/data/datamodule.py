@@ -4,7 +4,7 @@ into windows."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import lightning as L
@@ -46,6 +46,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
     :func:`~stanhop.data.regular.regularize`). ``seed`` orders the training windows of every
     epoch (see :class:`ResumableLoader`); validation and test windows keep their order
     and, under DDP, every process evaluates all of them, so their metrics are exact.
+    They are cut in batches of ``eval_batch_size`` (None: ``batch_size``).
 
     ``targets`` names the columns to forecast (default: all). Every other column is a
     past covariate: it is in every input window ``x`` but not in the targets ``y``, so
@@ -72,12 +73,12 @@ class TimeSeriesDataModule(L.LightningDataModule):
         batch_size: int = 32,
         num_workers: int = 0,
         split: Split | Mapping[str, float] | None = None,
-        eval_batch_size: int | None = None,
+        eval_batch_size: int | None = 128,
         seed: int = 0,
         irregular: str = "error",
         targets: list[str] | None = None,
-        calendar: list[str] | None = None,
-        future: list[str] | None = None,
+        calendar: Sequence[str] | None = (),
+        future: Sequence[str] | None = (),
     ) -> None:
         super().__init__()
         self.targets = names_of(targets)
@@ -263,15 +264,15 @@ def from_csv(
     nan_policy: str = "error",
     split: Split | Mapping[str, float] | None = None,
     batch_size: int = 32,
-    eval_batch_size: int | None = None,
+    eval_batch_size: int | None = 128,
     num_workers: int = 0,
     seed: int = 0,
     irregular: str = "error",
     sep: str = ",",
     decimal: str = ".",
     targets: list[str] | None = None,
-    calendar: list[str] | None = None,
-    future: list[str] | None = None,
+    calendar: Sequence[str] | None = (),
+    future: Sequence[str] | None = (),
     format: str = "auto",
 ) -> TimeSeriesDataModule:
     """A datamodule over a CSV file (wide or long, see ``format``), or over a DataFrame
