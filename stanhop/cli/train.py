@@ -9,6 +9,7 @@ starts (:mod:`stanhop.training.overrides`). Warnings are one line each.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 import sys
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stanhop.cli.common import DEBUG_ENV, debugging, show_warning
+from stanhop.data import from_csv
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.runtime.quiet import silence_noise
 from stanhop.training.callbacks.seasonal_naive import verdict
@@ -85,7 +87,10 @@ def _forecast_command() -> str:
 # Reading options of conf/data/csv.yaml → the forecast option that reads the same way.
 FORECAST_OPTIONS = {"date_column": "--date-column", "nan_policy": "--nan-policy"}
 FORECAST_OPTIONS |= {"sep": "--sep", "decimal": "--decimal"}
-READING_DEFAULTS = {"date_column": None, "nan_policy": "error", "sep": ",", "decimal": "."}
+# Their defaults, those of from_csv (which are conf/data/csv.yaml's).
+READING_DEFAULTS = {
+    key: inspect.signature(from_csv).parameters[key].default for key in FORECAST_OPTIONS
+}
 
 
 def _forecast_options(cfg: DictConfig) -> list[str]:
