@@ -5,9 +5,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from stanhop.training.overrides import RENAMED, check_command_line
 from stanhop.model import HopfieldConfig, build_model, model_spec
 from stanhop.training.compose import CONF_DIR
+from stanhop.training.overrides import RENAMED, check_command_line
 
 
 def options(group: str) -> list[str]:

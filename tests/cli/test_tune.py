@@ -17,12 +17,6 @@ import yaml
 from omegaconf import OmegaConf
 
 from stanhop.cli import tune as tune_module
-from stanhop.training.overrides import (
-    UsageError,
-    check_command_line,
-    config_groups,
-    given_config_dir,
-)
 from stanhop.cli.tune import main, parse_duration
 from stanhop.data import make_synthetic
 from stanhop.data.datamodule import TimeSeriesDataModule
@@ -34,6 +28,12 @@ from stanhop.search.study import (
     storage,
 )
 from stanhop.training.compose import CONF_DIR, compose_config
+from stanhop.training.overrides import (
+    UsageError,
+    check_command_line,
+    config_groups,
+    given_config_dir,
+)
 from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[2]

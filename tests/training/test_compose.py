@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 import stanhop
-from stanhop.training.overrides import UsageError, check_command_line, searched_groups
 from stanhop.training.compose import CONF_DIR, compose_config
+from stanhop.training.overrides import UsageError, check_command_line, searched_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 
