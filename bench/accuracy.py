@@ -63,10 +63,10 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
-from stanhop.cli.train_overrides import UsageError
 from stanhop.cli.tune import parse_duration
 from stanhop.measures.baselines import persistence, seasonal_naive
 from stanhop.training.compose import compose_config
+from stanhop.training.overrides import UsageError
 from stanhop.training.train import train
 
 

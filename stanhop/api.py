@@ -20,11 +20,11 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
-from stanhop.cli.train_overrides import UsageError, check_command_line
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.forecast import Forecaster
 from stanhop.runtime.quiet import LIGHTNING_LOGGERS, silence_noise
 from stanhop.training.compose import compose_config
+from stanhop.training.overrides import UsageError, check_command_line
 from stanhop.training.train import train
 
 # The settings of data/csv.yaml that say how to read a file, not what the data is.
@@ -181,7 +181,7 @@ def fit(
     progress and notices show only with ``verbose=True``.
 
     The same seed and settings on the same data train the same weights as the command.
-    Raises ``ValueError`` (:class:`~stanhop.cli.train_overrides.UsageError`,
+    Raises ``ValueError`` (:class:`~stanhop.training.overrides.UsageError`,
     :class:`~stanhop.data.DataError`, …) in one line for mistyped settings and bad data.
     """
     settings = fit_overrides(

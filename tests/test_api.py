@@ -18,10 +18,10 @@ import torch
 import stanhop
 from stanhop import api
 from stanhop.api import fit_overrides
-from stanhop.cli.train_overrides import UsageError
 from stanhop.data import DataError, DataWarning, FrameSource, make_synthetic, to_long
 from stanhop.data.long import parse_long_frame
 from stanhop.files.checkpoint import load_checkpoint
+from stanhop.training.overrides import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["debug=fast", "logger=none", "callbacks.outliers=null", "callbacks.quantization=null"]

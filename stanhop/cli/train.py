@@ -4,11 +4,12 @@ a trained run folder out. The work is done by :func:`stanhop.training.train.trai
 Mistakes in data or settings are one line ``error: …`` with exit status 2 and no
 traceback (``--debug`` or ``STANHOP_DEBUG=1`` shows it; see :mod:`stanhop.cli.common`);
 so are mistyped settings and output folders that cannot be written, found before anything
-starts (:mod:`stanhop.cli.train_overrides`). Warnings are one line each.
+starts (:mod:`stanhop.training.overrides`). Warnings are one line each.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 import sys
@@ -24,11 +25,12 @@ from rich.console import Console
 from rich.table import Table
 
 from stanhop.cli.common import DEBUG_ENV, debugging, show_warning
-from stanhop.cli.train_overrides import UsageError, check_command_line, given_config_dir
+from stanhop.data import from_csv
 from stanhop.files.run_dir import BEST, CHECKPOINTS
 from stanhop.runtime.quiet import silence_noise
 from stanhop.training.callbacks.seasonal_naive import verdict
-from stanhop.training.compose import CONF_DIR, user_configs
+from stanhop.training.compose import CONF_DIR, CONFIG_NAME, hydra_configs
+from stanhop.training.overrides import UsageError, check_command_line, given_config_dir
 from stanhop.training.train import train
 
 DEBUG_FLAG = "--debug"
@@ -85,7 +87,10 @@ def _forecast_command() -> str:
 # Reading options of conf/data/csv.yaml → the forecast option that reads the same way.
 FORECAST_OPTIONS = {"date_column": "--date-column", "nan_policy": "--nan-policy"}
 FORECAST_OPTIONS |= {"sep": "--sep", "decimal": "--decimal"}
-READING_DEFAULTS = {"date_column": None, "nan_policy": "error", "sep": ",", "decimal": "."}
+# Their defaults, those of from_csv (which are conf/data/csv.yaml's).
+READING_DEFAULTS = {
+    key: inspect.signature(from_csv).parameters[key].default for key in FORECAST_OPTIONS
+}
 
 
 def _forecast_options(cfg: DictConfig) -> list[str]:
@@ -121,7 +126,7 @@ def _data_file(cfg: DictConfig) -> Path | None:
     return None
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)
 def _run(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
@@ -174,5 +179,5 @@ def main() -> None:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    with user_configs(given_config_dir(sys.argv[1:])):
+    with hydra_configs(given_config_dir(sys.argv[1:])):
         _run()

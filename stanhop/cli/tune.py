@@ -6,7 +6,7 @@ settings on the validation split, within a budget of trials and time::
     stanhop-tune data=ili data.out_len=24 --trials 20 --confirm 5   # small validation split
 
 Hydra overrides choose the data, the model and anything every trial shares (as for
-``python train.py``); the search file (``conf/search/MODEL.yaml`` unless ``--search``)
+``python train.py``); the search file (``stanhop/search/spaces/MODEL.yaml`` unless ``--search``)
 names the settings searched. Every trial is :func:`stanhop.training.train.train` in its
 validation-only mode. The study folder keeps the study (SQLite), the trials table
 (``trials.csv``) and the plot (``search.png``); the best trial becomes the experiment file
@@ -36,7 +36,6 @@ from omegaconf import DictConfig
 
 from stanhop.cli.common import CommandParser, debugging, show_warning
 from stanhop.cli.train import describe, user_error
-from stanhop.cli.train_overrides import UsageError, check_command_line
 from stanhop.cli.tune_results import (
     best_trial,
     check_writable,
@@ -50,7 +49,7 @@ from stanhop.cli.tune_results import (
     write_table,
 )
 from stanhop.runtime.quiet import silence_noise
-from stanhop.search.space import SearchSpaceError, load_space
+from stanhop.search.space import SPACES_DIR, SearchSpaceError, load_space
 from stanhop.search.study import (
     Search,
     StudyError,
@@ -60,6 +59,7 @@ from stanhop.search.study import (
     run_search,
 )
 from stanhop.training.compose import CONF_DIR, compose_config
+from stanhop.training.overrides import UsageError, check_command_line
 
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
@@ -94,7 +94,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("overrides", nargs="*", help="Hydra overrides, as for python train.py")
     p.add_argument(
-        "--search", type=Path, help="search space file (default: the packaged search/MODEL.yaml)"
+        "--search", type=Path, help="search space file (default: the packaged spaces/MODEL.yaml)"
     )
     p.add_argument(
         "--config-dir",
@@ -208,11 +208,13 @@ def _shown(path: Path) -> Path:
 
 
 def _packaged_search(model: str, config_dir: Path | None) -> Path | None:
-    """``search/MODEL.yaml`` of the user's configs, else of the packaged ones, if any."""
-    for root in (config_dir, CONF_DIR):
-        if root is not None and (root / "search" / f"{model}.yaml").is_file():
-            return root / "search" / f"{model}.yaml"
-    return None
+    """``search/MODEL.yaml`` of the user's configs, else the packaged space of ``model``,
+    if any."""
+    mine = None if config_dir is None else config_dir / "search" / f"{model}.yaml"
+    if mine is not None and mine.is_file():
+        return mine
+    packaged = SPACES_DIR / f"{model}.yaml"
+    return packaged if packaged.is_file() else None
 
 
 def train_command(root: Path, name: str) -> str:

@@ -21,9 +21,9 @@ from matplotlib.ticker import MaxNLocator
 from omegaconf import OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from stanhop.cli.train_overrides import UsageError, read_overrides, searched_groups
 from stanhop.files.atomic import atomic_open
 from stanhop.search.study import CRASHED_ERROR, Search, confirmations, retried
+from stanhop.training.overrides import UsageError, read_overrides, searched_groups
 
 # Groups conf/train.yaml leaves empty (null): an experiment file cannot override them,
 # so it includes the chosen option as a config of its own.

@@ -4,7 +4,7 @@ into windows."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import lightning as L
@@ -21,7 +21,13 @@ from stanhop.data.regular import check_irregular_policy, regularize
 from stanhop.data.scaler import Scaler, warn_constant_series
 from stanhop.data.sources import CSVSource, FrameSource, Source
 from stanhop.data.splits import Split, check_lengths
-from stanhop.data.targets import covariates_of, future_indices, names_of, target_indices
+from stanhop.data.targets import (
+    check_targets,
+    covariates_of,
+    future_indices,
+    indices_of,
+    names_of,
+)
 from stanhop.data.windows import WindowDataset
 
 SPLITS = ("train", "val", "test")
@@ -40,6 +46,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
     :func:`~stanhop.data.regular.regularize`). ``seed`` orders the training windows of every
     epoch (see :class:`ResumableLoader`); validation and test windows keep their order
     and, under DDP, every process evaluates all of them, so their metrics are exact.
+    They are cut in batches of ``eval_batch_size`` (None: ``batch_size``).
 
     ``targets`` names the columns to forecast (default: all). Every other column is a
     past covariate: it is in every input window ``x`` but not in the targets ``y``, so
@@ -66,12 +73,12 @@ class TimeSeriesDataModule(L.LightningDataModule):
         batch_size: int = 32,
         num_workers: int = 0,
         split: Split | Mapping[str, float] | None = None,
-        eval_batch_size: int | None = None,
+        eval_batch_size: int | None = 128,
         seed: int = 0,
         irregular: str = "error",
         targets: list[str] | None = None,
-        calendar: list[str] | None = None,
-        future: list[str] | None = None,
+        calendar: Sequence[str] | None = (),
+        future: Sequence[str] | None = (),
     ) -> None:
         super().__init__()
         self.targets = names_of(targets)
@@ -96,6 +103,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
         # stanhop.training.init_from.InitialModel), set by train() before setup.
         self.initial = None
         self.bounds: dict[str, tuple[int, int]] = {}
+
+    @property
+    def target_indices(self) -> list[int] | None:
+        """The targets' positions among the series (None: every series, in order)."""
+        return indices_of(self.series_names, self.target_names)
 
     def prepare_data(self) -> None:
         """Download the source's file if it needs one (Lightning calls this once)."""
@@ -125,15 +137,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
         frame, self.resampled = regularize(loaded, self.source.name, self.irregular)
         self.series_names = [str(c) for c in frame.columns]
         shared = frame.attrs.get(COVARIATE_COLUMNS) or []
-        if self.targets is None and shared:
+        targets = self.targets
+        if targets is None and shared:
             # a long table's covariate columns are inputs, its series the targets
-            self.targets = [name for name in self.series_names if name not in shared]
-        self.target_indices = target_indices(self.series_names, self.targets, self.source.name)
-        self.target_names = (
-            self.series_names
-            if self.target_indices is None
-            else [self.series_names[i] for i in self.target_indices]
-        )
+            targets = [name for name in self.series_names if name not in shared]
+        self.target_names = check_targets(self.series_names, targets, self.source.name)
         self.covariate_names = covariates_of(self.series_names, self.target_names)
         future_columns = future_indices(
             self.series_names, self.future, self.target_names, self.source.name
@@ -253,15 +261,15 @@ def from_csv(
     nan_policy: str = "error",
     split: Split | Mapping[str, float] | None = None,
     batch_size: int = 32,
-    eval_batch_size: int | None = None,
+    eval_batch_size: int | None = 128,
     num_workers: int = 0,
     seed: int = 0,
     irregular: str = "error",
     sep: str = ",",
     decimal: str = ".",
     targets: list[str] | None = None,
-    calendar: list[str] | None = None,
-    future: list[str] | None = None,
+    calendar: Sequence[str] | None = (),
+    future: Sequence[str] | None = (),
     format: str = "auto",
 ) -> TimeSeriesDataModule:
     """A datamodule over a CSV file (wide or long, see ``format``), or over a DataFrame

@@ -86,7 +86,8 @@ class CSVSource:
         """Nothing to fetch."""
 
     def load(self) -> pd.DataFrame:
-        # The checks in read_wide_csv's order, so a file has the errors it always had.
+        # The checks in read_wide_csv's order, so a file read here stops at the same first
+        # mistake as when read_wide_csv reads it.
         check_nan_policy(self.nan_policy, self.path)
         columns = read_header(self.path, check_dialect(self.sep, self.decimal, self.path))
         if table_layout(self.format, columns, self.date_column, self.name) == "long":

@@ -18,17 +18,16 @@ def names_of(value: str | Sequence[str] | None) -> list[str] | None:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def target_indices(
-    names: Sequence[str], targets: Sequence[str] | None, source: str | Path
-) -> list[int] | None:
-    """The positions in ``names`` (the data's series columns) of the ``targets``, in the
-    order given; None when every column is a target in its own order (the default, so a
-    run without covariates builds the model it always built).
+def check_targets(
+    names: Sequence[str], targets: str | Sequence[str] | None, source: str | Path
+) -> list[str]:
+    """The names of the columns forecast: ``targets`` in the order given, or every column
+    of ``names`` (the data's series columns) when None.
 
     Raises :class:`DataError` for an empty list, a repeated name or one that is not a
     column."""
     if targets is None:
-        return None
+        return list(names)
     targets = names_of(targets)
     if not targets:
         raise DataError(
@@ -44,6 +43,13 @@ def target_indices(
             f"{source}: data.targets names {listing(unknown)}, not a column of the data; the "
             f"series columns are {listing(list(names))}"
         )
+    return targets
+
+
+def indices_of(names: Sequence[str], targets: Sequence[str]) -> list[int] | None:
+    """The positions in ``names`` of the (checked) ``targets``, as the model takes them:
+    None when every column is a target in its own order, so a run without covariates
+    builds the model that forecasts every series."""
     indices = [list(names).index(t) for t in targets]
     return None if indices == list(range(len(names))) else indices
 

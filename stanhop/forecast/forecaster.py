@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from stanhop.data import DataError, Scaler, parse_wide_frame
+from stanhop.data.targets import check_targets, indices_of
 from stanhop.data.validate import FILLED
 from stanhop.forecast.checkpoint import load_forecaster
 from stanhop.forecast.errors import ForecastError
@@ -106,14 +107,8 @@ class Forecaster:
         self._bf16 = uses_bf16(precision, next(model.parameters()).device)
         self.scaler = scaler
         self.series_names = [str(s) for s in series_names]
-        self.targets = self.series_names if targets is None else [str(t) for t in targets]
-        unknown = [t for t in self.targets if t not in self.series_names]
-        if unknown:
-            raise ValueError(f"targets {unknown} are not among the series names")
+        self.targets = check_targets(self.series_names, targets, "the model")
         self.covariates = [s for s in self.series_names if s not in set(self.targets)]
-        indices = [self.series_names.index(t) for t in self.targets]
-        # The targets' columns of the inputs; None when they are all the inputs, in order.
-        self.target_indices = None if indices == list(range(len(series_names))) else indices
         self.target_scaler = scaler.select(self.target_indices)
         self.calendar, self.future = list(calendar), list(future)
         self.timezone = timezone
@@ -141,6 +136,11 @@ class Forecaster:
         """
         check_precision(precision)
         return load_forecaster(cls, path, map_location, precision)
+
+    @property
+    def target_indices(self) -> list[int] | None:
+        """The targets' columns of the inputs; None when they are all the inputs, in order."""
+        return indices_of(self.series_names, self.targets)
 
     def __repr__(self) -> str:
         covariates = f", covariates={len(self.covariates)}" if self.covariates else ""

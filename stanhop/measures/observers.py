@@ -22,7 +22,6 @@ from stanhop.measures.quant_backend import (
     PerChannelMinMaxObserver,
     UniformQuantizationObserverBase,
 )
-from stanhop.model.registrar import registrar
 
 
 class CurrentMinMaxObserver(MinMaxObserver):
@@ -130,35 +129,28 @@ class MSEObserver(UniformQuantizationObserverBase):
 
 
 ObserverSpec = tuple[type[UniformQuantizationObserverBase], dict[str, Any]]
-ESTIMATORS: dict[str, Callable[..., ObserverSpec]] = {}
-register_estimator = registrar(ESTIMATORS, "range estimator")
 
 
-@register_estimator("running_minmax")
 def running_minmax(momentum: float = 0.9) -> ObserverSpec:
     """Exponential moving average of each batch's min and max (momentum 0.9)."""
     return MovingAverageMinMaxObserver, {"averaging_constant": 1.0 - momentum}
 
 
-@register_estimator("minmax")
 def minmax() -> ObserverSpec:
     """Smallest and largest value over every calibration batch."""
     return MinMaxObserver, {}
 
 
-@register_estimator("current_minmax")
 def current_minmax() -> ObserverSpec:
     """Min and max of the latest calibration batch."""
     return CurrentMinMaxObserver, {}
 
 
-@register_estimator("percentile")
 def percentile(percentile: float = 99.999) -> ObserverSpec:
     """Batch-averaged percentiles."""
     return PercentileObserver, {"percentile": percentile}
 
 
-@register_estimator("mse")
 def mse(n_grid: int = 50, sample_size: int = 8192, n_extremes: int = 256) -> ObserverSpec:
     """Range minimising the quantisation MSE of the calibration data."""
     return MSEObserver, {"n_grid": n_grid, "sample_size": sample_size, "n_extremes": n_extremes}
@@ -201,3 +193,13 @@ def weight_quantizer(bits: BitWidths, per_channel: bool = False) -> FakeQuantize
         qscheme=qscheme,
         **extra,
     )
+
+
+# Range estimators by the name a config gives (``callbacks.quantization.estimator``).
+ESTIMATORS: dict[str, Callable[..., ObserverSpec]] = {
+    "running_minmax": running_minmax,
+    "minmax": minmax,
+    "current_minmax": current_minmax,
+    "percentile": percentile,
+    "mse": mse,
+}

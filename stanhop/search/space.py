@@ -1,4 +1,5 @@
-"""A search space file (``conf/search/*.yaml``): which model it is for, the Optuna sampler
+"""A search space file (the packaged ``stanhop/search/spaces/MODEL.yaml``, a user's
+``search/MODEL.yaml`` or any other): which model it is for, the Optuna sampler
 and pruner, and the range of every searched setting, read into a :class:`SearchSpace`.
 
 A setting is named by its Hydra key and given a ``type``::
@@ -30,6 +31,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+# The packaged search spaces, one per model (package data, found wherever it is installed).
+SPACES_DIR = Path(__file__).resolve().parent / "spaces"
 TYPES = ("float", "int", "categorical", "multiple")
 
 

@@ -37,11 +37,7 @@ from stanhop.training.resume import (
     saved_config,
 )
 from stanhop.training.run_plan import RunPlan, plan_run
-from stanhop.training.schema import register_schemas
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
-
-# Before any composition: every caller of train() composes conf/train.yaml first.
-register_schemas()
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> None:

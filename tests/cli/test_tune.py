@@ -14,16 +14,9 @@ import optuna
 import pandas as pd
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from stanhop.cli import tune as tune_module
-from stanhop.cli.train_overrides import (
-    UsageError,
-    check_command_line,
-    config_groups,
-    given_config_dir,
-)
 from stanhop.cli.tune import main, parse_duration
 from stanhop.data import make_synthetic
 from stanhop.data.datamodule import TimeSeriesDataModule
@@ -35,6 +28,12 @@ from stanhop.search.study import (
     storage,
 )
 from stanhop.training.compose import CONF_DIR, compose_config
+from stanhop.training.overrides import (
+    UsageError,
+    check_command_line,
+    config_groups,
+    given_config_dir,
+)
 from stanhop.training.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,19 +130,15 @@ def test_the_written_experiment_composes_and_reproduces_the_trials_validation_ms
     root = searched["root"]
     trials = table(root)
     best = trials.loc[trials.val_mse.idxmin()]
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        cfg = compose(
-            "train",
-            overrides=[
-                f"hydra.searchpath=[file://{root / 'conf'}]",
-                "experiment=tuned/tiny",
-                f"paths.output_dir={tmp_path / 'run'}",
-                "logger=none",
-            ],
-        )
-        trial_cfg = yaml.safe_load(
-            (root / "study" / "trials" / f"{best.trial:04d}" / "config.yaml").read_text()
-        )
+    cfg = compose_config(
+        "experiment=tuned/tiny",
+        f"paths.output_dir={tmp_path / 'run'}",
+        "logger=none",
+        config_dir=root / "conf",
+    )
+    trial_cfg = yaml.safe_load(
+        (root / "study" / "trials" / f"{best.trial:04d}" / "config.yaml").read_text()
+    )
     assert OmegaConf.to_container(cfg.model, resolve=True) == trial_cfg["model"]
     assert cfg.model.hopfield.normalizer == "softmax"
     assert cfg.data.in_len == trial_cfg["data"]["in_len"]
@@ -428,20 +423,16 @@ def test_confirmed_trials_are_chosen_by_their_mean_over_seeds(searched, tmp_path
         trial_cfg = yaml.safe_load(
             (root / "study" / "trials" / f"{row.trial:04d}" / "config.yaml").read_text()
         )
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-            cfg = compose(
-                "train",
-                overrides=[
-                    *OVERRIDES,
-                    "logger=none",
-                    f"optimizer.lr={trial_cfg['optimizer']['lr']}",
-                    f"model.d_model={trial_cfg['model']['d_model']}",
-                    f"model.d_ff={trial_cfg['model']['d_ff']}",
-                    f"model.revin={trial_cfg['model']['revin']}",
-                    f"seed={row.seed + 1}",
-                    f"paths.output_dir={tmp_path / f'again{row.trial}'}",
-                ],
-            )
+        cfg = compose_config(
+            *OVERRIDES,
+            "logger=none",
+            f"optimizer.lr={trial_cfg['optimizer']['lr']}",
+            f"model.d_model={trial_cfg['model']['d_model']}",
+            f"model.d_ff={trial_cfg['model']['d_ff']}",
+            f"model.revin={trial_cfg['model']['revin']}",
+            f"seed={row.seed + 1}",
+            f"paths.output_dir={tmp_path / f'again{row.trial}'}",
+        )
         again = train(cfg, test=False)["val/mse"]
         assert row.mean_val_mse == pytest.approx((row.val_mse + again) / 2, rel=1e-6)
     # the written experiment is the confirmed trial of lowest mean, with the trial's seed

@@ -98,7 +98,10 @@ def test_worker_settings_reach_the_loaders() -> None:
     module.setup()
     loader = module.train_dataloader()
     assert loader.num_workers == 2 and loader.persistent_workers
-    assert module.val_dataloader().batch_size == 32  # eval_batch_size defaults to batch_size
+    assert module.val_dataloader().batch_size == 128  # eval_batch_size, as conf/data/ sets it
+    module = TimeSeriesDataModule(SyntheticSource(n_steps=500), 24, 12, eval_batch_size=None)
+    module.setup()
+    assert module.val_dataloader().batch_size == 32  # None: batch_size
 
 
 def test_split_override_from_a_plain_dict() -> None:

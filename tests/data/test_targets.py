@@ -8,17 +8,19 @@ import pytest
 from hydra.utils import instantiate
 
 from stanhop.data import DataError, SyntheticSource, TimeSeriesDataModule, WindowDataset
-from stanhop.data.targets import covariates_of, target_indices
+from stanhop.data.targets import check_targets, covariates_of, indices_of
 from stanhop.training.compose import compose_config
 
 NAMES = ["a", "b", "c"]
 
 
 def test_target_indices_in_the_order_given() -> None:
-    assert target_indices(NAMES, None, "f.csv") is None
-    assert target_indices(NAMES, ["a", "b", "c"], "f.csv") is None  # all, in order
-    assert target_indices(NAMES, ["c", "a"], "f.csv") == [2, 0]
-    assert target_indices(NAMES, ["b", "a", "c"], "f.csv") == [1, 0, 2]
+    assert check_targets(NAMES, None, "f.csv") == NAMES
+    assert check_targets(NAMES, "b", "f.csv") == ["b"]
+    assert indices_of(NAMES, check_targets(NAMES, None, "f.csv")) is None
+    assert indices_of(NAMES, ["a", "b", "c"]) is None  # all, in order
+    assert indices_of(NAMES, check_targets(NAMES, ["c", "a"], "f.csv")) == [2, 0]
+    assert indices_of(NAMES, ["b", "a", "c"]) == [1, 0, 2]
     assert covariates_of(NAMES, ["c", "a"]) == ["b"]
 
 
@@ -40,7 +42,7 @@ def test_target_indices_in_the_order_given() -> None:
 )
 def test_wrong_targets_are_one_line_errors(targets, message) -> None:
     with pytest.raises(DataError) as err:
-        target_indices(NAMES, targets, "f.csv")
+        check_targets(NAMES, targets, "f.csv")
     assert str(err.value) == message
 
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 import stanhop
-from stanhop.cli.train_overrides import UsageError, check_command_line, searched_groups
 from stanhop.training.compose import CONF_DIR, compose_config
+from stanhop.training.overrides import UsageError, check_command_line, searched_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,3 +93,19 @@ def test_the_training_command_reads_a_users_folder_first(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-2000:]
     cfg = yaml.safe_load(done.stdout)
     assert (cfg["model"]["d_model"], cfg["seed"]) == (24, 7)
+
+
+@pytest.mark.slow  # a fresh interpreter: seconds
+def test_importing_stores_nothing_and_the_python_api_imports_no_command() -> None:
+    code = (
+        "import sys; import stanhop.api; "
+        "print(sorted(m for m in sys.modules if m.startswith('stanhop.cli'))); "
+        "import stanhop.cli.train, stanhop.cli.tune; "
+        "from hydra.core.config_store import ConfigStore; "
+        "print('schema' in ConfigStore.instance().repo)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["[]", "False"]

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from stanhop.cli.train_overrides import config_groups
 from stanhop.training.compose import CONF_DIR
+from stanhop.training.overrides import config_groups
 from stanhop.training.train import train
 
 

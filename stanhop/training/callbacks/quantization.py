@@ -3,8 +3,9 @@ on a copy and evaluated on the test split."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
+from types import MappingProxyType
 from typing import Any
 
 import lightning as L
@@ -45,7 +46,7 @@ class QuantizationEvaluation(L.Callback):
         self,
         bit_widths: Sequence[str] = ("W8A8",),
         estimator: str = "running_minmax",
-        estimator_kwargs: dict[str, Any] | None = None,
+        estimator_kwargs: Mapping[str, Any] | None = MappingProxyType({}),
         per_channel: bool = False,
         calibration_batches: int = 16,
         outliers: bool = True,

@@ -1,5 +1,6 @@
-"""Checks of the training command line before Hydra runs it, so that common mistakes end
-in one line ``error: …`` instead of Hydra's message or traceback:
+"""Checks of the Hydra overrides of a training run (the training and tuning commands'
+command lines, the Python API's ``overrides``) before Hydra composes them, so that common
+mistakes end in one line ``error: …`` instead of Hydra's message or traceback:
 
 - a mistyped group or key (``hopfeld=softmax``, ``data.inlen=48``), for which Hydra
   advises appending with ``+``: the line names the nearest valid name (difflib);
@@ -29,9 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 from stanhop.data.messages import listing
 from stanhop.runtime.threads import check_threads
 from stanhop.training.compose import CONF_DIR, compose_config
-from stanhop.training.schema import register_schemas
 
-CONFIG_NAME = "train"
 # group -> {old option: new option}: old names kept as aliases (conf/GROUP/OLD.yaml
 # takes the new file in its defaults list).
 RENAMED: dict[str, dict[str, str]] = {}
@@ -59,7 +58,6 @@ def check_command_line(argv: Sequence[str], config_dir: Path | None = None) -> N
     overrides = read_overrides(args.overrides)
     if not args.multirun:
         _check_no_sweep(overrides)
-    register_schemas()
     groups = searched_groups(config_dir)
     own = [o for o in overrides if not _is_hydra(o) and o.type == OverrideType.CHANGE]
     choices = [o for o in own if o.key_or_group in groups]
