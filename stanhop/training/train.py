@@ -23,6 +23,8 @@ from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint, to_plain
 from stanhop.files.run_dir import BEST, CHECKPOINTS, keep_earlier_run
 from stanhop.model import model_class, model_spec
 from stanhop.model.cross_series import router_hint
+from stanhop.runtime.plan import RunPlan, plan_run
+from stanhop.training.callbacks.adaptive_threads import AdaptiveThreads
 from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.init_from import InitialModel
@@ -36,7 +38,6 @@ from stanhop.training.resume import (
     resolve_ckpt_path,
     saved_config,
 )
-from stanhop.training.run_plan import RunPlan, plan_run
 from stanhop.training.wandb_dashboard import finish_runs, prepare_runs
 
 
@@ -75,7 +76,7 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     ``cfg.model`` instantiates the model's config (``n_series`` and ``targets`` come from
     the data);
     its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
-    Whether to compile is the run's choice (:mod:`stanhop.training.run_plan`), not the
+    Whether to compile is the run's choice (:mod:`stanhop.runtime.plan`), not the
     model's.
     """
     try:
@@ -155,12 +156,10 @@ def train(
     try:
         prepare_runs(loggers, OmegaConf.to_container(cfg, resolve=True))
         plan = plan_run(cfg, module, datamodule)
-        for line in plan.lines:
-            rank_zero_info(line)
-        plan.compile(module, datamodule)
-        hint = router_hint(module.hparams.model)
-        if hint:
-            rank_zero_info(hint)
+        compiled = plan.compile(module, datamodule)
+        for line in (*plan.lines, compiled, router_hint(module.hparams.model)):
+            if line:
+                rank_zero_info(line)
         trainer = _build_trainer(cfg, plan, callbacks, loggers)
         metrics = _fit_and_evaluate(
             trainer, module, datamodule, cfg, output_dir, test, refit, evaluate
@@ -245,13 +244,17 @@ def _build_trainer(
     cfg: DictConfig, plan: RunPlan, callbacks: Sequence[L.Callback], loggers: list[Any]
 ) -> L.Trainer:
     """The run's Trainer: ``cfg.trainer`` at the plan's precision, with the callbacks of
-    ``cfg.callbacks``, then ``callbacks``, then the plan's."""
+    ``cfg.callbacks``, then ``callbacks``, then the one that tunes the plan's threads."""
     # _convert_: plain lists, as older Lightning releases check for (not ListConfig).
     return instantiate(
         cfg.trainer,
         _convert_="partial",
         precision=plan.precision,
-        callbacks=[*_instantiate_all(cfg.get("callbacks")), *callbacks, *plan.callbacks()],
+        callbacks=[
+            *_instantiate_all(cfg.get("callbacks")),
+            *callbacks,
+            *([] if plan.tuner is None else [AdaptiveThreads(plan.tuner)]),
+        ],
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
     )

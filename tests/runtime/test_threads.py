@@ -6,13 +6,13 @@ import os
 import pytest
 
 from stanhop.runtime import threads
+from stanhop.runtime.step_cost import forward_cost
 from stanhop.runtime.threads import (
     FLOP_PER_OPERATOR_FOR_THREADS,
     TINY_FLOP_PER_OPERATOR,
     ThreadChoice,
     choose_threads,
 )
-from stanhop.training.step_cost import forward_cost
 
 DEFAULT_RUN = {"name": "stanhop", "n_series": 7, "in_len": 96, "out_len": 24, "seg_len": 12}
 DEFAULT_RUN |= {"d_model": 64, "d_ff": 128, "e_layers": 2, "revin": False}

@@ -13,8 +13,8 @@ from hydra.utils import instantiate
 from torch.testing import assert_close
 
 from stanhop.model import DLinear, build_model
+from stanhop.runtime.plan import compile_for_run
 from stanhop.training.lit import LitForecaster
-from stanhop.training.run_plan import compile_for_run
 from stanhop.training.train import build_module, train
 
 # debug=fast shrinks STanHop-Net's options, which DLinear does not have, so DLinear runs

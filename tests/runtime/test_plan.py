@@ -13,11 +13,10 @@ from stanhop.model import build_model
 from stanhop.runtime import threads
 from stanhop.runtime.compile_cache import compiled_before, shape_key
 from stanhop.runtime.compile_choice import expected_steps
+from stanhop.runtime.plan import decide_compile, plan_run
 from stanhop.runtime.precision import resolve_precision
 from stanhop.runtime.threads import usable_cores
-from stanhop.training.callbacks.adaptive_threads import AdaptiveThreads
 from stanhop.training.lit import pad_batch
-from stanhop.training.run_plan import decide_compile, plan_run
 from stanhop.training.train import build_module, train
 
 # A STanHop-Net small enough to run in milliseconds.
@@ -64,7 +63,7 @@ def test_a_plan_opens_with_the_precision_threads_and_compile_lines(
     assert plan.compiling.reason.startswith(f"compile auto: off (at most {steps:,} steps")
     assert plan.compile_key == shape_key(module.hparams.model, dm.batch_size, precision)
     assert plan.lines == [reason, plan.threads.reason, plan.compiling.reason]
-    assert plan.callbacks() == []
+    assert plan.tuner is None
 
 
 def test_threads_auto_plans_the_tuner_unless_the_run_keeps_one_count(
@@ -79,11 +78,10 @@ def test_threads_auto_plans_the_tuner_unless_the_run_keeps_one_count(
     plan = plan_run(cfg, module, dm)
     assert (plan.threads.threads, plan.threads.between) == (2, (1, 2))
     assert torch.get_num_threads() == 2
-    [callback] = plan.callbacks()
-    assert isinstance(callback, AdaptiveThreads)
-    assert (callback.tuner.low, callback.tuner.high, callback.tuner.current) == (1, 2, 2)
+    tuner = plan.tuner
+    assert (tuner.low, tuner.high, tuner.current) == (1, 2, 2)
     steady = compose_cfg("debug=fast", "logger=none", "threads=auto", "trainer.deterministic=true")
-    assert plan_run(steady, module, dm).callbacks() == []
+    assert plan_run(steady, module, dm).tuner is None
 
 
 def test_a_compiling_plan_compiles_the_module_and_records_it_once_trained(

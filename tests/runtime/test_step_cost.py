@@ -10,7 +10,7 @@ from stanhop.model import NORMALIZERS, build_model
 from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.model.dropout import Dropout
 from stanhop.runtime.operators import count_operators
-from stanhop.training.step_cost import forward_cost, time_eager_step
+from stanhop.runtime.step_cost import forward_cost, time_eager_step
 
 # A STanHop-Net small enough to run in milliseconds.
 TINY = {"name": "stanhop", "n_series": 3, "in_len": 24, "out_len": 6, "seg_len": 6}

@@ -1,5 +1,5 @@
 """What one training step of a model costs, for the run's plan
-(:mod:`stanhop.training.run_plan`): the arithmetic and operators of a forward, counted on
+(:mod:`stanhop.runtime.plan`): the arithmetic and operators of a forward, counted on
 the meta device for the thread choice, and the seconds of an eager step, timed for the
 compile choice."""
 

@@ -1,7 +1,7 @@
 """How a run runs, planned in one call: :func:`plan_run` chooses the precision, the
-intra-op threads and whether to compile (:mod:`stanhop.runtime`), from the cost of this
-model's steps on this data (:mod:`stanhop.training.step_cost`), each with the line that
-says why; the :class:`RunPlan` it returns carries them out."""
+intra-op threads and whether to compile, from the cost of this model's steps on this data
+(:mod:`stanhop.runtime.step_cost`), each with the line that says why; the
+:class:`RunPlan` it returns carries them out."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import lightning as L
 import torch
-from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 
 from stanhop.runtime.compile_cache import (
@@ -22,11 +20,9 @@ from stanhop.runtime.compile_cache import (
 )
 from stanhop.runtime.compile_choice import CompileChoice, choose_compile, expected_steps, run_device
 from stanhop.runtime.precision import AUTO, resolve_precision
+from stanhop.runtime.step_cost import forward_cost, time_eager_step
 from stanhop.runtime.thread_tuner import ThreadTuner
 from stanhop.runtime.threads import ThreadChoice, choose_threads
-from stanhop.training.callbacks.adaptive_threads import AdaptiveThreads
-from stanhop.training.lit import LitForecaster
-from stanhop.training.step_cost import forward_cost, time_eager_step
 
 
 @dataclass(frozen=True)
@@ -39,23 +35,21 @@ class RunPlan:
     threads: ThreadChoice
     compiling: CompileChoice
     compile_key: str
+    # What times the first steps to choose the threads, where ``threads=auto`` measures
+    # (the run's ``AdaptiveThreads`` callback drives it); None where the count is fixed.
+    tuner: ThreadTuner | None
 
     @property
     def lines(self) -> list[str]:
         """What a run says of how it runs, before it starts."""
         return [self.precision_reason, self.threads.reason, self.compiling.reason]
 
-    def callbacks(self) -> list[L.Callback]:
-        """The callback that times the first steps, where ``threads=auto`` measures."""
-        if self.threads.between is None:
-            return []
-        low, high = self.threads.between
-        return [AdaptiveThreads(ThreadTuner(low, high, current=self.threads.threads))]
-
-    def compile(self, module: LitForecaster, datamodule: Any) -> None:
-        """Compile ``module`` for the run, where the plan says to."""
+    def compile(self, module: Any, datamodule: Any) -> str | None:
+        """Compile ``module`` (a LightningModule holding ``model``) for the run, where the
+        plan says to; the line that says where compiled kernels are cached."""
         if self.compiling.enabled:
-            compile_for_run(module, datamodule)
+            return compile_for_run(module, datamodule)
+        return None
 
     def finished(self) -> None:
         """Record a compiled model in the ledger once its run has trained."""
@@ -63,7 +57,7 @@ class RunPlan:
             remember_compiled(self.compile_key)
 
 
-def plan_run(cfg: DictConfig, module: LitForecaster, datamodule: Any) -> RunPlan:
+def plan_run(cfg: DictConfig, module: Any, datamodule: Any) -> RunPlan:
     """The plan of the run ``cfg`` describes, for ``module`` over a set-up ``datamodule``.
     Sets torch's intra-op threads to the plan's, since the compile choice times a step
     with them."""
@@ -77,7 +71,10 @@ def plan_run(cfg: DictConfig, module: LitForecaster, datamodule: Any) -> RunPlan
     )
     torch.set_num_threads(threads.threads)
     compiling, key = decide_compile(cfg, module, datamodule, precision)
-    return RunPlan(precision, precision_reason, threads, compiling, key)
+    tuner = (
+        None if threads.between is None else ThreadTuner(*threads.between, current=threads.threads)
+    )
+    return RunPlan(precision, precision_reason, threads, compiling, key, tuner)
 
 
 def _one_process(cfg: DictConfig) -> bool:
@@ -103,14 +100,15 @@ def decide_compile(
     return choose_compile(setting, device, steps, step_s, compiled_before(key)), key
 
 
-def compile_for_run(module: LitForecaster, datamodule: Any) -> None:
+def compile_for_run(module: Any, datamodule: Any) -> str:
     """Compile ``module``'s model in place for a run over ``datamodule``, one shape per
     graph: whole training batches only and evaluation batches padded to full size (a
     batch of another size would compile the model again, as long as the first time).
     Compiling in place keeps the parameter names, so a checkpoint loads the same with or
-    without it."""
-    rank_zero_info(enable_compile_caches())
+    without it. Returns the line that says where compiled kernels are cached."""
+    caches = enable_compile_caches()
     module.model.compile(dynamic=False)
     if len(datamodule.datasets["train"]) >= datamodule.batch_size:
         datamodule.drop_last = True
     module.eval_pad_to = datamodule.eval_batch_size
+    return caches
