@@ -77,7 +77,9 @@ def measure_int8(run: Path, windows: int) -> dict:
     history = read_wide_csv(DATA_DIR / "ETTh1.csv")
     first, _ = test_split(history, floating.in_len)
     start = history.index.get_loc(first)
-    last = history.index[start + windows - 1]
+    # backtest's end is the last timestamp a forecast may reach: that of the last origin's
+    # final step, so that exactly ``windows`` origins are scored
+    last = history.index[start + windows - 1 + floating.out_len - 1]
     began = time.perf_counter()
     models = {"float": floating, "int8": floating.quantized(history, "int8")}
     build_seconds = time.perf_counter() - began
