@@ -11,11 +11,12 @@ import pandas as pd
 import torch
 
 from stanhop.data import DataError, infer_freq
+from stanhop.data.freq import season_length
 from stanhop.forecast.forecaster import Forecaster
 from stanhop.forecast.intervals import RecentCalibration
 from stanhop.forecast.shift import flat_windows, warn_if_flat
 from stanhop.forecast.windows import batches, origins, run_windows, window_errors
-from stanhop.measures.baselines import persistence, season_length, seasonal_naive
+from stanhop.measures.baselines import persistence, seasonal_naive
 from stanhop.measures.conformal import level_name, window_scale
 from stanhop.model.targets import select
 
@@ -76,7 +77,7 @@ def backtest(
 
     The seasonal-naive forecast repeats the last ``season`` steps of each input window
     (default: the season of the data's frequency, see
-    :func:`~stanhop.measures.baselines.season_length`); it is left out when the season
+    :func:`~stanhop.data.freq.season_length`); it is left out when the season
     is unknown or longer than ``in_len``. Persistence repeats the last step. The model
     runs in fp32, as validation and test do in training.
 

@@ -74,6 +74,11 @@ class STanHopConfig:
             self.hopfield = HopfieldConfig(**self.hopfield)
         if isinstance(self.memory, dict):
             self.memory = MemoryConfig(**self.memory)
+        if self.seg_len == "auto":
+            raise ValueError(
+                "model.seg_len=auto is chosen from the data's frequency when training "
+                "(python train.py, stanhop.fit); give a number of steps to build a model"
+            )
         positive = ("n_series", "in_len", "out_len", "seg_len", "win_size", "factor")
         positive += ("d_model", "d_ff", "n_heads", "e_layers")
         for name in positive:

@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from stanhop.data.freq import segment_length
 from stanhop.data.splits import Split
 from stanhop.files.atomic import atomic_open
 from stanhop.files.checkpoint import INTERVALS_KEY, add_to_checkpoint, to_plain
@@ -76,16 +77,23 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
     ``cfg.model`` instantiates the model's config (``n_series`` and ``targets`` come from
     the data);
     its plain dict (:func:`~stanhop.model.model_spec`) is what the checkpoint stores.
-    Whether to compile is the run's choice (:mod:`stanhop.runtime.plan`), not the
-    model's.
+    ``model.seg_len=auto`` becomes the segment of the data's frequency
+    (:func:`~stanhop.data.freq.segment_length`). Whether to compile is the run's choice
+    (:mod:`stanhop.runtime.plan`), not the model's.
     """
-    try:
-        config = instantiate(
-            cfg.model,
-            n_series=datamodule.n_series,
-            targets=datamodule.target_indices,
-            n_future=datamodule.n_future,
+    from_data = {
+        "n_series": datamodule.n_series,
+        "targets": datamodule.target_indices,
+        "n_future": datamodule.n_future,
+    }
+    if cfg.model.get("seg_len") == "auto":
+        from_data["seg_len"] = segment_length(datamodule.freq, cfg.model.in_len)
+        rank_zero_info(
+            f"model.seg_len=auto: {from_data['seg_len']} steps (data at frequency "
+            f"{datamodule.freq}, in_len {cfg.model.in_len})"
         )
+    try:
+        config = instantiate(cfg.model, **from_data)
     except InstantiationException as err:  # the config's own one-line error, unwrapped
         if isinstance(err.__cause__, ValueError):
             raise err.__cause__ from None

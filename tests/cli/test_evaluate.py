@@ -15,9 +15,10 @@ import torch
 from stanhop.cli.evaluate import main
 from stanhop.cli.forecast import main as forecast_main
 from stanhop.data import DataError
+from stanhop.data.freq import season_length
 from stanhop.files.checkpoint import INTERVALS_KEY, make_plain
 from stanhop.forecast import Forecaster, ForecastError
-from stanhop.measures.baselines import season_length, seasonal_naive
+from stanhop.measures.baselines import seasonal_naive
 from stanhop.measures.conformal import Calibration
 from stanhop.training.lit import LitForecaster
 

@@ -154,3 +154,22 @@ def test_compiled_stanhop_gives_the_same_outputs_and_gradients() -> None:
         out.square().sum().backward()
     for p, q in zip(model.parameters(), compiled.parameters(), strict=True):
         assert_close(q.grad, p.grad, atol=1e-5, rtol=1e-5)
+
+
+def test_seg_len_auto_takes_the_segment_of_the_data_frequency(compose_cfg) -> None:
+    """The synthetic data is hourly: a day of 24 steps, halved to 12 for an input of 48
+    (debug=fast), is what the built model and its checkpoint carry."""
+    cfg = compose_cfg("debug=fast", "logger=none", "model.seg_len=auto")
+    dm = instantiate(cfg.data)
+    dm.setup()
+    assert dm.freq == "h" and cfg.data.in_len == 48
+    module = build_module(cfg, dm)
+    assert module.hparams.model["seg_len"] == 12
+    assert module.model.cfg.in_segments == 4
+
+
+def test_a_model_config_built_directly_with_seg_len_auto_is_a_one_line_error() -> None:
+    with pytest.raises(ValueError, match="seg_len=auto is chosen from the data's frequency"):
+        build_model(
+            {"name": "stanhop", "n_series": 3, "in_len": 48, "out_len": 12, "seg_len": "auto"}
+        )

@@ -10,7 +10,8 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from stanhop.measures.baselines import season_length, seasonal_naive
+from stanhop.data.freq import season_length
+from stanhop.measures.baselines import seasonal_naive
 
 MSE, MAE = "test/seasonal_naive_mse", "test/seasonal_naive_mae"
 
@@ -21,7 +22,7 @@ class SeasonalNaiveMetrics(L.Callback):
     window, on exactly the test batches the model is scored on (its target series).
 
     ``season`` defaults to the season of the data's frequency
-    (:func:`~stanhop.measures.baselines.season_length`: 24 for hourly data …). Without
+    (:func:`~stanhop.data.freq.season_length`: 24 for hourly data …). Without
     one, or with one longer than ``in_len``, nothing is logged, with a note.
     """
 
