@@ -1,10 +1,12 @@
-"""Give a training run the external memory ``cfg.memory`` asks for (``conf/memory/``):
-the backbone weights to start from, the memory windows from their source, and, for
-``memory.freeze_backbone``, gradients to the memory alone."""
+"""Give a training run the external memory ``cfg.memory`` asks for (``conf/memory/``
+instantiates a :class:`MemorySetup`): the backbone weights to start from, the memory
+windows from their source, and, for ``memory.freeze_backbone``, gradients to the memory
+alone."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +46,36 @@ def load_backbone(model: nn.Module, path: str | Path) -> None:
         )
 
 
-def setup_memory(model: nn.Module, memory: Any, datamodule: Any) -> None:
-    """Start ``model`` (a STanHop-Net) from ``memory.backbone_ckpt`` when given and fill
-    its memory windows from ``memory.source`` (``train``, ``events`` or a CSV path) for a
-    set-up datamodule. ``memory`` is the ``cfg.memory`` group."""
-    if memory.backbone_ckpt:
-        load_backbone(model, memory.backbone_ckpt)
-    elif memory.freeze_backbone:
-        raise ValueError(
-            "memory.freeze_backbone=true tunes the memory of a trained model; give its "
-            "checkpoint as memory.backbone_ckpt=PATH"
-        )
-    if isinstance(model.memory, WindowMemory):
-        windows = memory_windows(memory.source, datamodule, memory.size, memory.seed)
-        model.memory.set_windows(windows)
+@dataclass(frozen=True)
+class MemorySetup:
+    """How training sets up the external memory of ``memory=NAME`` (the model's own
+    memory options, ``name`` and ``size``, also go to the model's config)."""
+
+    # none, plug_and_play or tune_and_play
+    name: str = "none"
+    # the number of memory windows K
+    size: int = 64
+    # train, events or the path of a CSV of history
+    source: str = "train"
+    # the seed of the sample of windows
+    seed: int | None = None
+    # train only the memory, starting from backbone_ckpt's weights
+    freeze_backbone: bool = False
+    backbone_ckpt: str | None = None
+
+    def apply(self, model: nn.Module, datamodule: Any) -> None:
+        """Start ``model`` (a STanHop-Net) from ``backbone_ckpt`` when given and fill its
+        memory windows from ``source`` for a set-up datamodule."""
+        if self.backbone_ckpt:
+            load_backbone(model, self.backbone_ckpt)
+        elif self.freeze_backbone:
+            raise ValueError(
+                "memory.freeze_backbone=true tunes the memory of a trained model; give its "
+                "checkpoint as memory.backbone_ckpt=PATH"
+            )
+        if isinstance(model.memory, WindowMemory):
+            windows = memory_windows(self.source, datamodule, self.size, self.seed)
+            model.memory.set_windows(windows)
 
 
 def memory_parameters(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:

@@ -30,7 +30,7 @@ from stanhop.training.callbacks.intervals import ConformalIntervals
 from stanhop.training.checkpoint_io import AtomicCheckpointIO
 from stanhop.training.init_from import InitialModel
 from stanhop.training.lit import LitForecaster
-from stanhop.training.memory_setup import setup_memory
+from stanhop.training.memory_setup import MemorySetup
 from stanhop.training.refit import ValidatedRun, replay_schedule
 from stanhop.training.resume import (
     DATA_HASH,
@@ -99,8 +99,9 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
             raise err.__cause__ from None
         raise
     spec = model_spec(config)
+    memory: MemorySetup = instantiate(cfg.memory)
     supports_memory = model_class(spec["name"]).supports_memory
-    if not supports_memory and cfg.memory.name != "none":
+    if not supports_memory and memory.name != "none":
         raise ValueError(f"model={spec['name']} has no external memory; use memory=none")
     initial = datamodule.initial
     module = LitForecaster(
@@ -117,10 +118,10 @@ def build_module(cfg: DictConfig, datamodule: Any) -> LitForecaster:
         timezone=datamodule.timezone,
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
-        freeze_backbone=cfg.memory.freeze_backbone,
+        freeze_backbone=memory.freeze_backbone,
     )
     if supports_memory:
-        setup_memory(module.model, cfg.memory, datamodule)
+        memory.apply(module.model, datamodule)
     if initial is not None:
         initial.load_into(module.model, spec)
     return module
