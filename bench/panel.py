@@ -36,7 +36,10 @@ Leave one dataset out (``--candidates LABEL:OVERRIDES ...``): every candidate an
 train on every dataset with validation alone; for each dataset in turn, the candidate of
 the lowest mean relative validation MSE against DLinear over the *other* datasets is
 chosen, and only then trained and tested on the one left out. The mean of those test
-figures says how a choice made on the panel does on a dataset it never saw.
+figures says how a choice made on the panel does on a dataset it never saw. With
+``--validation-only`` the candidates train on validation alone and their table is the
+result (``candidates_val.json``): nothing is tested, so disjoint ``--datasets`` can run
+side by side into the same ``--out`` before one leave-one-out pass over all of them.
 """
 
 from __future__ import annotations
@@ -302,6 +305,23 @@ def table(rows: Sequence[Mapping[str, Any]], split: str) -> str:
     return "\n".join(lines)
 
 
+def candidate_table(
+    validation: Mapping[str, Mapping[str, float]], candidates: Sequence[str]
+) -> str:
+    """Validation MSE of DLinear and every candidate by dataset, each candidate's with its
+    change against DLinear's, and each candidate's mean change over the datasets."""
+    lines = [
+        "| data | DLinear | " + " | ".join(candidates) + " |",
+        "|---|---:|" + "---:|" * len(candidates),
+    ]
+    for name, v in validation.items():
+        cells = [f"{v[c]:.4f} ({v[c] / v[DLINEAR] - 1:+.1%})" for c in candidates]
+        lines.append(f"| {name} | {v[DLINEAR]:.4f} | " + " | ".join(cells) + " |")
+    means = [f"{mean_relative(validation, c):+.1%}" for c in candidates]
+    lines.append("| mean relative | | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
 def save_json(path: Path, result: Any) -> None:
     """``result`` as ``path``, replaced whole (never half written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -368,7 +388,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--validation-only",
         action="store_true",
-        help="never build the test windows; table validation MSE",
+        help="never build the test windows; table validation MSE (of every candidate, "
+        "without leaving datasets out, with --candidates)",
     )
     p.add_argument(
         "--candidates",
@@ -380,11 +401,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.jobs < 1:
         p.error(f"--jobs {args.jobs}: give 1 or more")
-    if args.candidates and (args.override or args.validation_only):
-        p.error(
-            "--candidates: give each candidate's overrides in it, without --override or "
-            "--validation-only"
-        )
+    if args.candidates and args.override:
+        p.error("--candidates: give each candidate's overrides in it, without --override")
     return args
 
 
@@ -438,6 +456,16 @@ def main(argv: list[str] | None = None) -> None:
                 label: mean_of(runs_of(store, name, label, args.seeds, "val"), "val/mse")
                 for label in (*candidates, DLINEAR)
             }
+
+        if args.validation_only:
+            everything = {name: validation_of(name) for name in names}
+            print(f"\nseeds {args.seeds}; candidates {candidates}")
+            print(candidate_table(everything, list(candidates)))
+            result = {"seeds": args.seeds, "every_run": args.every_run}
+            result["candidates"] = {label: list(o) for label, o in candidates.items()}
+            result["validation"] = everything
+            save_json(args.out / "candidates_val.json", result)
+            return
 
         def test_of(name: str, chosen: str) -> dict[str, float]:
             run(tasks([name], (chosen, DLINEAR), "test"))

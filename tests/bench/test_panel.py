@@ -132,6 +132,25 @@ def test_validation_only_never_tests(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "mean relative val MSE over the panel" in printed
 
 
+def test_candidates_on_validation_alone_table_each_against_dlinear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = write_panel(tmp_path / "data")
+    tested = []
+    monkeypatch.setattr(panel, "train", lambda cfg, test: tested.append(test) or fake(cfg, test))
+    argv = ["--panel", str(tmp_path / "data"), "--records", str(records)]
+    argv += ["--out", str(tmp_path / "out"), "--seeds", "1", "--jobs", "1", "--validation-only"]
+    argv += ["--candidates", *(f"{label}:{o}" for label, o in CANDIDATES.items())]
+    printed = run_main(argv)
+    assert tested == [False] * 6  # two candidates and DLinear on two datasets, none tested
+    # c1 on a: 0.1 against DLinear's 1.0; c2 on b: 0.5 against 1.0
+    assert "| a | 1.0000 | 0.1000 (-90.0%) | 1.1000 (+10.0%) |" in printed
+    assert "| b | 1.0000 | 1.2000 (+20.0%) | 0.5000 (-50.0%) |" in printed
+    assert "| mean relative | | -35.0% | -20.0% |" in printed
+    saved = json.loads((tmp_path / "out" / "candidates_val.json").read_text())
+    assert saved["validation"] == VAL
+
+
 # Validation MSE by dataset and configuration: c1 is far better than DLinear on a and a
 # little worse on b, c2 the other way round by less. Over both, c1 wins; a choice that
 # leaves a out sees only b, where c2 wins.
