@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> None:
         candidates = dict(parse_candidate(c) for c in args.candidates or ())
         if len(candidates) < len(args.candidates or ()):
             raise PanelError("--candidates: give every candidate a label of its own")
-        if candidates and len(panel) < 2:
+        if candidates and len(panel) < 2 and not args.validation_only:
             raise PanelError("--candidates: leaving one dataset out needs two or more")
         store = RunStore(args.out / "runs.jsonl")
         names = [ds.name for ds in panel]
