@@ -33,6 +33,8 @@ import torch
 from omegaconf import OmegaConf
 from timing import measure  # bench/timing.py: this script's folder is on sys.path
 
+from stanhop.data.freq import segment_length
+from stanhop.data.synthetic import FREQ as SYNTHETIC_FREQ
 from stanhop.model.cross_series import CROSS_SERIES
 from stanhop.runtime.precision import SHORT_NAMES
 
@@ -75,10 +77,12 @@ def model_spec(args: argparse.Namespace) -> dict[str, Any]:
 
 def train_run_widths() -> dict[str, int]:
     """The widths `python train.py` trains: conf/model/stanhop.yaml's, with the synthetic
-    data's in_len."""
+    data's in_len and the segment ``seg_len=auto`` takes for its hourly steps."""
     model = OmegaConf.load(CONF_DIR / "model" / "stanhop.yaml")
     data = OmegaConf.load(CONF_DIR / "data" / "synthetic.yaml")
     widths = {k: model[k] for k in ("seg_len", "d_model", "d_ff", "e_layers")}
+    if widths["seg_len"] == "auto":
+        widths["seg_len"] = segment_length(SYNTHETIC_FREQ, data.in_len)
     return {"in_len": data.in_len, **widths}
 
 

@@ -7,14 +7,14 @@ from contextlib import AbstractContextManager, nullcontext
 
 import pandas as pd
 
+from stanhop.model.config import DEFAULT_SEGMENT
+
 # The season of a frequency, in its own steps: one day for sub-daily data, one week for
 # daily, one year for weekly, monthly and quarterly data.
 _SEASON_OF_PERIOD = {"B": 5, "D": 7, "W": 52, "M": 12, "Q": 4}
 
 # A segment short enough that the input holds at least this many (the model's tokens).
 MIN_SEGMENTS = 4
-# The segment where the frequency gives no season.
-DEFAULT_SEGMENT = 12
 
 
 def infer_freq(index: pd.DatetimeIndex) -> str | None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# The synthetic data is hourly.
+FREQ = "h"
+
 _DAY, _WEEK, _MONTH = 24, 24 * 7, 24 * 30
 
 
@@ -72,7 +75,7 @@ def make_synthetic(
             x[onset : onset + length, series] += rng.choice([-1, 1]) * rng.uniform(2, 5)
     x += _recurring_events(n_series, n_steps, seed, recurring_events, event_rate)[0]
 
-    index = pd.date_range(start, periods=n_steps, freq="h", name="date")
+    index = pd.date_range(start, periods=n_steps, freq=FREQ, name="date")
     return pd.DataFrame(x, index=index, columns=[f"s{i}" for i in k])
 
 
@@ -107,7 +110,7 @@ def make_flat_stretches(
             # the sensor freezes at its reading when the stretch begins
             stuck[row : row + length] = stuck[row - 1]
         row, on = row + length, not on
-    index = pd.date_range(start, periods=n_steps, freq="h", name="date")
+    index = pd.date_range(start, periods=n_steps, freq=FREQ, name="date")
     return pd.DataFrame({"wave": wave, "stuck": stuck, "onoff": onoff}, index=index)
 
 

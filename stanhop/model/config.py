@@ -35,6 +35,10 @@ class MemoryConfig:
             raise ValueError(f"memory.size must be at least 1, got {self.size}")
 
 
+# The segment of a model whose data frequency is not known.
+DEFAULT_SEGMENT = 12
+
+
 @dataclass
 class STanHopConfig:
     """Shape and width of a STanHop-Net; every field is a plain type so it serialises."""
@@ -42,7 +46,9 @@ class STanHopConfig:
     n_series: int
     in_len: int
     out_len: int
-    seg_len: int = 12
+    # Steps per segment; "auto": the segment of the data's frequency, which training
+    # resolves (stanhop.data.freq.segment_length), else DEFAULT_SEGMENT (at most in_len).
+    seg_len: int | str = "auto"
     win_size: int = 2
     factor: int = 10  # pooling patterns of the cross-series stage (the reference's "router")
     # How series retrieve from each other: "full" (the authors' block, quadratic in the
@@ -75,10 +81,7 @@ class STanHopConfig:
         if isinstance(self.memory, dict):
             self.memory = MemoryConfig(**self.memory)
         if self.seg_len == "auto":
-            raise ValueError(
-                "model.seg_len=auto is chosen from the data's frequency when training "
-                "(python train.py, stanhop.fit); give a number of steps to build a model"
-            )
+            self.seg_len = min(DEFAULT_SEGMENT, self.in_len)
         positive = ("n_series", "in_len", "out_len", "seg_len", "win_size", "factor")
         positive += ("d_model", "d_ff", "n_heads", "e_layers")
         for name in positive:

@@ -64,7 +64,11 @@ def test_bad_arguments_are_one_line_errors(capsys, tmp_path, argv) -> None:
 def test_the_sizes_are_step_times_models(compose_cfg) -> None:
     widths = ("d_model", "d_ff", "in_len", "seg_len", "e_layers")
     train_run, model = our_spec("train-run", 7), compose_cfg().model  # python train.py's
-    assert {k: train_run[k] for k in widths} == {k: model[k] for k in widths}
+    # seg_len=auto on the synthetic data's hourly steps: a day, four of them in the input
+    assert (model.seg_len, model.in_len, train_run["seg_len"]) == ("auto", 96, 24)
+    assert {k: train_run[k] for k in widths if k != "seg_len"} == {
+        k: model[k] for k in widths if k != "seg_len"
+    }
     small = our_spec("small", 7)
     assert {k: small[k] for k in widths} == {
         "d_model": 64,

@@ -168,8 +168,7 @@ def test_seg_len_auto_takes_the_segment_of_the_data_frequency(compose_cfg) -> No
     assert module.model.cfg.in_segments == 4
 
 
-def test_a_model_config_built_directly_with_seg_len_auto_is_a_one_line_error() -> None:
-    with pytest.raises(ValueError, match="seg_len=auto is chosen from the data's frequency"):
-        build_model(
-            {"name": "stanhop", "n_series": 3, "in_len": 48, "out_len": 12, "seg_len": "auto"}
-        )
+def test_a_model_built_without_a_frequency_takes_the_default_segment() -> None:
+    spec = {"name": "stanhop", "n_series": 3, "out_len": 12}
+    assert build_model({**spec, "in_len": 48, "seg_len": "auto"}).cfg.seg_len == 12
+    assert build_model({**spec, "in_len": 8}).cfg.seg_len == 8  # never beyond the input
