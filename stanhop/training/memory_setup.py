@@ -48,20 +48,16 @@ def load_backbone(model: nn.Module, path: str | Path) -> None:
 
 @dataclass(frozen=True)
 class MemorySetup:
-    """How training sets up the external memory of ``memory=NAME`` (the model's own
-    memory options, ``name`` and ``size``, also go to the model's config)."""
+    """How training sets up the external memory of ``memory=NAME``; every field comes
+    from ``conf/memory/`` (its defaults in ``none.yaml``, with what each means). The
+    model's own memory options, ``name`` and ``size``, also go to the model's config."""
 
-    # none, plug_and_play or tune_and_play
-    name: str = "none"
-    # the number of memory windows K
-    size: int = 64
-    # train, events or the path of a CSV of history
-    source: str = "train"
-    # the seed of the sample of windows
-    seed: int | None = None
-    # train only the memory, starting from backbone_ckpt's weights
-    freeze_backbone: bool = False
-    backbone_ckpt: str | None = None
+    name: str
+    size: int
+    source: str
+    seed: int | None
+    freeze_backbone: bool
+    backbone_ckpt: str | None
 
     def apply(self, model: nn.Module, datamodule: Any) -> None:
         """Start ``model`` (a STanHop-Net) from ``backbone_ckpt`` when given and fill its
